@@ -1,0 +1,118 @@
+//! Building blocks for end-to-end tests: unique names, namespaces, a Deployment of the test pod,
+//! and a look at the processes that really run on this machine.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{DeleteParams, PostParams};
+use kube::{Api, Client};
+use serde_json::json;
+
+/// The label the runtime tests select their Deployments by.
+pub const RUNTIME_TEST_LABEL: &str = "e2e.coffee-pipeline.io/runtime-test";
+
+/// A DNS-safe name that no other test or earlier run has used.
+pub fn unique_name(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.subsec_nanos());
+    format!(
+        "{prefix}-{:x}{:x}-{}",
+        std::process::id(),
+        nanos >> 12,
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Creates a namespace for one test.
+pub async fn create_namespace(client: &Client, name: &str) -> Result<Namespace, kube::Error> {
+    let namespace: Namespace = serde_json::from_value(json!({ "metadata": { "name": name } }))
+        .map_err(kube::Error::SerdeError)?;
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &namespace)
+        .await
+}
+
+/// Deletes a test's namespace; the controller manager removes what is inside.
+pub async fn delete_namespace(client: &Client, name: &str) -> Result<(), kube::Error> {
+    Api::<Namespace>::all(client.clone())
+        .delete(name, &DeleteParams::default())
+        .await
+        .map(|_| ())
+}
+
+/// A Deployment of `coffee-testpod` with `replicas`, a readiness probe, a port named `http`
+/// passed through `PORT`, and `extra_env` (a JSON array of EnvVar).
+pub fn testpod_deployment(name: &str, replicas: i32, extra_env: serde_json::Value) -> Deployment {
+    let mut env = vec![json!({ "name": "PORT", "value": "8080" })];
+    env.extend(extra_env.as_array().cloned().unwrap_or_default());
+    let value = json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": { "name": name, "labels": { RUNTIME_TEST_LABEL: "true" } },
+        "spec": {
+            "replicas": replicas,
+            "selector": { "matchLabels": { "app": name } },
+            "template": {
+                "metadata": { "labels": { "app": name } },
+                "spec": {
+                    "terminationGracePeriodSeconds": 5,
+                    "containers": [{
+                        "name": "testpod",
+                        "image": "example.invalid/coffee/coffee-testpod:latest",
+                        "ports": [{ "name": "http", "containerPort": 8080 }],
+                        "env": env,
+                        "readinessProbe": { "httpGet": { "path": "/readyz", "port": "http" }, "periodSeconds": 1 },
+                    }],
+                },
+            },
+        },
+    });
+    serde_json::from_value(value).unwrap_or_default()
+}
+
+/// A process running on this machine, as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveProcess {
+    pub pid: u32,
+    /// The `HOSTNAME` it was started with: the local runtime sets it to the pod name.
+    pub hostname: String,
+}
+
+/// Live (not zombie) processes of `binary` whose pod name starts with `pod_prefix`, read from
+/// /proc rather than from the runtime's own bookkeeping.
+pub fn live_processes(binary: &Path, pod_prefix: &str) -> Vec<LiveProcess> {
+    let binary = std::fs::canonicalize(binary).unwrap_or_else(|_| binary.to_path_buf());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut found: Vec<LiveProcess> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let dir = entry.path();
+            let exe = std::fs::read_link(dir.join("exe")).ok()?;
+            if exe != binary {
+                return None;
+            }
+            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+            let state = stat.rsplit_once(") ")?.1.chars().next()?;
+            if state == 'Z' {
+                return None;
+            }
+            let environ = std::fs::read(dir.join("environ")).ok()?;
+            let hostname = environ
+                .split(|byte| *byte == 0)
+                .find_map(|var| var.strip_prefix(b"HOSTNAME="))
+                .map(|value| String::from_utf8_lossy(value).into_owned())?;
+            hostname
+                .starts_with(pod_prefix)
+                .then_some(LiveProcess { pid, hostname })
+        })
+        .collect();
+    found.sort_by_key(|p| p.pid);
+    found
+}

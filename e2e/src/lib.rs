@@ -1,0 +1,12 @@
+//! The coffee-pipeline test bed, as seen from Rust.
+//!
+//! - [`testbed`] finds the real servers that `e2e/testbed up` started (Kafka, kube-apiserver,
+//!   Prometheus) so tests can talk to them, and fails with instructions when they are not up.
+//! - [`runtime`] is the local pod runtime: it plays kubelet and deployment controller for this
+//!   product, running the Deployments it finds on the real API server as local processes.
+//! - [`fixtures`] and [`poll`] are what the end-to-end tests build on.
+
+pub mod fixtures;
+pub mod poll;
+pub mod runtime;
+pub mod testbed;

@@ -1,0 +1,101 @@
+# Installing and building what the servers need, cached outside the repo keyed by version.
+# Sourced by e2e/testbed. A build that succeeded leaves a `.complete` marker next to its output;
+# anything without the marker is rebuilt. Each build's log ends with GNU time's report (peak memory).
+
+BUILD_LOG_DIR="$CACHE_DIR/build-logs"
+
+# ensure_packages: installs the Debian packages the test bed and the Rust build need that are
+# missing (as root), or says which to install.
+ensure_packages() {
+  local missing=() pair command package
+  for pair in prometheus:prometheus kcat:kcat ss:iproute2 curl:curl openssl:openssl \
+    setsid:util-linux cmake:cmake; do
+    command=${pair%%:*} package=${pair#*:}
+    command -v "$command" > /dev/null 2>&1 || missing+=("$package")
+  done
+  [ -x /usr/bin/time ] || missing+=(time)
+  # librdkafka 2.12 includes curl/curl.h even when built without curl (rdkafka's cmake-build),
+  # and links OpenSSL for TLS and SASL/SCRAM.
+  [ -e /usr/include/x86_64-linux-gnu/curl/curl.h ] || [ -e /usr/include/curl/curl.h ] ||
+    missing+=(libcurl4-openssl-dev)
+  [ -e /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
+  command -v pkg-config > /dev/null 2>&1 || missing+=(pkg-config)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    fail packages "missing Debian packages: ${missing[*]} (install them with apt-get as root)"
+  fi
+  say "installing Debian packages: ${missing[*]}"
+  local log="$BUILD_LOG_DIR/apt.log"
+  mkdir -p "$BUILD_LOG_DIR"
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"; } \
+    > "$log" 2>&1 || fail packages "apt-get install ${missing[*]} failed" "$log"
+}
+
+require_command() {
+  command -v "$1" > /dev/null 2>&1 || fail "$2" "needs '$1' on PATH, which is missing"
+}
+
+# timed_build NAME LOG COMMAND...: runs a build under GNU time, failing with the log tail.
+timed_build() {
+  local name=$1 log=$2
+  shift 2
+  mkdir -p "$(dirname "$log")"
+  say "building $name (log: $log)"
+  local start=$SECONDS
+  /usr/bin/time -v "$@" > "$log" 2>&1 || fail "$name" "build failed" "$log"
+  say "built $name in $((SECONDS - start))s, peak RSS $(awk -F': ' '/Maximum resident/ { printf "%d MiB", $2 / 1024 }' "$log")"
+}
+
+ensure_kube_binaries() {
+  [ -f "$KUBE_BIN/.complete" ] && return 0
+  require_command go kube-apiserver
+  local ldflags="-s -w" pkg minor=${KUBE_VERSION#v1.}
+  minor=${minor%%.*}
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  done
+  mkdir -p "$KUBE_BIN"
+  (cd "$tools_dir/kube" && CGO_ENABLED=0 timed_build "kube-apiserver, kube-controller-manager and kubectl $KUBE_VERSION" \
+    "$BUILD_LOG_DIR/kube-$KUBE_VERSION.log" \
+    go build -mod=readonly -trimpath -ldflags "$ldflags" -o "$KUBE_BIN/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl)
+  touch "$KUBE_BIN/.complete"
+}
+
+ensure_etcd() {
+  [ -f "$ETCD_BIN/.complete" ] && return 0
+  require_command go etcd
+  mkdir -p "$ETCD_BIN"
+  (cd "$tools_dir/etcd" && CGO_ENABLED=0 timed_build "etcd $ETCD_VERSION" "$BUILD_LOG_DIR/etcd-$ETCD_VERSION.log" \
+    go build -mod=readonly -trimpath -ldflags "-s -w" -o "$ETCD_BIN/etcd" .)
+  touch "$ETCD_BIN/.complete"
+}
+
+ensure_helm() {
+  [ -f "$HELM_BIN/.complete" ] && return 0
+  require_command go helm
+  mkdir -p "$HELM_BIN"
+  CGO_ENABLED=0 GOBIN="$HELM_BIN" timed_build "helm $HELM_VERSION" "$BUILD_LOG_DIR/helm-$HELM_VERSION.log" \
+    go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  touch "$HELM_BIN/.complete"
+}
+
+ensure_kafka_jars() {
+  [ -f "$KAFKA_LIBS/.complete" ] && return 0
+  require_command mvn kafka
+  require_command java kafka
+  mkdir -p "$KAFKA_LIBS"
+  timed_build "kafka $KAFKA_VERSION jars" "$BUILD_LOG_DIR/kafka-$KAFKA_VERSION.log" \
+    mvn -B -f "$tools_dir/kafka/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS"
+  touch "$KAFKA_LIBS/.complete"
+}
+
+ensure_all() {
+  ensure_packages
+  ensure_kafka_jars
+  ensure_etcd
+  ensure_kube_binaries
+  ensure_helm
+}

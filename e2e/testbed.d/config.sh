@@ -1,0 +1,34 @@
+# Versions, ports and directories of the test bed. Sourced by e2e/testbed.
+#
+# Versions are read from the files that pin them (the Go wrapper modules and the Maven pom), so each
+# is written down exactly once. Every port can be overridden through the environment.
+
+tools_dir="$testbed_root/tools"
+
+KUBE_VERSION=$(sed -n 's/^require k8s.io\/kubernetes \(v[0-9.]*\)$/\1/p' "$tools_dir/kube/go.mod")
+ETCD_VERSION=$(sed -n 's/^require go.etcd.io\/etcd\/server\/v3 \(v[0-9.]*\)$/\1/p' "$tools_dir/etcd/go.mod")
+KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$tools_dir/kafka/pom.xml")
+# helm v3.21 is built against client-go v0.36, the skew that matches KUBE_VERSION.
+HELM_VERSION=v3.21.4
+
+CACHE_DIR=${COFFEE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/coffee-pipeline}
+STATE_DIR=${TESTBED_STATE_DIR:-$CACHE_DIR/testbed}
+LOG_DIR="$STATE_DIR/logs"
+PID_DIR="$STATE_DIR/pids"
+ENV_FILE="$STATE_DIR/env.sh"
+
+KUBE_BIN="$CACHE_DIR/kube-$KUBE_VERSION/bin"
+ETCD_BIN="$CACHE_DIR/etcd-$ETCD_VERSION/bin"
+HELM_BIN="$CACHE_DIR/helm-$HELM_VERSION/bin"
+KAFKA_LIBS="$CACHE_DIR/kafka-$KAFKA_VERSION/libs"
+
+KAFKA_PORT=${TESTBED_KAFKA_PORT:-19092}
+KAFKA_CONTROLLER_PORT=${TESTBED_KAFKA_CONTROLLER_PORT:-19093}
+ETCD_PORT=${TESTBED_ETCD_PORT:-12379}
+ETCD_PEER_PORT=${TESTBED_ETCD_PEER_PORT:-12380}
+APISERVER_PORT=${TESTBED_APISERVER_PORT:-16443}
+CONTROLLER_MANAGER_PORT=${TESTBED_CONTROLLER_MANAGER_PORT:-20257}
+PROMETHEUS_PORT=${TESTBED_PROMETHEUS_PORT:-19090}
+
+# How long a server may take to become ready before `up` gives up on it.
+READY_TIMEOUT=${TESTBED_READY_TIMEOUT:-120}

@@ -1,14 +1,17 @@
-//! Building blocks for end-to-end tests: unique names, namespaces, a Deployment of the test pod,
-//! and a look at the processes that really run on this machine.
+//! Building blocks for end-to-end tests: unique names, namespaces, a local runtime scoped to one
+//! test, a Deployment of the test pod, and a look at the processes that really run here.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{DeleteParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde_json::json;
+
+use crate::runtime::{self, RuntimeConfig, RuntimeHandle};
+use crate::testbed::TestBed;
 
 /// The label the runtime tests select their Deployments by.
 pub const RUNTIME_TEST_LABEL: &str = "e2e.coffee-pipeline.io/runtime-test";
@@ -42,6 +45,68 @@ pub async fn delete_namespace(client: &Client, name: &str) -> Result<(), kube::E
         .delete(name, &DeleteParams::default())
         .await
         .map(|_| ())
+}
+
+/// A test's own namespace on the test bed, with a local runtime that only runs the Deployments
+/// labelled [`RUNTIME_TEST_LABEL`] there.
+pub struct RuntimeScene {
+    pub bed: TestBed,
+    pub client: Client,
+    pub namespace: String,
+    pub runtime: RuntimeHandle,
+    pub deployments: Api<Deployment>,
+}
+
+impl std::fmt::Debug for RuntimeScene {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeScene")
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RuntimeScene {
+    /// Creates the namespace and starts a runtime that runs binaries from `bin_dir`.
+    pub async fn start(prefix: &str, bin_dir: &Path) -> anyhow::Result<Self> {
+        let bed = TestBed::load()?;
+        let client = bed.kube_client().await?;
+        let namespace = unique_name(prefix);
+        create_namespace(&client, &namespace).await?;
+        let log_dir = PathBuf::from(&bed.log_dir).join("pods");
+        let mut config = RuntimeConfig::new(
+            bin_dir.to_path_buf(),
+            format!("{RUNTIME_TEST_LABEL}=true"),
+            log_dir,
+        );
+        config.namespace = Some(namespace.clone());
+        config.targets_dir = Some(bed.prometheus_targets_dir.clone());
+        let runtime = runtime::spawn(client.clone(), config);
+        let deployments = Api::namespaced(client.clone(), &namespace);
+        Ok(Self {
+            bed,
+            client,
+            namespace,
+            runtime,
+            deployments,
+        })
+    }
+
+    /// Creates or updates a Deployment with server-side apply.
+    pub async fn apply(&self, deployment: &Deployment) -> anyhow::Result<()> {
+        let name = deployment.metadata.name.as_deref().unwrap_or_default();
+        let params = PatchParams::apply("coffee-e2e").force();
+        self.deployments
+            .patch(name, &params, &Patch::Apply(deployment))
+            .await?;
+        Ok(())
+    }
+
+    /// Stops the runtime's processes and deletes the namespace.
+    pub async fn finish(self) -> anyhow::Result<()> {
+        self.runtime.shutdown().await;
+        delete_namespace(&self.client, &self.namespace).await?;
+        Ok(())
+    }
 }
 
 /// A Deployment of `coffee-testpod` with `replicas`, a readiness probe, a port named `http`

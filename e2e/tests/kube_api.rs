@@ -199,3 +199,36 @@ async fn service_account_without_rbac_is_forbidden_until_a_role_is_bound() -> an
     delete_namespace(&client, &namespace).await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn built_kubectl_matches_the_api_server_and_helm_reaches_it() -> anyhow::Result<()> {
+    let bed = TestBed::load()?;
+    let client = bed.kube_client().await?;
+    let server = client.apiserver_version().await?.git_version;
+
+    let kubectl = std::process::Command::new(bed.tool("kubectl"))
+        .env("KUBECONFIG", &bed.kubeconfig)
+        .args(["version", "-o", "json"])
+        .output()?;
+    let versions: serde_json::Value =
+        serde_json::from_slice(&kubectl.stdout).with_context(|| {
+            format!(
+                "kubectl version: {}",
+                String::from_utf8_lossy(&kubectl.stderr)
+            )
+        })?;
+    assert_eq!(versions["clientVersion"]["gitVersion"], server.as_str());
+    assert_eq!(versions["serverVersion"]["gitVersion"], server.as_str());
+
+    // helm lists releases through the API server, so this proves it can talk to it.
+    let helm = std::process::Command::new(bed.tool("helm"))
+        .env("KUBECONFIG", &bed.kubeconfig)
+        .args(["list", "--all-namespaces"])
+        .output()?;
+    assert!(
+        helm.status.success(),
+        "helm list: {}",
+        String::from_utf8_lossy(&helm.stderr)
+    );
+    Ok(())
+}

@@ -5,17 +5,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use e2e::fixtures::{
-    RUNTIME_TEST_LABEL, create_namespace, delete_namespace, live_processes, testpod_deployment,
-    unique_name,
-};
+use e2e::fixtures::{RuntimeScene, live_processes, testpod_deployment};
 use e2e::poll::eventually;
-use e2e::runtime::{self, RuntimeConfig, RuntimeHandle};
-use e2e::testbed::TestBed;
-use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
+use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
-use kube::{Api, Client};
 use serde_json::json;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -24,123 +18,75 @@ fn testpod_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_coffee-testpod"))
 }
 
-/// A test's own namespace with a runtime that only looks there.
-struct Scene {
-    client: Client,
-    namespace: String,
-    runtime: RuntimeHandle,
-    deployments: Api<Deployment>,
+async fn scene(prefix: &str) -> anyhow::Result<RuntimeScene> {
+    let binary = testpod_binary();
+    RuntimeScene::start(prefix, binary.parent().unwrap_or(&binary)).await
 }
 
-impl Scene {
-    async fn new(prefix: &str) -> anyhow::Result<Self> {
-        let bed = TestBed::load()?;
-        let client = bed.kube_client().await?;
-        let namespace = unique_name(prefix);
-        create_namespace(&client, &namespace).await?;
-        let bin_dir = testpod_binary()
-            .parent()
-            .map(PathBuf::from)
-            .unwrap_or_default();
-        let mut config = RuntimeConfig::new(
-            bin_dir,
-            format!("{RUNTIME_TEST_LABEL}=true"),
-            PathBuf::from(&bed.log_dir).join("pods"),
-        );
-        config.namespace = Some(namespace.clone());
-        config.targets_dir = Some(bed.prometheus_targets_dir.clone());
-        let runtime = runtime::spawn(client.clone(), config);
-        let deployments = Api::namespaced(client.clone(), &namespace);
-        Ok(Self {
-            client,
-            namespace,
-            runtime,
-            deployments,
-        })
-    }
-
-    async fn apply(&self, deployment: &Deployment) -> anyhow::Result<()> {
-        let name = deployment.metadata.name.as_deref().unwrap_or_default();
-        self.deployments
-            .patch(
-                name,
-                &PatchParams::apply("coffee-e2e").force(),
-                &Patch::Apply(deployment),
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn scale(&self, name: &str, replicas: i32) -> anyhow::Result<()> {
-        let patch = Patch::Merge(json!({ "spec": { "replicas": replicas } }));
-        self.deployments
-            .patch(name, &PatchParams::default(), &patch)
-            .await?;
-        Ok(())
-    }
-
-    /// Waits until exactly `replicas` processes run and the Deployment's status says so.
-    async fn settled(&self, name: &str, replicas: usize) -> anyhow::Result<()> {
-        let generation = self.deployments.get(name).await?.metadata.generation;
-        let count = i32::try_from(replicas)?;
-        eventually(
-            &format!("{replicas} live processes and a matching status for {name}"),
-            TIMEOUT,
-            || async {
-                let processes = live_processes(&testpod_binary(), &format!("{name}-"));
-                let status = self
-                    .deployments
-                    .get(name)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .status
-                    .unwrap_or_default();
-                // The API server drops zero counts (omitempty), as for a real Deployment.
-                let counts = [
-                    status.replicas,
-                    status.ready_replicas,
-                    status.available_replicas,
-                    status.updated_replicas,
-                ];
-                let matches = processes.len() == replicas
-                    && status.observed_generation == generation
-                    && counts.iter().all(|n| n.unwrap_or(0) == count);
-                if matches {
-                    Ok(())
-                } else {
-                    Err(format!("processes {processes:?}, status {status:?}"))
-                }
-            },
-        )
+async fn scale(scene: &RuntimeScene, name: &str, replicas: i32) -> anyhow::Result<()> {
+    let patch = Patch::Merge(json!({ "spec": { "replicas": replicas } }));
+    scene
+        .deployments
+        .patch(name, &PatchParams::default(), &patch)
         .await?;
-        Ok(())
-    }
+    Ok(())
+}
 
-    async fn finish(self) -> anyhow::Result<()> {
-        self.runtime.shutdown().await;
-        delete_namespace(&self.client, &self.namespace).await?;
-        Ok(())
-    }
+/// Waits until exactly `replicas` processes run and the Deployment's status says so.
+async fn settled(scene: &RuntimeScene, name: &str, replicas: usize) -> anyhow::Result<()> {
+    let generation = scene.deployments.get(name).await?.metadata.generation;
+    let count = i32::try_from(replicas)?;
+    eventually(
+        &format!("{replicas} live processes and a matching status for {name}"),
+        TIMEOUT,
+        || async {
+            let processes = live_processes(&testpod_binary(), &format!("{name}-"));
+            let status = scene
+                .deployments
+                .get(name)
+                .await
+                .map_err(|e| e.to_string())?
+                .status
+                .unwrap_or_default();
+            // The API server drops zero counts (omitempty), as for a real Deployment.
+            let counts = [
+                status.replicas,
+                status.ready_replicas,
+                status.available_replicas,
+                status.updated_replicas,
+            ];
+            let matches = processes.len() == replicas
+                && status.observed_generation == generation
+                && counts.iter().all(|n| n.unwrap_or(0) == count);
+            if matches {
+                Ok(())
+            } else {
+                Err(format!("processes {processes:?}, status {status:?}"))
+            }
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 #[tokio::test]
 async fn processes_and_status_follow_replicas_from_two_to_three_to_one_to_zero()
 -> anyhow::Result<()> {
-    let scene = Scene::new("e2e-scale").await?;
+    let scene = scene("e2e-scale").await?;
     scene
         .apply(&testpod_deployment("web", 2, json!([])))
         .await?;
-    scene.settled("web", 2).await?;
+    settled(&scene, "web", 2).await?;
     for replicas in [3, 1, 0] {
-        scene.scale("web", replicas).await?;
-        scene.settled("web", usize::try_from(replicas)?).await?;
+        scale(&scene, "web", replicas).await?;
+        settled(&scene, "web", usize::try_from(replicas)?).await?;
     }
     scene.finish().await
 }
 
 #[tokio::test]
 async fn env_from_a_config_map_reaches_the_process() -> anyhow::Result<()> {
-    let scene = Scene::new("e2e-env").await?;
+    let scene = scene("e2e-env").await?;
     let config_map: ConfigMap = serde_json::from_value(json!({
         "metadata": { "name": "settings" },
         "data": { "FLAVOUR": "hazelnut" },
@@ -153,7 +99,7 @@ async fn env_from_a_config_map_reaches_the_process() -> anyhow::Result<()> {
         { "name": "MY_POD", "valueFrom": { "fieldRef": { "fieldPath": "metadata.name" } } },
     ]);
     scene.apply(&testpod_deployment("envy", 1, env)).await?;
-    scene.settled("envy", 1).await?;
+    settled(&scene, "envy", 1).await?;
 
     let pod = scene
         .runtime
@@ -177,11 +123,11 @@ async fn env_from_a_config_map_reaches_the_process() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn a_killed_process_is_restarted_and_counted() -> anyhow::Result<()> {
-    let scene = Scene::new("e2e-restart").await?;
+    let scene = scene("e2e-restart").await?;
     scene
         .apply(&testpod_deployment("phoenix", 1, json!([])))
         .await?;
-    scene.settled("phoenix", 1).await?;
+    settled(&scene, "phoenix", 1).await?;
     let before = live_processes(&testpod_binary(), "phoenix-").remove(0);
 
     nix::sys::signal::kill(
@@ -204,13 +150,13 @@ async fn a_killed_process_is_restarted_and_counted() -> anyhow::Result<()> {
     })
     .await?;
     assert_eq!(restarts, 1);
-    scene.settled("phoenix", 1).await?;
+    settled(&scene, "phoenix", 1).await?;
     scene.finish().await
 }
 
 #[tokio::test]
 async fn a_changed_pod_template_replaces_every_process() -> anyhow::Result<()> {
-    let scene = Scene::new("e2e-roll").await?;
+    let scene = scene("e2e-roll").await?;
     scene
         .apply(&testpod_deployment(
             "rolling",
@@ -218,7 +164,7 @@ async fn a_changed_pod_template_replaces_every_process() -> anyhow::Result<()> {
             json!([{ "name": "VERSION", "value": "1" }]),
         ))
         .await?;
-    scene.settled("rolling", 2).await?;
+    settled(&scene, "rolling", 2).await?;
     let old: Vec<u32> = live_processes(&testpod_binary(), "rolling-")
         .iter()
         .map(|p| p.pid)
@@ -231,7 +177,7 @@ async fn a_changed_pod_template_replaces_every_process() -> anyhow::Result<()> {
             json!([{ "name": "VERSION", "value": "2" }]),
         ))
         .await?;
-    scene.settled("rolling", 2).await?;
+    settled(&scene, "rolling", 2).await?;
     let new = live_processes(&testpod_binary(), "rolling-");
     assert!(
         new.iter().all(|p| !old.contains(&p.pid)),
@@ -242,11 +188,11 @@ async fn a_changed_pod_template_replaces_every_process() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn deleting_the_deployment_stops_its_processes() -> anyhow::Result<()> {
-    let scene = Scene::new("e2e-delete").await?;
+    let scene = scene("e2e-delete").await?;
     scene
         .apply(&testpod_deployment("doomed", 2, json!([])))
         .await?;
-    scene.settled("doomed", 2).await?;
+    settled(&scene, "doomed", 2).await?;
     scene
         .deployments
         .delete("doomed", &DeleteParams::default())

@@ -21,10 +21,12 @@ use super::targets::{self, Target};
 use super::template::LaunchTemplate;
 use super::{PodSnapshot, RuntimeConfig};
 
+/// A Deployment by identity: a deleted and re-created Deployment of the same name is another one.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DeploymentKey {
     pub namespace: String,
     pub name: String,
+    pub uid: String,
 }
 
 impl DeploymentKey {
@@ -32,6 +34,7 @@ impl DeploymentKey {
         Self {
             namespace: deployment.namespace().unwrap_or_default(),
             name: deployment.name_any(),
+            uid: deployment.uid().unwrap_or_default(),
         }
     }
 }
@@ -176,18 +179,22 @@ impl ManagedDeployment {
         }
     }
 
-    /// Stops every pod and forgets the targets; used when the Deployment is gone or on shutdown.
+    /// Stops every pod and removes the scrape targets; used when the Deployment is gone and on
+    /// shutdown. Calling it again does nothing.
     pub fn stop_all(&mut self, config: &RuntimeConfig) {
+        if !self.pods.is_empty() {
+            info!(namespace = %self.key.namespace, deployment = %self.key.name, pods = self.pods.len(), "stopping all pods");
+        }
         let names: Vec<String> = self.pods.iter().map(|pod| pod.name.clone()).collect();
         for name in names {
             self.stop_pod(&name);
         }
-        if let Some(dir) = &config.targets_dir
+        if self.targets.take().is_some()
+            && let Some(dir) = &config.targets_dir
             && let Err(error) = targets::remove(dir, &self.key.namespace, &self.key.name)
         {
             warn!(%error, "removing scrape targets failed");
         }
-        self.targets = None;
     }
 
     pub fn is_terminating(&self) -> bool {

@@ -19,7 +19,7 @@ mod status;
 mod targets;
 mod template;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -190,20 +190,29 @@ pub async fn run(
     let watch = tokio::spawn(watch);
     info!(selector = %config.label_selector, namespace = ?config.namespace, bin_dir = %config.bin_dir.display(), "local pod runtime started");
 
+    tokio::pin!(shutdown);
+    tokio::select! {
+        () = &mut shutdown => {
+            watch.abort();
+            return;
+        }
+        listed = store.wait_until_ready() => if listed.is_err() {
+            warn!("the Deployment watch ended before its first listing");
+            return;
+        }
+    }
+
     let mut managed: BTreeMap<DeploymentKey, ManagedDeployment> = BTreeMap::new();
     let mut ticks = tokio::time::interval(Duration::from_millis(200));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tokio::pin!(shutdown);
     loop {
         tokio::select! {
             () = &mut shutdown => break,
             _ = ticks.tick() => {}
         }
-        if store.wait_until_ready().await.is_err() {
-            warn!("the Deployment watch ended before its first listing");
-            break;
-        }
         let deployments = store.state();
+        let present: BTreeSet<DeploymentKey> =
+            deployments.iter().map(|d| DeploymentKey::of(d)).collect();
         for deployment in &deployments {
             let key = DeploymentKey::of(deployment);
             let entry = managed
@@ -211,10 +220,7 @@ pub async fn run(
                 .or_insert_with(|| ManagedDeployment::new(key));
             entry.reconcile(&client, &config, deployment).await;
         }
-        let present: Vec<DeploymentKey> =
-            deployments.iter().map(|d| DeploymentKey::of(d)).collect();
-        for (key, gone) in managed.iter_mut().filter(|(key, _)| !present.contains(key)) {
-            info!(namespace = %key.namespace, deployment = %key.name, "deployment gone; stopping its pods");
+        for (_, gone) in managed.iter_mut().filter(|(key, _)| !present.contains(key)) {
             gone.stop_all(&config);
         }
         managed.retain(|key, entry| present.contains(key) || entry.is_terminating());

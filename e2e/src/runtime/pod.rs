@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{ExitStatus, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +22,7 @@ use super::env::{
 };
 use super::image::resolve_binary;
 use super::probe::{Check, Readiness};
-use super::template::{LaunchTemplate, ProbeSpec};
+use super::template::{LaunchTemplate, ProbeAction, ProbeSpec};
 
 /// What a pod looks like from outside, published on every change.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,7 +60,8 @@ pub struct PodContext {
 
 enum Ended {
     Stopped,
-    Exited(ExitStatus),
+    /// The process exited by itself; how, in words.
+    Exited(String),
 }
 
 /// Runs the pod until `stop` fires or its sender is dropped.
@@ -145,31 +146,30 @@ async fn run(
     state: &watch::Sender<PodState>,
     stop: &mut oneshot::Receiver<()>,
 ) -> Ended {
-    let probe = ctx
+    let mut prober = ctx
         .template
         .readiness
         .as_ref()
-        .and_then(|spec| probe_for(ctx, spec));
+        .and_then(|spec| Prober::new(ctx, spec));
     // Without a readiness probe a running process is ready, as in Kubernetes.
     state.send_modify(|s| {
         s.pid = child.id();
-        s.ready = probe.is_none();
+        s.ready = prober.is_none();
         s.last_error = None;
     });
-    let (check, spec, mut readiness) = match probe {
-        Some((check, spec)) => {
-            let readiness = Readiness::new(spec.success_threshold, spec.failure_threshold);
-            (Some(check), Some(spec), readiness)
-        }
-        None => (None, None, Readiness::new(1, 1)),
-    };
-    let period = spec.map_or(Duration::from_secs(3600), |s| {
-        s.period.min(ctx.max_probe_period)
-    });
-    let first_probe = Instant::now() + spec.map_or(Duration::ZERO, |s| s.initial_delay);
-    let mut ticks = interval_at(first_probe, period);
+    let (delay, period) = prober
+        .as_ref()
+        .map_or((Duration::ZERO, Duration::MAX), |p| {
+            (
+                p.spec.initial_delay,
+                p.spec.period.min(ctx.max_probe_period),
+            )
+        });
+    let mut ticks = interval_at(
+        Instant::now() + delay,
+        period.min(Duration::from_secs(3600)),
+    );
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let http = reqwest::Client::new();
     loop {
         tokio::select! {
             _ = &mut *stop => {
@@ -178,11 +178,11 @@ async fn run(
                 return Ended::Stopped;
             }
             status = child.wait() => {
-                return Ended::Exited(status.unwrap_or_else(|_| std::os::unix::process::ExitStatusExt::from_raw(-1)));
+                return Ended::Exited(status.map_or_else(|e| format!("waiting for it failed: {e}"), |s| s.to_string()));
             }
-            _ = ticks.tick(), if check.is_some() => {
-                if let (Some(check), Some(spec)) = (&check, spec) {
-                    let ready = readiness.observe(check.passes(&http, spec.timeout).await);
+            _ = ticks.tick(), if prober.is_some() => {
+                if let Some(prober) = prober.as_mut() {
+                    let ready = prober.probe().await;
                     state.send_if_modified(|s| std::mem::replace(&mut s.ready, ready) != ready);
                 }
             }
@@ -190,22 +190,44 @@ async fn run(
     }
 }
 
-fn probe_for<'a>(ctx: &PodContext, spec: &'a ProbeSpec) -> Option<(Check, &'a ProbeSpec)> {
-    let local = |port| {
-        let container_port = ctx.template.container_port(port)?;
-        ctx.ports
-            .iter()
-            .find(|p| p.container_port == container_port)
-            .map(|p| p.local_port)
-    };
-    let check = match &spec.action {
-        super::template::ProbeAction::Http { port, path } => Check::Http {
-            port: local(port)?,
-            path: path.clone(),
-        },
-        super::template::ProbeAction::Tcp { port } => Check::Tcp { port: local(port)? },
-    };
-    Some((check, spec))
+/// A readiness probe aimed at this replica's own local port.
+struct Prober<'a> {
+    check: Check,
+    spec: &'a ProbeSpec,
+    readiness: Readiness,
+    http: reqwest::Client,
+}
+
+impl<'a> Prober<'a> {
+    fn new(ctx: &PodContext, spec: &'a ProbeSpec) -> Option<Self> {
+        let local = |port| {
+            let container_port = ctx.template.container_port(port)?;
+            let assigned = ctx
+                .ports
+                .iter()
+                .find(|p| p.container_port == container_port);
+            assigned.map(|p| p.local_port)
+        };
+        let check = match &spec.action {
+            ProbeAction::Http { port, path } => Check::Http {
+                port: local(port)?,
+                path: path.clone(),
+            },
+            ProbeAction::Tcp { port } => Check::Tcp { port: local(port)? },
+        };
+        let readiness = Readiness::new(spec.success_threshold, spec.failure_threshold);
+        Some(Self {
+            check,
+            spec,
+            readiness,
+            http: reqwest::Client::new(),
+        })
+    }
+
+    async fn probe(&mut self) -> bool {
+        let passed = self.check.passes(&self.http, self.spec.timeout).await;
+        self.readiness.observe(passed)
+    }
 }
 
 /// SIGTERM, then SIGKILL once the grace period has passed.

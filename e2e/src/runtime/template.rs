@@ -115,6 +115,15 @@ impl LaunchTemplate {
             .as_ref()
             .map(|probe| probe_spec(probe).map_err(&invalid))
             .transpose()?;
+        if let Some(probe) = &readiness {
+            let (ProbeAction::Http { port, .. } | ProbeAction::Tcp { port }) = &probe.action;
+            if declared_port(&ports, port).is_none() {
+                return Err(invalid(format!(
+                    "has a readiness probe on port {port}, which is not a declared container \
+                     port; the local runtime can only give replicas their own declared ports"
+                )));
+            }
+        }
         let annotations = template
             .metadata
             .as_ref()
@@ -144,15 +153,30 @@ impl LaunchTemplate {
         })
     }
 
-    /// The local-port lookup key for a probe or scrape port.
+    /// The number of a probe or scrape port, which may name a container port.
     pub fn container_port(&self, port: &PortRef) -> Option<i32> {
         match port {
             PortRef::Number(number) => Some(*number),
-            PortRef::Name(name) => self
-                .ports
-                .iter()
-                .find(|p| p.name.as_deref() == Some(name.as_str()))
-                .map(|p| p.number),
+            PortRef::Name(_) => declared_port(&self.ports, port),
+        }
+    }
+}
+
+fn declared_port(ports: &[ContainerPort], port: &PortRef) -> Option<i32> {
+    ports
+        .iter()
+        .find(|p| match port {
+            PortRef::Number(number) => p.number == *number,
+            PortRef::Name(name) => p.name.as_deref() == Some(name.as_str()),
+        })
+        .map(|p| p.number)
+}
+
+impl std::fmt::Display for PortRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PortRef::Number(number) => write!(f, "{number}"),
+            PortRef::Name(name) => write!(f, "{name:?}"),
         }
     }
 }

@@ -179,3 +179,16 @@ fn hash_changes_with_the_template_only() {
     assert_eq!(a.hash, same.hash);
     assert_ne!(a.hash, changed.hash);
 }
+
+#[test]
+fn readiness_probe_on_an_undeclared_port_is_refused() {
+    let mut container = web_container();
+    container["readinessProbe"] = json!({ "tcpSocket": { "port": 9999 } });
+    let error = LaunchTemplate::from_deployment(&deployment(container, json!({})))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("9999") && error.contains("not a declared container port"),
+        "{error}"
+    );
+}

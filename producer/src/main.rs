@@ -1,18 +1,40 @@
 //! `coffee-producer`: HTTP order intake that publishes every coffee order durably to Kafka.
-//!
-//! Only the command-line surface exists so far; the order API arrives with issue #4.
+
+mod api;
+mod app;
+mod config;
+mod follower;
+mod metrics;
+mod order_request;
+mod publish;
+mod view;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-/// HTTP order intake that publishes every coffee order durably to Kafka.
-#[derive(Debug, Parser)]
-#[command(name = "coffee-producer", version, about)]
-struct Args {}
+use config::Config;
 
-fn main() -> ExitCode {
-    let Args {} = Args::parse();
-    eprintln!("coffee-producer: not implemented yet (the order API arrives with issue #4)");
-    ExitCode::from(2)
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = Config::parse();
+    if let Err(error) = config.validate() {
+        eprintln!("coffee-producer: invalid configuration: {error}");
+        return ExitCode::from(2);
+    }
+    let _telemetry = match coffee_telemetry::init("coffee-producer", config.log_format) {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("coffee-producer: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match app::run(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("coffee-producer: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,116 @@
+//! The HTTP API: routes, shared state, request metrics, and JSON answers for everything that is
+//! not a route (404, 405, panics).
+
+pub mod error;
+mod orders;
+mod probes;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+use tracing::debug;
+
+use crate::metrics::Metrics;
+use crate::publish::Publisher;
+use crate::view::OrderView;
+use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Debug)]
+pub struct AppState {
+    pub publisher: Arc<Publisher>,
+    pub view: Arc<RwLock<OrderView>>,
+    pub metrics: Metrics,
+    /// One flag per view follower (orders, statuses); ready once all are caught up.
+    pub caught_up: Vec<Arc<AtomicBool>>,
+    /// Set at shutdown, so readiness turns false before the listener closes.
+    pub shutting_down: AtomicBool,
+    /// Idempotency keys of requests being published right now on this replica.
+    pub keys_in_flight: Mutex<HashSet<String>>,
+    pub idempotency_retention: Duration,
+    pub max_body_bytes: usize,
+}
+
+impl AppState {
+    /// Why this replica should not get traffic, if it should not.
+    pub fn not_ready_reasons(&self) -> Vec<String> {
+        let mut reasons = Vec::new();
+        if self.shutting_down.load(Ordering::Relaxed) {
+            reasons.push("shutting down".to_owned());
+        }
+        if let Some(reason) = self.publisher.unavailable_reason() {
+            reasons.push(format!("Kafka: {reason}"));
+        }
+        if !self
+            .caught_up
+            .iter()
+            .all(|flag| flag.load(Ordering::Relaxed))
+        {
+            reasons.push("the order view has not caught up with Kafka yet".to_owned());
+        }
+        reasons
+    }
+}
+
+/// The whole API with its middleware.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/order", post(orders::create))
+        .route("/order/{id}", get(orders::get))
+        .route("/order/{id}/cancel", post(orders::cancel))
+        .route("/orders", get(orders::list))
+        .route("/menu", get(probes::menu))
+        .route("/healthz", get(probes::healthz))
+        .route("/health", get(probes::healthz))
+        .route("/readyz", get(probes::readyz))
+        .route("/metrics", get(probes::metrics))
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not support that method",
+            )
+        })
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), track))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the server failed to answer; nothing was published",
+            )
+            .into_response()
+        }))
+        .with_state(state)
+}
+
+/// Latency by route template (never a raw id), method and status, plus a debug line per request.
+async fn track(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let started = Instant::now();
+    state.metrics.http_requests_in_flight.inc();
+    let response = next.run(request).await;
+    state.metrics.http_requests_in_flight.dec();
+    let elapsed = started.elapsed();
+    let status = response.status();
+    state
+        .metrics
+        .http_request_duration
+        .with_label_values(&[path.as_str(), method.as_str(), status.as_str()])
+        .observe(elapsed.as_secs_f64());
+    debug!(%method, path, status = status.as_u16(), elapsed_us = elapsed.as_micros(), "request");
+    response
+}

@@ -1,0 +1,107 @@
+//! Wiring: the publisher, the view followers and the HTTP server, and an orderly shutdown that
+//! answers every accepted request and flushes every delivery before the process exits.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::api::{self, AppState};
+use crate::config::Config;
+use crate::follower::{Follower, TopicKind};
+use crate::metrics::Metrics;
+use crate::publish::Publisher;
+use crate::view::OrderView;
+
+/// Serves until SIGTERM or SIGINT, then drains and flushes.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let metrics = Metrics::new().context("registering metrics")?;
+    let publisher =
+        Arc::new(Publisher::new(&config, metrics.clone()).context("creating the Kafka producer")?);
+    let view = Arc::new(RwLock::new(OrderView::new(
+        usize::try_from(config.view_max_orders).unwrap_or(usize::MAX),
+    )));
+    let (stop, stopped) = watch::channel(false);
+
+    let mut background = Vec::new();
+    background.push(tokio::spawn(
+        Arc::clone(&publisher).watch_cluster(stopped.clone()),
+    ));
+    let mut caught_up = Vec::new();
+    for (kind, topic) in [
+        (TopicKind::Orders, &config.kafka_topic),
+        (TopicKind::Statuses, &config.status_topic),
+    ] {
+        let flag = Arc::new(AtomicBool::new(false));
+        caught_up.push(Arc::clone(&flag));
+        let follower = Follower {
+            kind,
+            topic: topic.clone(),
+            brokers: config.brokers(),
+            view: Arc::clone(&view),
+            metrics: metrics.clone(),
+            caught_up: flag,
+        };
+        background.push(tokio::spawn(follower.run(stopped.clone())));
+    }
+
+    let state = Arc::new(AppState {
+        publisher: Arc::clone(&publisher),
+        view,
+        metrics,
+        caught_up,
+        shutting_down: AtomicBool::new(false),
+        keys_in_flight: Mutex::new(HashSet::new()),
+        idempotency_retention: Duration::from_secs(config.idempotency_retention_secs),
+        max_body_bytes: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
+    });
+    let address = SocketAddr::new(config.bind_address, config.port);
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("listening on {address}"))?;
+    info!(%address, topic = %config.kafka_topic, mode = ?config.publish_mode, "coffee-producer serving");
+
+    let shutdown_state = Arc::clone(&state);
+    axum::serve(listener, api::router(Arc::clone(&state)))
+        .with_graceful_shutdown(async move {
+            wait_for_signal().await;
+            info!("shutting down: no new connections; answering requests in flight");
+            shutdown_state.shutting_down.store(true, Ordering::Relaxed);
+        })
+        .await
+        .context("serving HTTP")?;
+
+    let timeout = Duration::from_secs(config.shutdown_timeout_secs);
+    let flushing = Arc::clone(&publisher);
+    match tokio::task::spawn_blocking(move || flushing.flush(timeout)).await {
+        Ok(Ok(())) => info!("every delivery flushed"),
+        Ok(Err(error)) => warn!(%error, "flushing deliveries did not finish"),
+        Err(error) => warn!(%error, "flushing deliveries failed"),
+    }
+    let _ = stop.send(true);
+    for task in background {
+        let _ = task.await;
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let mut terminate = match signal(SignalKind::terminate()) {
+        Ok(terminate) => terminate,
+        Err(error) => {
+            warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

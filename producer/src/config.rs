@@ -1,0 +1,239 @@
+//! Command-line flags with environment fallbacks. The original service's variables
+//! (`SERVER_PORT`, `KAFKA_BROKERS`, `KAFKA_TOPIC`) keep their meaning.
+
+use std::net::IpAddr;
+
+use clap::{Parser, ValueEnum};
+use coffee_telemetry::LogFormat;
+
+/// HTTP order intake for the coffee pipeline: accepts orders and publishes them durably to Kafka.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "coffee-producer", version, about)]
+pub struct Config {
+    /// Port for the HTTP API, probes and metrics.
+    #[arg(long, env = "SERVER_PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, env = "BIND_ADDRESS", default_value = "0.0.0.0")]
+    pub bind_address: IpAddr,
+    /// Kafka bootstrap servers, comma-separated host:port.
+    #[arg(long, env = "KAFKA_BROKERS", value_delimiter = ',', required = true)]
+    pub kafka_brokers: Vec<String>,
+    /// Topic that receives order events.
+    #[arg(long, env = "KAFKA_TOPIC", default_value = "coffee-orders")]
+    pub kafka_topic: String,
+    /// Compacted topic of order status changes, written by the consumer and read into the view.
+    #[arg(
+        long,
+        env = "KAFKA_STATUS_TOPIC",
+        default_value = "coffee-order-status"
+    )]
+    pub status_topic: String,
+    /// `durable` batches concurrent requests (answer after the broker acknowledged); `sync`
+    /// reproduces the original design for comparison: one message per produce request, no linger.
+    #[arg(long, env = "PUBLISH_MODE", value_enum, default_value_t = PublishMode::Durable)]
+    pub publish_mode: PublishMode,
+    /// How long librdkafka waits to fill a batch. Each request waits at most this long extra;
+    /// throughput comes from many concurrent requests sharing a batch.
+    #[arg(long, env = "KAFKA_LINGER_MS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    pub linger_ms: u32,
+    /// Upper bound of one batch, in bytes.
+    #[arg(long, env = "KAFKA_BATCH_SIZE", default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1_000..=10_000_000))]
+    pub batch_size: u32,
+    /// Compression of batches.
+    #[arg(long, env = "KAFKA_COMPRESSION", value_enum, default_value_t = Compression::Lz4)]
+    pub compression: Compression,
+    /// Most messages waiting for the broker at once; beyond it requests get 503 + Retry-After
+    /// rather than growing memory.
+    #[arg(long, env = "KAFKA_QUEUE_MAX_MESSAGES", default_value_t = 50_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub queue_max_messages: u32,
+    /// How long a message may wait for the broker's acknowledgement before the request fails.
+    #[arg(long, env = "KAFKA_DELIVERY_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1_000..=300_000))]
+    pub delivery_timeout_ms: u32,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 16 * 1024, value_parser = clap::value_parser!(u32).range(64..=1_048_576))]
+    pub max_body_bytes: u32,
+    /// How long an `Idempotency-Key` keeps answering with its order.
+    #[arg(long, env = "IDEMPOTENCY_RETENTION_SECS", default_value_t = 24 * 3600, value_parser = clap::value_parser!(u64).range(1..=7 * 24 * 3600))]
+    pub idempotency_retention_secs: u64,
+    /// Most orders kept in the in-memory view; the oldest are forgotten first.
+    #[arg(long, env = "VIEW_MAX_ORDERS", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(100..=100_000_000))]
+    pub view_max_orders: u64,
+    /// How long shutdown waits for in-flight deliveries.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub shutdown_timeout_secs: u64,
+    /// Log line format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How publishing trades latency for throughput.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PublishMode {
+    /// Batched, compressed, idempotent, acks=all; a 2xx only after the broker has the order.
+    Durable,
+    /// The original design: every request produces and awaits one message on its own.
+    Sync,
+}
+
+/// Batch compression codecs built into librdkafka here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Compression {
+    None,
+    Gzip,
+    Snappy,
+    Lz4,
+}
+
+impl Compression {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Snappy => "snappy",
+            Compression::Lz4 => "lz4",
+        }
+    }
+}
+
+/// A configuration value that cannot work, named with the flag that set it.
+#[derive(Debug, thiserror::Error)]
+#[error("--{flag}: {reason}")]
+pub struct ConfigError {
+    pub flag: &'static str,
+    pub reason: String,
+}
+
+impl Config {
+    /// Checks what clap's parsers cannot: broker addresses and Kafka topic names.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.kafka_brokers.iter().all(|b| b.trim().is_empty()) {
+            return Err(ConfigError {
+                flag: "kafka-brokers",
+                reason: "no broker given".into(),
+            });
+        }
+        for broker in &self.kafka_brokers {
+            let valid = broker.rsplit_once(':').is_some_and(|(host, port)| {
+                !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+            });
+            if !valid {
+                return Err(ConfigError {
+                    flag: "kafka-brokers",
+                    reason: format!("{broker:?} is not host:port"),
+                });
+            }
+        }
+        check_topic("kafka-topic", &self.kafka_topic)?;
+        check_topic("status-topic", &self.status_topic)?;
+        if self.kafka_topic == self.status_topic {
+            return Err(ConfigError {
+                flag: "status-topic",
+                reason: "must differ from --kafka-topic".into(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn brokers(&self) -> String {
+        self.kafka_brokers
+            .iter()
+            .map(|b| b.trim())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// Kafka's rule: 1–249 characters of ASCII letters, digits, `.`, `_` and `-`, not `.` or `..`.
+fn check_topic(flag: &'static str, topic: &str) -> Result<(), ConfigError> {
+    let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if topic.is_empty()
+        || topic.len() > 249
+        || !topic.chars().all(legal)
+        || topic == "."
+        || topic == ".."
+    {
+        return Err(ConfigError {
+            flag,
+            reason: format!(
+                "{topic:?} is not a valid Kafka topic name (1-249 of a-z A-Z 0-9 . _ -)"
+            ),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        Config::try_parse_from(std::iter::once("coffee-producer").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_follow_the_original_service() {
+        let config = parse(&["--kafka-brokers", "a:9092,b:9092"]).unwrap();
+        assert_eq!(config.port, 8080);
+        assert_eq!(config.kafka_topic, "coffee-orders");
+        assert_eq!(config.brokers(), "a:9092,b:9092");
+        assert_eq!(config.publish_mode, PublishMode::Durable);
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn brokers_are_required() {
+        assert!(
+            parse(&[])
+                .unwrap_err()
+                .to_string()
+                .contains("--kafka-brokers")
+        );
+    }
+
+    #[test]
+    fn broker_without_port_is_refused() {
+        let error = parse(&["--kafka-brokers", "kafka"])
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--kafka-brokers: \"kafka\" is not host:port"
+        );
+    }
+
+    #[test]
+    fn invalid_topic_name_is_refused() {
+        let error = parse(&["--kafka-brokers", "k:1", "--kafka-topic", "orders!"])
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(error.to_string().starts_with("--kafka-topic:"), "{error}");
+    }
+
+    #[test]
+    fn order_and_status_topics_must_differ() {
+        let config = parse(&[
+            "--kafka-brokers",
+            "k:1",
+            "--kafka-topic",
+            "t",
+            "--status-topic",
+            "t",
+        ])
+        .unwrap();
+        assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn out_of_range_linger_is_refused_by_the_parser() {
+        assert!(parse(&["--kafka-brokers", "k:1", "--linger-ms", "5000"]).is_err());
+    }
+
+    #[test]
+    fn sync_mode_can_be_chosen() {
+        let config = parse(&["--kafka-brokers", "k:1", "--publish-mode", "sync"]).unwrap();
+        assert_eq!(config.publish_mode, PublishMode::Sync);
+    }
+}

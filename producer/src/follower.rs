@@ -1,0 +1,180 @@
+//! Keeps the order view current: one consumer per topic (orders, statuses) reads every partition
+//! from the beginning, without a consumer group, so every replica sees every event. A follower
+//! is caught up once it has reached the end of each partition as it was at start-up.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use coffee_events::DecodeError;
+use futures::StreamExt;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::metrics::Metrics;
+use crate::view::OrderView;
+
+/// Which topic a follower reads, and so how it decodes and applies messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopicKind {
+    Orders,
+    Statuses,
+}
+
+impl TopicKind {
+    fn label(self) -> &'static str {
+        match self {
+            TopicKind::Orders => "orders",
+            TopicKind::Statuses => "statuses",
+        }
+    }
+
+    fn apply(self, view: &mut OrderView, body: &[u8]) -> Result<(), DecodeError> {
+        match self {
+            TopicKind::Orders => {
+                view.apply_order_event(&coffee_events::order::OrderEvent::decode(body)?)
+            }
+            TopicKind::Statuses => {
+                view.apply_status_event(&coffee_events::status::StatusEvent::decode(body)?)
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads one topic into the view.
+pub struct Follower {
+    pub kind: TopicKind,
+    pub topic: String,
+    pub brokers: String,
+    pub view: Arc<RwLock<OrderView>>,
+    pub metrics: Metrics,
+    pub caught_up: Arc<AtomicBool>,
+}
+
+impl Follower {
+    /// Follows the topic until `stop` changes, retrying while the topic or cluster is missing.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        loop {
+            let outcome = tokio::select! {
+                _ = stop.changed() => return,
+                outcome = self.follow() => outcome,
+            };
+            if let Err(error) = outcome {
+                warn!(topic = %self.topic, %error, "following the topic failed; retrying in 1s");
+            }
+            tokio::select! {
+                _ = stop.changed() => return,
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    async fn follow(&self) -> Result<(), KafkaError> {
+        let consumer: Arc<StreamConsumer> = Arc::new(
+            ClientConfig::new()
+                .set("bootstrap.servers", &self.brokers)
+                .set("group.id", "coffee-producer-view")
+                .set("enable.auto.commit", "false")
+                .set("enable.auto.offset.store", "false")
+                .set("enable.partition.eof", "true")
+                .set("auto.offset.reset", "earliest")
+                .create()?,
+        );
+        let mut assigned = self
+            .assign_new_partitions(&consumer, &BTreeSet::new())
+            .await?;
+        let mut at_end: BTreeSet<i32> = BTreeSet::new();
+        let mut stream = consumer.stream();
+        let mut refresh = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            tokio::select! {
+                _ = refresh.tick() => {
+                    let grown = self.assign_new_partitions(&consumer, &assigned).await?;
+                    assigned.extend(grown);
+                }
+                item = stream.next() => match item {
+                    None => return Ok(()),
+                    Some(Ok(message)) => self.apply(message.payload().unwrap_or_default()),
+                    Some(Err(KafkaError::PartitionEOF(partition))) => {
+                        at_end.insert(partition);
+                        if !self.caught_up.load(Ordering::Relaxed) && assigned.is_subset(&at_end) {
+                            info!(topic = %self.topic, orders = self.view_len(), "view caught up");
+                            self.caught_up.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    Some(Err(error)) => warn!(topic = %self.topic, %error, "reading the topic"),
+                },
+            }
+        }
+    }
+
+    fn apply(&self, body: &[u8]) {
+        let result = {
+            let mut view = self
+                .view
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let result = TopicKind::apply(self.kind, &mut view, body);
+            self.metrics
+                .view_orders
+                .set(i64::try_from(view.len()).unwrap_or(i64::MAX));
+            result
+        };
+        let outcome = match result {
+            Ok(()) => "applied",
+            Err(error) => {
+                warn!(topic = %self.topic, %error, "skipping an event the view cannot read");
+                "undecodable"
+            }
+        };
+        self.metrics
+            .view_events
+            .with_label_values(&[self.kind.label(), outcome])
+            .inc();
+    }
+
+    fn view_len(&self) -> usize {
+        self.view.read().map_or(0, |view| view.len())
+    }
+
+    /// Assigns, from the beginning, the topic's partitions that are not in `known`.
+    async fn assign_new_partitions(
+        &self,
+        consumer: &Arc<StreamConsumer>,
+        known: &BTreeSet<i32>,
+    ) -> Result<BTreeSet<i32>, KafkaError> {
+        let for_metadata = Arc::clone(consumer);
+        let topic = self.topic.clone();
+        let metadata = tokio::task::spawn_blocking(move || {
+            for_metadata.fetch_metadata(Some(&topic), Duration::from_secs(5))
+        })
+        .await
+        .map_err(|_| KafkaError::Canceled)??;
+        let partitions: BTreeSet<i32> = metadata
+            .topics()
+            .iter()
+            .filter(|t| t.error().is_none())
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect();
+        if partitions.is_empty() {
+            return Err(KafkaError::MetadataFetch(
+                rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition,
+            ));
+        }
+        let new: BTreeSet<i32> = partitions.difference(known).copied().collect();
+        if !new.is_empty() {
+            let mut list = TopicPartitionList::new();
+            for partition in &new {
+                list.add_partition_offset(&self.topic, *partition, Offset::Beginning)?;
+            }
+            consumer.incremental_assign(&list)?;
+            info!(topic = %self.topic, partitions = ?new, "following partitions");
+        }
+        Ok(new)
+    }
+}

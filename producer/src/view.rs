@@ -1,0 +1,205 @@
+//! The in-memory view of orders that every producer replica builds from the order topic (creates,
+//! cancel requests) and the status topic (the consumer's progress). Pure: events in, answers out.
+//!
+//! The two topics are read independently, so a status may arrive before its order's creation;
+//! statuses never move backwards, and the first final status wins.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use coffee_events::order::{OrderDetails, OrderEvent};
+use coffee_events::status::{OrderStatus, StatusEvent};
+use jiff::Timestamp;
+use serde::Serialize;
+use uuid::Uuid;
+
+/// An order as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Order {
+    pub id: Uuid,
+    pub customer_name: String,
+    pub coffee_type: String,
+    pub status: OrderStatus,
+    /// A cancel was requested and the consumer has not decided yet.
+    pub cancel_requested: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(skip)]
+    idempotency_key: Option<String>,
+}
+
+impl Order {
+    fn new(id: Uuid, details: &OrderDetails, status: OrderStatus, at: Timestamp) -> Self {
+        Self {
+            id,
+            customer_name: details.customer_name.clone(),
+            coffee_type: details.coffee_type.clone(),
+            status,
+            cancel_requested: false,
+            reason: None,
+            created_at: details.created_at,
+            updated_at: at,
+            idempotency_key: None,
+        }
+    }
+
+    /// Whether this order was created from the same request as `customer_name`/`coffee_type`.
+    pub fn matches_request(&self, customer_name: &str, coffee_type: &str) -> bool {
+        self.customer_name == customer_name && self.coffee_type == coffee_type
+    }
+}
+
+/// What `GET /orders` asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    pub status: Option<OrderStatus>,
+    /// Matches `customer_name` ignoring case.
+    pub customer: Option<String>,
+    /// Only orders older than this one (the previous page's cursor).
+    pub before: Option<Uuid>,
+    pub limit: usize,
+}
+
+/// One page of orders, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Page {
+    pub orders: Vec<Order>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<Uuid>,
+}
+
+/// Orders by id. Ids are UUIDv7, so id order is creation order and the oldest go first when
+/// the view is full.
+#[derive(Debug)]
+pub struct OrderView {
+    orders: BTreeMap<Uuid, Order>,
+    by_idempotency_key: HashMap<String, Uuid>,
+    max_orders: usize,
+}
+
+fn rank(status: OrderStatus) -> u8 {
+    match status {
+        OrderStatus::Pending => 0,
+        OrderStatus::Processing => 1,
+        OrderStatus::Completed | OrderStatus::Cancelled | OrderStatus::Failed => 2,
+    }
+}
+
+impl OrderView {
+    pub fn new(max_orders: usize) -> Self {
+        Self {
+            orders: BTreeMap::new(),
+            by_idempotency_key: HashMap::new(),
+            max_orders: max_orders.max(1),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.orders.len()
+    }
+
+    pub fn get(&self, id: &Uuid) -> Option<&Order> {
+        self.orders.get(id)
+    }
+
+    /// Applies an event from the order topic. Applying the same event twice changes nothing.
+    pub fn apply_order_event(&mut self, event: &OrderEvent) {
+        match event {
+            OrderEvent::OrderCreated {
+                order_id,
+                order,
+                idempotency_key,
+            } => {
+                let entry = self.orders.entry(*order_id).or_insert_with(|| {
+                    Order::new(*order_id, order, OrderStatus::Pending, order.created_at)
+                });
+                if let Some(key) = idempotency_key
+                    && entry.idempotency_key.is_none()
+                {
+                    entry.idempotency_key = Some(key.clone());
+                    self.by_idempotency_key.insert(key.clone(), *order_id);
+                }
+                self.evict_oldest();
+            }
+            OrderEvent::OrderCancelRequested {
+                order_id,
+                requested_at,
+            } => {
+                if let Some(order) = self.orders.get_mut(order_id)
+                    && !order.status.is_final()
+                {
+                    order.cancel_requested = true;
+                    order.updated_at = order.updated_at.max(*requested_at);
+                }
+            }
+        }
+    }
+
+    /// Applies an event from the status topic; an older status than the one held is ignored.
+    pub fn apply_status_event(&mut self, event: &StatusEvent) {
+        let order = self
+            .orders
+            .entry(event.order_id)
+            .or_insert_with(|| Order::new(event.order_id, &event.order, event.status, event.at));
+        if rank(event.status) > rank(order.status) {
+            order.status = event.status;
+            order.reason.clone_from(&event.reason);
+            order.updated_at = order.updated_at.max(event.at);
+            if order.status.is_final() {
+                order.cancel_requested = false;
+            }
+        }
+        self.evict_oldest();
+    }
+
+    /// The order created with this `Idempotency-Key` less than `retention` before `now`.
+    pub fn by_idempotency_key(
+        &self,
+        key: &str,
+        now: Timestamp,
+        retention: Duration,
+    ) -> Option<&Order> {
+        let order = self.orders.get(self.by_idempotency_key.get(key)?)?;
+        let age = now.duration_since(order.created_at);
+        (age.unsigned_abs() < retention || age.is_negative()).then_some(order)
+    }
+
+    /// Orders matching `query`, newest first.
+    pub fn list(&self, query: &ListQuery) -> Page {
+        let customer = query.customer.as_deref().map(str::trim);
+        let matching = self
+            .orders
+            .range(..query.before.unwrap_or(Uuid::max()))
+            .rev()
+            .map(|(_, order)| order)
+            .filter(|order| query.status.is_none_or(|status| order.status == status))
+            .filter(|order| customer.is_none_or(|c| order.customer_name.eq_ignore_ascii_case(c)));
+        let mut orders: Vec<Order> = matching.take(query.limit + 1).cloned().collect();
+        let next_cursor = if orders.len() > query.limit {
+            orders.truncate(query.limit);
+            orders.last().map(|order| order.id)
+        } else {
+            None
+        };
+        Page {
+            orders,
+            next_cursor,
+        }
+    }
+
+    fn evict_oldest(&mut self) {
+        while self.orders.len() > self.max_orders {
+            if let Some((_, order)) = self.orders.pop_first()
+                && let Some(key) = order.idempotency_key
+            {
+                self.by_idempotency_key.remove(&key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "view_tests.rs"]
+mod tests;

@@ -1,0 +1,229 @@
+use super::*;
+
+fn at(second: i64) -> Timestamp {
+    Timestamp::from_second(1_700_000_000 + second).unwrap()
+}
+
+fn id(n: u128) -> Uuid {
+    // Ordered like UUIDv7: a larger number is a newer order.
+    Uuid::from_u128(n)
+}
+
+fn details(name: &str, second: i64) -> OrderDetails {
+    OrderDetails {
+        customer_name: name.into(),
+        coffee_type: "Latte".into(),
+        created_at: at(second),
+    }
+}
+
+fn created(n: u128, name: &str, key: Option<&str>) -> OrderEvent {
+    OrderEvent::OrderCreated {
+        order_id: id(n),
+        order: details(name, i64::try_from(n).unwrap()),
+        idempotency_key: key.map(str::to_owned),
+    }
+}
+
+fn status(n: u128, status: OrderStatus, second: i64) -> StatusEvent {
+    StatusEvent {
+        order_id: id(n),
+        status,
+        at: at(second),
+        order: details("Ada", 0),
+        reason: None,
+    }
+}
+
+fn view_with(events: &[OrderEvent]) -> OrderView {
+    let mut view = OrderView::new(1_000);
+    events.iter().for_each(|e| view.apply_order_event(e));
+    view
+}
+
+#[test]
+fn a_created_order_is_pending() {
+    let view = view_with(&[created(1, "Ada", None)]);
+    let order = view.get(&id(1)).unwrap();
+    assert_eq!(
+        (order.status, order.customer_name.as_str()),
+        (OrderStatus::Pending, "Ada")
+    );
+}
+
+#[test]
+fn applying_a_creation_twice_changes_nothing() {
+    let once = view_with(&[created(1, "Ada", Some("k"))]);
+    let twice = view_with(&[created(1, "Ada", Some("k")), created(1, "Ada", Some("k"))]);
+    assert_eq!(once.get(&id(1)), twice.get(&id(1)));
+    assert_eq!(twice.len(), 1);
+}
+
+#[test]
+fn status_moves_forward() {
+    let mut view = view_with(&[created(1, "Ada", None)]);
+    view.apply_status_event(&status(1, OrderStatus::Processing, 5));
+    view.apply_status_event(&status(1, OrderStatus::Completed, 9));
+    let order = view.get(&id(1)).unwrap();
+    assert_eq!(
+        (order.status, order.updated_at),
+        (OrderStatus::Completed, at(9))
+    );
+}
+
+#[test]
+fn a_late_processing_event_does_not_undo_completion() {
+    let mut view = view_with(&[created(1, "Ada", None)]);
+    view.apply_status_event(&status(1, OrderStatus::Completed, 9));
+    view.apply_status_event(&status(1, OrderStatus::Processing, 5));
+    assert_eq!(view.get(&id(1)).unwrap().status, OrderStatus::Completed);
+}
+
+#[test]
+fn the_first_final_status_wins() {
+    let mut view = view_with(&[created(1, "Ada", None)]);
+    view.apply_status_event(&status(1, OrderStatus::Cancelled, 3));
+    view.apply_status_event(&status(1, OrderStatus::Completed, 9));
+    assert_eq!(view.get(&id(1)).unwrap().status, OrderStatus::Cancelled);
+}
+
+#[test]
+fn a_status_before_the_creation_still_yields_the_order() {
+    let mut view = OrderView::new(10);
+    view.apply_status_event(&status(1, OrderStatus::Completed, 9));
+    view.apply_order_event(&created(1, "Ada", Some("k")));
+    let order = view.get(&id(1)).unwrap();
+    assert_eq!(order.status, OrderStatus::Completed);
+    assert!(
+        view.by_idempotency_key("k", at(10), Duration::from_secs(60))
+            .is_some()
+    );
+}
+
+#[test]
+fn a_cancel_request_is_shown_until_the_consumer_decides() {
+    let mut view = view_with(&[
+        created(1, "Ada", None),
+        OrderEvent::OrderCancelRequested {
+            order_id: id(1),
+            requested_at: at(4),
+        },
+    ]);
+    assert!(view.get(&id(1)).unwrap().cancel_requested);
+    view.apply_status_event(&status(1, OrderStatus::Cancelled, 6));
+    let order = view.get(&id(1)).unwrap();
+    assert_eq!(
+        (order.status, order.cancel_requested),
+        (OrderStatus::Cancelled, false)
+    );
+}
+
+#[test]
+fn a_cancel_request_for_a_final_order_is_ignored() {
+    let mut view = view_with(&[created(1, "Ada", None)]);
+    view.apply_status_event(&status(1, OrderStatus::Completed, 3));
+    view.apply_order_event(&OrderEvent::OrderCancelRequested {
+        order_id: id(1),
+        requested_at: at(4),
+    });
+    assert!(!view.get(&id(1)).unwrap().cancel_requested);
+}
+
+#[test]
+fn idempotency_key_finds_its_order_within_retention_only() {
+    let view = view_with(&[created(1, "Ada", Some("key-1"))]);
+    let retention = Duration::from_secs(60);
+    assert_eq!(
+        view.by_idempotency_key("key-1", at(30), retention)
+            .map(|o| o.id),
+        Some(id(1))
+    );
+    assert!(
+        view.by_idempotency_key("key-1", at(100), retention)
+            .is_none()
+    );
+    assert!(
+        view.by_idempotency_key("other", at(30), retention)
+            .is_none()
+    );
+}
+
+#[test]
+fn list_is_newest_first_with_a_cursor() {
+    let view = view_with(&(1..=5).map(|n| created(n, "Ada", None)).collect::<Vec<_>>());
+    let first = view.list(&ListQuery {
+        limit: 2,
+        ..ListQuery::default()
+    });
+    assert_eq!(
+        first.orders.iter().map(|o| o.id).collect::<Vec<_>>(),
+        [id(5), id(4)]
+    );
+    assert_eq!(first.next_cursor, Some(id(4)));
+    let second = view.list(&ListQuery {
+        limit: 2,
+        before: first.next_cursor,
+        ..ListQuery::default()
+    });
+    assert_eq!(
+        second.orders.iter().map(|o| o.id).collect::<Vec<_>>(),
+        [id(3), id(2)]
+    );
+    let last = view.list(&ListQuery {
+        limit: 2,
+        before: second.next_cursor,
+        ..ListQuery::default()
+    });
+    assert_eq!((last.orders.len(), last.next_cursor), (1, None));
+}
+
+#[test]
+fn list_filters_by_status_and_customer_ignoring_case() {
+    let mut view = view_with(&[
+        created(1, "Ada", None),
+        created(2, "Grace", None),
+        created(3, "ada", None),
+    ]);
+    view.apply_status_event(&status(3, OrderStatus::Completed, 9));
+    let ada = view.list(&ListQuery {
+        customer: Some("ADA".into()),
+        limit: 10,
+        ..ListQuery::default()
+    });
+    assert_eq!(
+        ada.orders.iter().map(|o| o.id).collect::<Vec<_>>(),
+        [id(3), id(1)]
+    );
+    let done = view.list(&ListQuery {
+        status: Some(OrderStatus::Completed),
+        limit: 10,
+        ..ListQuery::default()
+    });
+    assert_eq!(
+        done.orders.iter().map(|o| o.id).collect::<Vec<_>>(),
+        [id(3)]
+    );
+}
+
+#[test]
+fn a_full_view_forgets_the_oldest_orders_and_their_keys() {
+    let mut view = OrderView::new(2);
+    view.apply_order_event(&created(1, "Ada", Some("k1")));
+    view.apply_order_event(&created(2, "Ada", None));
+    view.apply_order_event(&created(3, "Ada", None));
+    assert_eq!(view.len(), 2);
+    assert!(view.get(&id(1)).is_none());
+    assert!(
+        view.by_idempotency_key("k1", at(3), Duration::from_secs(60))
+            .is_none()
+    );
+}
+
+#[test]
+fn orders_serialize_without_internal_fields() {
+    let view = view_with(&[created(1, "Ada", Some("secret-key"))]);
+    let json = serde_json::to_value(view.get(&id(1)).unwrap()).unwrap();
+    assert_eq!(json["status"], "pending");
+    assert!(json.get("idempotency_key").is_none());
+    assert!(json.get("reason").is_none());
+}

@@ -4,9 +4,11 @@
 //!   Prometheus) so tests can talk to them, and fails with instructions when they are not up.
 //! - [`runtime`] is the local pod runtime: it plays kubelet and deployment controller for this
 //!   product, running the Deployments it finds on the real API server as local processes.
-//! - [`fixtures`] and [`poll`] are what the end-to-end tests build on.
+//! - [`fixtures`], [`kafka`] and [`poll`] are what the end-to-end tests build on.
 
 pub mod fixtures;
+pub mod kafka;
+pub mod kafka_instance;
 pub mod poll;
 pub mod runtime;
 pub mod testbed;

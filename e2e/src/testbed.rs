@@ -46,6 +46,8 @@ pub struct TestBed {
     pub prometheus_targets_dir: PathBuf,
     /// Directories holding the built kubectl and helm.
     pub bin_path: String,
+    /// Java classpath of Kafka's jars, for starting extra brokers and Kafka's own tools.
+    pub kafka_classpath: String,
     pub log_dir: String,
 }
 
@@ -69,6 +71,7 @@ impl TestBed {
             prometheus_url: setting("PROMETHEUS_URL")?,
             prometheus_targets_dir: setting("PROMETHEUS_TARGETS_DIR")?.into(),
             bin_path: setting("TESTBED_BIN_PATH")?,
+            kafka_classpath: setting("KAFKA_CLASSPATH")?,
             log_dir: setting("TESTBED_LOG_DIR")?,
         })
     }

@@ -7,62 +7,15 @@ use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
 use e2e::fixtures::unique_name;
+use e2e::kafka::{admin, client_config, create_topic, partition_count};
 use e2e::testbed::TestBed;
 use futures::StreamExt;
-use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::admin::{AdminOptions, NewPartitions};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::{Message, Offset, TopicPartitionList};
 
 const TIMEOUT: Duration = Duration::from_secs(15);
-
-fn client_config(bed: &TestBed) -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", &bed.kafka_bootstrap_servers);
-    config
-}
-
-/// An admin client, once the broker has answered a metadata request.
-async fn admin(bed: &TestBed) -> anyhow::Result<AdminClient<DefaultClientContext>> {
-    let admin: AdminClient<DefaultClientContext> = client_config(bed).create()?;
-    let probe: StreamConsumer = client_config(bed).create()?;
-    let address = bed.kafka_bootstrap_servers.clone();
-    tokio::task::spawn_blocking(move || probe.fetch_metadata(None, Duration::from_secs(5)))
-        .await?
-        .map_err(|error| bed.unreachable("kafka", address, error.to_string()))?;
-    Ok(admin)
-}
-
-async fn create_topic(
-    admin: &AdminClient<DefaultClientContext>,
-    name: &str,
-    partitions: i32,
-) -> anyhow::Result<()> {
-    let options = AdminOptions::new().operation_timeout(Some(TIMEOUT));
-    let results = admin
-        .create_topics(
-            &[NewTopic::new(name, partitions, TopicReplication::Fixed(1))],
-            &options,
-        )
-        .await?;
-    for result in results {
-        result.map_err(|(topic, code)| anyhow::anyhow!("creating topic {topic}: {code}"))?;
-    }
-    Ok(())
-}
-
-async fn partition_count(bed: &TestBed, topic: &str) -> anyhow::Result<usize> {
-    let consumer: StreamConsumer = client_config(bed).create()?;
-    let topic = topic.to_owned();
-    let metadata =
-        tokio::task::spawn_blocking(move || consumer.fetch_metadata(Some(&topic), TIMEOUT))
-            .await??;
-    Ok(metadata
-        .topics()
-        .first()
-        .map_or(0, |t| t.partitions().len()))
-}
 
 /// Produces `count` messages keyed `order-<i % keys>` and returns the partition of each key.
 async fn produce_keyed(
@@ -96,7 +49,7 @@ async fn topic_is_created_with_three_partitions_and_grows_to_six() -> anyhow::Re
     let bed = TestBed::load()?;
     let admin = admin(&bed).await?;
     let topic = unique_name("e2e-grow");
-    create_topic(&admin, &topic, 3).await?;
+    create_topic(&admin, &topic, 3, &[]).await?;
     assert_eq!(partition_count(&bed, &topic).await?, 3);
 
     let options = AdminOptions::new().operation_timeout(Some(TIMEOUT));
@@ -122,7 +75,7 @@ async fn messages_with_one_key_land_on_one_partition() -> anyhow::Result<()> {
     let bed = TestBed::load()?;
     let admin = admin(&bed).await?;
     let topic = unique_name("e2e-keys");
-    create_topic(&admin, &topic, 6).await?;
+    create_topic(&admin, &topic, 6, &[]).await?;
     let partitions_by_key = produce_keyed(&bed, &topic, 120, 12).await?;
     for (key, partitions) in &partitions_by_key {
         assert_eq!(
@@ -145,7 +98,7 @@ async fn group_committed_offsets_reach_the_high_watermarks() -> anyhow::Result<(
     let admin = admin(&bed).await?;
     let topic = unique_name("e2e-group");
     let group = unique_name("e2e-group");
-    create_topic(&admin, &topic, 6).await?;
+    create_topic(&admin, &topic, 6, &[]).await?;
     let produced = 200;
     produce_keyed(&bed, &topic, produced, 40).await?;
 

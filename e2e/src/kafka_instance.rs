@@ -1,0 +1,222 @@
+//! A Kafka broker of a test's own, for tests that stop and restart the broker (which they must
+//! not do to the test bed's shared one). Same jars and settings as the test bed's broker.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use tokio::process::{Child, Command};
+
+use crate::testbed::TestBed;
+
+/// Why the extra broker could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum InstanceError {
+    #[error("{action} for the extra Kafka broker in {dir}: {source}")]
+    Io {
+        action: &'static str,
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the extra Kafka broker on port {port} {problem}; last log lines:\n{log_tail}")]
+    NotReady {
+        port: u16,
+        problem: String,
+        log_tail: String,
+    },
+}
+
+/// A single-node KRaft broker on free loopback ports, stopped when dropped.
+#[derive(Debug)]
+pub struct KafkaInstance {
+    dir: PathBuf,
+    port: u16,
+    classpath: String,
+    child: Option<Child>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map_or(0, |a| a.port())
+}
+
+impl KafkaInstance {
+    /// Formats storage under the test bed's log directory and starts the broker.
+    pub async fn start(bed: &TestBed, name: &str) -> Result<Self, InstanceError> {
+        let dir = PathBuf::from(&bed.log_dir)
+            .join("kafka-instances")
+            .join(name);
+        let io = |action| {
+            let dir = dir.clone();
+            move |source| InstanceError::Io {
+                action,
+                dir,
+                source,
+            }
+        };
+        std::fs::create_dir_all(dir.join("data")).map_err(io("creating the data directory"))?;
+        let (port, controller_port) = (free_port(), free_port());
+        let properties = format!(
+            "process.roles=broker,controller\nnode.id=1\n\
+             controller.quorum.voters=1@127.0.0.1:{controller_port}\ncontroller.listener.names=CONTROLLER\n\
+             listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}\n\
+             advertised.listeners=PLAINTEXT://127.0.0.1:{port}\ninter.broker.listener.name=PLAINTEXT\n\
+             listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n\
+             log.dirs={}\nauto.create.topics.enable=false\noffsets.topic.replication.factor=1\n\
+             offsets.topic.num.partitions=3\ntransaction.state.log.replication.factor=1\n\
+             transaction.state.log.min.isr=1\nshare.coordinator.state.topic.replication.factor=1\n\
+             share.coordinator.state.topic.min.isr=1\ngroup.initial.rebalance.delay.ms=0\n",
+            dir.join("data").display()
+        );
+        std::fs::write(dir.join("server.properties"), properties)
+            .map_err(io("writing server.properties"))?;
+        let mut instance = Self {
+            dir,
+            port,
+            classpath: bed.kafka_classpath.clone(),
+            child: None,
+        };
+        instance.format().await?;
+        instance.resume().await?;
+        Ok(instance)
+    }
+
+    /// `host:port` for clients.
+    pub fn bootstrap_servers(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    async fn format(&self) -> Result<(), InstanceError> {
+        let output = Command::new("java")
+            .args([
+                "-cp",
+                &self.classpath,
+                "kafka.tools.StorageTool",
+                "format",
+                "--ignore-formatted",
+                "-t",
+            ])
+            .arg("dGVzdGJlZC1pbnN0YW5jZQ")
+            .arg("-c")
+            .arg(self.dir.join("server.properties"))
+            .output()
+            .await
+            .map_err(|source| InstanceError::Io {
+                action: "running kafka.tools.StorageTool",
+                dir: self.dir.clone(),
+                source,
+            })?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(InstanceError::NotReady {
+                port: self.port,
+                problem: "could not format its storage".into(),
+                log_tail: String::from_utf8_lossy(&output.stderr).into_owned(),
+            })
+        }
+    }
+
+    /// Starts the broker (again) and waits until it serves metadata.
+    pub async fn resume(&mut self) -> Result<(), InstanceError> {
+        let log_path = self.dir.join("kafka.log");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(|source| InstanceError::Io {
+                action: "opening the log",
+                dir: self.dir.clone(),
+                source,
+            })?;
+        let log_err = log.try_clone().map_err(|source| InstanceError::Io {
+            action: "opening the log",
+            dir: self.dir.clone(),
+            source,
+        })?;
+        let child = Command::new("java")
+            .args([
+                "-Xms128m",
+                "-Xmx384m",
+                "-cp",
+                &self.classpath,
+                "kafka.Kafka",
+            ])
+            .arg(self.dir.join("server.properties"))
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| InstanceError::Io {
+                action: "starting java",
+                dir: self.dir.clone(),
+                source,
+            })?;
+        self.child = Some(child);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if self.serves_metadata().await {
+                return Ok(());
+            }
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            if exited.is_some() || tokio::time::Instant::now() > deadline {
+                let problem = exited.map_or("was not ready within 60s".to_owned(), |s| {
+                    format!("exited ({s})")
+                });
+                return Err(InstanceError::NotReady {
+                    port: self.port,
+                    problem,
+                    log_tail: tail(&log_path),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Stops the broker with SIGTERM (a clean shutdown) and waits for it to exit.
+    pub async fn pause(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
+            }
+            if tokio::time::timeout(Duration::from_secs(30), child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.kill().await;
+            }
+        }
+    }
+
+    async fn serves_metadata(&self) -> bool {
+        let servers = self.bootstrap_servers();
+        tokio::task::spawn_blocking(move || {
+            let consumer: Result<BaseConsumer, _> = ClientConfig::new()
+                .set("bootstrap.servers", &servers)
+                .set("log_level", "0")
+                .create();
+            consumer.is_ok_and(|c| {
+                c.fetch_metadata(None, Duration::from_millis(500))
+                    .is_ok_and(|m| !m.brokers().is_empty())
+            })
+        })
+        .await
+        .unwrap_or(false)
+    }
+}
+
+fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}

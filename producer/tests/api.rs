@@ -1,0 +1,17 @@
+//! `coffee-producer` as a real process against the test bed's Kafka: every route and error
+//! class, idempotency, ordering of one order's events, exactly-once acknowledged orders,
+//! broker outages, shutdown, and two replicas answering alike.
+
+#[path = "api/support.rs"]
+mod support;
+
+#[path = "api/delivery.rs"]
+mod delivery;
+#[path = "api/errors.rs"]
+mod errors;
+#[path = "api/outage.rs"]
+mod outage;
+#[path = "api/replicas.rs"]
+mod replicas;
+#[path = "api/routes.rs"]
+mod routes;

@@ -1,0 +1,56 @@
+//! Two producer replicas read the same topics into their views, so either answers for any order.
+
+use std::time::Duration;
+
+use coffee_events::status::OrderStatus;
+use e2e::poll::eventually;
+use e2e::testbed::TestBed;
+
+use crate::support::{ProducerProcess, Topics, get_json, place};
+
+#[tokio::test]
+async fn two_replicas_answer_every_order_identically() -> anyhow::Result<()> {
+    let bed = TestBed::load()?;
+    let topics = Topics::create(&bed, "p-replicas").await?;
+    let a = ProducerProcess::start(&bed, &topics, &[]).await?;
+    let b = ProducerProcess::start(&bed, &topics, &[]).await?;
+    let http = reqwest::Client::new();
+    let mut orders = Vec::new();
+    for coffee in ["Espresso", "Latte", "Mocha"] {
+        orders.push(place(&http, &a.base, "Turing", coffee).await?.1);
+    }
+    topics
+        .publish_status(&bed, &orders[0], OrderStatus::Processing)
+        .await?;
+    topics
+        .publish_status(&bed, &orders[1], OrderStatus::Completed)
+        .await?;
+
+    for order in &orders {
+        let id = order["id"].as_str().unwrap_or_default();
+        let answers = eventually(
+            &format!("both replicas to agree on order {id}"),
+            Duration::from_secs(15),
+            || async {
+                let from_a = get_json(&http, &format!("{}/order/{id}", a.base))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let from_b = get_json(&http, &format!("{}/order/{id}", b.base))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let settled =
+                    from_a.0 == 200 && from_a.1["status"] != "pending" || id == orders[2]["id"];
+                if from_a == from_b && settled {
+                    Ok(from_a)
+                } else {
+                    Err(format!("a: {from_a:?}, b: {from_b:?}"))
+                }
+            },
+        )
+        .await?;
+        assert_eq!(answers.0, 200);
+    }
+    let list = |base: &str| get_json(&http, format!("{base}/orders?customer=Turing"));
+    assert_eq!(list(&a.base).await?, list(&b.base).await?);
+    Ok(())
+}

@@ -1,0 +1,208 @@
+//! A producer process with topics of its own, and ways to talk to it.
+
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use coffee_events::order::OrderDetails;
+use coffee_events::status::{OrderStatus, StatusEvent};
+use e2e::fixtures::unique_name;
+use e2e::kafka::{admin, client_config, create_topic};
+use e2e::poll::eventually;
+use e2e::testbed::TestBed;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+use uuid::Uuid;
+
+/// An order topic (3 partitions) and a compacted status topic, unique to one test.
+#[derive(Debug, Clone)]
+pub struct Topics {
+    pub orders: String,
+    pub statuses: String,
+    pub brokers: String,
+}
+
+impl Topics {
+    pub async fn create(bed: &TestBed, prefix: &str) -> anyhow::Result<Self> {
+        Self::create_on(bed, &bed.kafka_bootstrap_servers, prefix).await
+    }
+
+    /// Creates the topics on the broker at `brokers` (the test bed's or a test's own).
+    pub async fn create_on(bed: &TestBed, brokers: &str, prefix: &str) -> anyhow::Result<Self> {
+        let mut target = bed.clone();
+        target.kafka_bootstrap_servers = brokers.to_owned();
+        let admin = admin(&target).await?;
+        let orders = unique_name(&format!("{prefix}-orders"));
+        let statuses = unique_name(&format!("{prefix}-status"));
+        create_topic(&admin, &orders, 3, &[]).await?;
+        create_topic(&admin, &statuses, 3, &[("cleanup.policy", "compact")]).await?;
+        Ok(Self {
+            orders,
+            statuses,
+            brokers: brokers.to_owned(),
+        })
+    }
+
+    /// Writes a status event as the consumer would.
+    pub async fn publish_status(
+        &self,
+        bed: &TestBed,
+        order: &Value,
+        status: OrderStatus,
+    ) -> anyhow::Result<()> {
+        let mut target = bed.clone();
+        target.kafka_bootstrap_servers = self.brokers.clone();
+        let producer: FutureProducer = client_config(&target).create()?;
+        let order_id: Uuid = order["id"].as_str().context("order id")?.parse()?;
+        let event = StatusEvent {
+            order_id,
+            status,
+            at: jiff::Timestamp::now(),
+            order: OrderDetails {
+                customer_name: order["customer_name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                coffee_type: order["coffee_type"].as_str().unwrap_or_default().to_owned(),
+                created_at: order["created_at"]
+                    .as_str()
+                    .context("created_at")?
+                    .parse()?,
+            },
+            reason: None,
+        };
+        let key = order_id.to_string();
+        producer
+            .send(
+                FutureRecord::to(&self.statuses)
+                    .key(&key)
+                    .payload(&event.encode()),
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|(e, _)| anyhow::anyhow!("publishing a status event: {e}"))?;
+        Ok(())
+    }
+}
+
+/// A running `coffee-producer`.
+#[derive(Debug)]
+pub struct ProducerProcess {
+    child: Child,
+    pub base: String,
+    log: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map_or(0, |a| a.port())
+}
+
+impl ProducerProcess {
+    /// Starts the binary and waits until `/readyz` says ready.
+    pub async fn start(
+        bed: &TestBed,
+        topics: &Topics,
+        extra_args: &[&str],
+    ) -> anyhow::Result<Self> {
+        let port = free_port();
+        let log = PathBuf::from(&bed.log_dir)
+            .join("producer-tests")
+            .join(format!("{}-{port}.log", topics.orders));
+        std::fs::create_dir_all(log.parent().context("log dir")?)?;
+        let file = std::fs::File::create(&log)?;
+        let child = Command::new(env!("CARGO_BIN_EXE_coffee-producer"))
+            .args(["--bind-address", "127.0.0.1", "--port", &port.to_string()])
+            .args([
+                "--kafka-brokers",
+                &topics.brokers,
+                "--kafka-topic",
+                &topics.orders,
+                "--status-topic",
+                &topics.statuses,
+            ])
+            .args(extra_args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            .kill_on_drop(true)
+            .spawn()?;
+        let process = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        process.wait_ready(true).await?;
+        Ok(process)
+    }
+
+    /// Waits until `/readyz` answers 200 (`ready`) or 503.
+    pub async fn wait_ready(&self, ready: bool) -> anyhow::Result<()> {
+        let url = format!("{}/readyz", self.base);
+        let want = if ready { 200 } else { 503 };
+        eventually(
+            &format!("{url} to answer {want}"),
+            Duration::from_secs(30),
+            || async {
+                match reqwest::get(&url).await {
+                    Ok(r) if r.status().as_u16() == want => Ok(()),
+                    Ok(r) => Err(format!(
+                        "{} {}",
+                        r.status(),
+                        r.text().await.unwrap_or_default()
+                    )),
+                    Err(e) => Err(e.to_string()),
+                }
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}\nproducer log tail:\n{}", self.log_tail()))
+    }
+
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+
+    /// SIGTERM, then the exit status.
+    pub async fn terminate(mut self) -> anyhow::Result<ExitStatus> {
+        let pid = self.child.id().context("already exited")?;
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(i32::try_from(pid)?),
+            nix::sys::signal::Signal::SIGTERM,
+        )?;
+        match tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await {
+            Ok(status) => Ok(status?),
+            Err(_) => bail!("no exit within 30s of SIGTERM\n{}", self.log_tail()),
+        }
+    }
+}
+
+/// `POST /order` with a JSON body; returns the status and the JSON answer.
+pub async fn place(
+    http: &reqwest::Client,
+    base: &str,
+    customer: &str,
+    coffee: &str,
+) -> anyhow::Result<(u16, Value)> {
+    let response = http
+        .post(format!("{base}/order"))
+        .json(&json!({ "customer_name": customer, "coffee_type": coffee }))
+        .send()
+        .await?;
+    Ok((response.status().as_u16(), response.json().await?))
+}
+
+/// `GET` a path; returns the status and the JSON answer.
+pub async fn get_json(
+    http: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+) -> anyhow::Result<(u16, Value)> {
+    let response = http.get(url).send().await?;
+    Ok((response.status().as_u16(), response.json().await?))
+}

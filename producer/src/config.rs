@@ -65,6 +65,9 @@ pub struct Config {
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Export spans over OTLP/HTTP to this URL (e.g. http://collector:4318/v1/traces); off when unset.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")]
+    pub otlp_traces_endpoint: Option<String>,
 }
 
 /// How publishing trades latency for throughput.

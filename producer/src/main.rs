@@ -22,7 +22,11 @@ async fn main() -> ExitCode {
         eprintln!("coffee-producer: invalid configuration: {error}");
         return ExitCode::from(2);
     }
-    let _telemetry = match coffee_telemetry::init("coffee-producer", config.log_format) {
+    let _telemetry = match coffee_telemetry::init(
+        "coffee-producer",
+        config.log_format,
+        config.otlp_traces_endpoint.as_deref(),
+    ) {
         Ok(telemetry) => telemetry,
         Err(error) => {
             eprintln!("coffee-producer: {error}");

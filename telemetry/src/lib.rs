@@ -7,6 +7,7 @@
 pub mod propagation;
 
 use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::layer::SubscriberExt;
@@ -31,6 +32,9 @@ pub enum TelemetryError {
     /// Another subscriber was installed first.
     #[error("a global tracing subscriber is already installed: {0}")]
     AlreadyInstalled(String),
+    /// The OTLP exporter could not be built for the endpoint.
+    #[error("exporting traces to {endpoint}: {reason}")]
+    Exporter { endpoint: String, reason: String },
 }
 
 /// Keeps the tracer provider alive; dropping it ends tracing.
@@ -41,13 +45,19 @@ pub struct Telemetry {
 
 impl Drop for Telemetry {
     fn drop(&mut self) {
-        // Nothing is exported without an exporter, so a failed shutdown loses nothing.
+        // Flushes spans still batched for the exporter; a failure here has nowhere to go.
         let _ = self.provider.shutdown();
     }
 }
 
-/// Installs the global subscriber and the W3C trace-context propagator for `service`.
-pub fn init(service: &'static str, format: LogFormat) -> Result<Telemetry, TelemetryError> {
+/// Installs the global subscriber and the W3C trace-context propagator for `service`. With
+/// `otlp_traces_endpoint` (a full URL such as `http://collector:4318/v1/traces`), spans are also
+/// exported there over OTLP/HTTP in batches.
+pub fn init(
+    service: &'static str,
+    format: LogFormat,
+    otlp_traces_endpoint: Option<&str>,
+) -> Result<Telemetry, TelemetryError> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(value) => EnvFilter::try_new(&value).map_err(|e| TelemetryError::Filter {
             value,
@@ -56,7 +66,23 @@ pub fn init(service: &'static str, format: LogFormat) -> Result<Telemetry, Telem
         Err(_) => EnvFilter::new("info"),
     };
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let provider = SdkTracerProvider::builder().build();
+    let mut builder = SdkTracerProvider::builder().with_resource(
+        opentelemetry_sdk::Resource::builder()
+            .with_service_name(service)
+            .build(),
+    );
+    if let Some(endpoint) = otlp_traces_endpoint {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_endpoint(endpoint)
+            .build()
+            .map_err(|e| TelemetryError::Exporter {
+                endpoint: endpoint.to_owned(),
+                reason: e.to_string(),
+            })?;
+        builder = builder.with_batch_exporter(exporter);
+    }
+    let provider = builder.build();
     let tracer = provider.tracer(service);
     let logs = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer()

@@ -21,3 +21,17 @@ fn unknown_flag_is_refused_with_a_message() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--no-such-flag"));
 }
+
+#[test]
+fn invalid_configuration_exits_2_naming_the_flag() {
+    let output = Command::new(env!("CARGO_BIN_EXE_coffee-producer"))
+        .args(["--kafka-brokers", "no-port-here"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--kafka-brokers") && stderr.contains("no-port-here"),
+        "{stderr}"
+    );
+}

@@ -10,7 +10,10 @@ use coffee_telemetry::{LogFormat, init};
 /// Accepts one HTTP request and reports its request line and headers.
 fn one_request_collector() -> (String, mpsc::Receiver<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
-    let endpoint = format!("http://{}/v1/traces", listener.local_addr().expect("the bound address"));
+    let endpoint = format!(
+        "http://{}/v1/traces",
+        listener.local_addr().expect("the bound address")
+    );
     let (sender, received) = mpsc::channel();
     std::thread::spawn(move || {
         let (mut stream, _) = listener.accept().expect("accepting the exporter");

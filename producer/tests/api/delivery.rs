@@ -127,3 +127,61 @@ async fn sync_mode_acknowledges_each_order_after_its_own_delivery() -> anyhow::R
     assert!(acknowledged.iter().all(|id| counts.get(id) == Some(&1)));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_full_send_queue_answers_503_overloaded_instead_of_growing() -> anyhow::Result<()> {
+    let bed = TestBed::load()?;
+    let topics = Topics::create(&bed, "p-full").await?;
+    // One message may wait for the broker at a time, and it waits long.
+    let producer = ProducerProcess::start(
+        &bed,
+        &topics,
+        &["--queue-max-messages", "1", "--linger-ms", "500"],
+    )
+    .await?;
+    let http = reqwest::Client::new();
+    let answers: Vec<(u16, serde_json::Value, bool)> = futures::stream::iter(0..16)
+        .map(|i| {
+            let http = http.clone();
+            let url = format!("{}/order", producer.base);
+            async move {
+                let response = http.post(url).json(&serde_json::json!({ "customer_name": format!("c{i}"), "coffee_type": "Latte" })).send().await?;
+                let status = response.status().as_u16();
+                let retry_after = response.headers().contains_key("retry-after");
+                anyhow::Ok((status, response.json().await?, retry_after))
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    let overloaded: Vec<_> = answers
+        .iter()
+        .filter(|(status, _, _)| *status == 503)
+        .collect();
+    assert!(
+        !overloaded.is_empty(),
+        "no request was refused: {answers:?}"
+    );
+    for (_, body, retry_after) in &overloaded {
+        assert_eq!(body["error"]["code"], "overloaded");
+        assert!(retry_after);
+    }
+    let acknowledged: Vec<String> = answers
+        .iter()
+        .filter(|(s, _, _)| *s == 202)
+        .filter_map(|(_, b, _)| b["id"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        !acknowledged.is_empty(),
+        "no request was accepted: {answers:?}"
+    );
+    let counts = created_counts(&bed, &topics.orders).await?;
+    assert_eq!(
+        counts.len(),
+        acknowledged.len(),
+        "refused requests must publish nothing"
+    );
+    Ok(())
+}

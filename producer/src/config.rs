@@ -34,8 +34,9 @@ pub struct Config {
     #[arg(long, env = "PUBLISH_MODE", value_enum, default_value_t = PublishMode::Durable)]
     pub publish_mode: PublishMode,
     /// How long librdkafka waits to fill a batch. Each request waits at most this long extra;
-    /// throughput comes from many concurrent requests sharing a batch.
-    #[arg(long, env = "KAFKA_LINGER_MS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    /// throughput comes from many concurrent requests sharing a batch (5 ms measured best here:
+    /// see docs/benchmarks.md).
+    #[arg(long, env = "KAFKA_LINGER_MS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=1000))]
     pub linger_ms: u32,
     /// Upper bound of one batch, in bytes.
     #[arg(long, env = "KAFKA_BATCH_SIZE", default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1_000..=10_000_000))]

@@ -83,6 +83,10 @@ impl Follower {
                 .set("enable.auto.offset.store", "false")
                 .set("enable.partition.eof", "true")
                 .set("auto.offset.reset", "earliest")
+                // librdkafka prefetches up to 64 MiB per consumer by default; the view needs a
+                // steady trickle, not a buffer of the whole backlog.
+                .set("queued.max.messages.kbytes", "2048")
+                .set("fetch.max.bytes", "1048576")
                 .create()?,
         );
         let mut assigned = self
@@ -99,7 +103,7 @@ impl Follower {
                 }
                 item = stream.next() => match item {
                     None => return Ok(()),
-                    Some(Ok(message)) => self.apply(message.payload().unwrap_or_default()),
+                    Some(Ok(message)) => self.apply(&message),
                     Some(Err(KafkaError::PartitionEOF(partition))) => {
                         at_end.insert(partition);
                         if !self.caught_up.load(Ordering::Relaxed) && assigned.is_subset(&at_end) {
@@ -113,7 +117,15 @@ impl Follower {
         }
     }
 
-    fn apply(&self, body: &[u8]) {
+    fn apply(&self, message: &impl Message) {
+        if self.is_known_creation(message) {
+            self.metrics
+                .view_events
+                .with_label_values(&[self.kind.label(), "known"])
+                .inc();
+            return;
+        }
+        let body = message.payload().unwrap_or_default();
         let result = {
             let mut view = self
                 .view
@@ -136,6 +148,32 @@ impl Follower {
             .view_events
             .with_label_values(&[self.kind.label(), outcome])
             .inc();
+    }
+
+    /// A creation this replica already applied when it published the order: the common case
+    /// under load, recognised from key and header without decoding the body.
+    fn is_known_creation(&self, message: &impl Message) -> bool {
+        use rdkafka::message::Headers;
+        if self.kind != TopicKind::Orders {
+            return false;
+        }
+        let is_creation = message.headers().is_some_and(|headers| {
+            headers.iter().any(|h| {
+                h.key == coffee_events::headers::EVENT_TYPE
+                    && h.value == Some(coffee_events::headers::ORDER_CREATED.as_bytes())
+            })
+        });
+        let id = message
+            .key()
+            .and_then(|key| uuid::Uuid::try_parse_ascii(key).ok());
+        is_creation
+            && id.is_some_and(|id| {
+                let view = self
+                    .view
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                view.get(&id).is_some()
+            })
     }
 
     fn view_len(&self) -> usize {

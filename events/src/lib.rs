@@ -34,9 +34,28 @@ struct Message<E> {
     event: E,
 }
 
-fn check_version(what: &'static str, found: u16) -> Result<(), DecodeError> {
-    if found == 0 || found > SCHEMA_VERSION {
-        return Err(DecodeError::UnsupportedVersion { what, found });
+/// The body of `event`: `{"schema_version":1,"event":{…}}`.
+fn encode_message<E: serde::Serialize>(event: &E) -> Vec<u8> {
+    let message = Message {
+        schema_version: SCHEMA_VERSION,
+        event,
+    };
+    // Serializing these plain structs into memory cannot fail.
+    serde_json::to_vec(&message).unwrap_or_default()
+}
+
+/// Reads a body written by [`encode_message`] of this or an older schema version.
+fn decode_message<E: serde::de::DeserializeOwned>(
+    what: &'static str,
+    body: &[u8],
+) -> Result<E, DecodeError> {
+    let message: Message<E> =
+        serde_json::from_slice(body).map_err(|source| DecodeError::Malformed { what, source })?;
+    if message.schema_version == 0 || message.schema_version > SCHEMA_VERSION {
+        return Err(DecodeError::UnsupportedVersion {
+            what,
+            found: message.schema_version,
+        });
     }
-    Ok(())
+    Ok(message.event)
 }

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{DecodeError, Message, SCHEMA_VERSION, check_version, headers};
+use crate::{DecodeError, decode_message, encode_message, headers};
 
 /// What the customer ordered. Status events repeat it, so the status topic alone can answer
 /// for an order after the order topic's retention has removed its creation.
@@ -54,22 +54,12 @@ impl OrderEvent {
 
     /// The message body: `{"schema_version":1,"event":{"order_created":{…}}}`.
     pub fn encode(&self) -> Vec<u8> {
-        let message = Message {
-            schema_version: SCHEMA_VERSION,
-            event: self,
-        };
-        serde_json::to_vec(&message).unwrap_or_default()
+        encode_message(self)
     }
 
     /// Reads a message body written by [`OrderEvent::encode`] of this or an older version.
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let message: Message<OrderEvent> =
-            serde_json::from_slice(body).map_err(|source| DecodeError::Malformed {
-                what: "order event",
-                source,
-            })?;
-        check_version("order event", message.schema_version)?;
-        Ok(message.event)
+        decode_message("order event", body)
     }
 }
 

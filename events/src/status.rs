@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::order::OrderDetails;
-use crate::{DecodeError, Message, SCHEMA_VERSION, check_version};
+use crate::{DecodeError, decode_message, encode_message};
 
 /// Where an order is: `pending → processing → completed | failed`, or `pending → cancelled`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -20,6 +20,15 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    /// Every status, in the order an order can move through them.
+    pub const ALL: [OrderStatus; 5] = [
+        OrderStatus::Pending,
+        OrderStatus::Processing,
+        OrderStatus::Completed,
+        OrderStatus::Cancelled,
+        OrderStatus::Failed,
+    ];
+
     /// No later status can follow.
     pub fn is_final(self) -> bool {
         matches!(
@@ -48,15 +57,9 @@ impl std::str::FromStr for OrderStatus {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        [
-            OrderStatus::Pending,
-            OrderStatus::Processing,
-            OrderStatus::Completed,
-            OrderStatus::Cancelled,
-            OrderStatus::Failed,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == text)
+        OrderStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text)
         .ok_or_else(|| format!("unknown status {text:?}; expected pending, processing, completed, cancelled or failed"))
     }
 }
@@ -76,22 +79,12 @@ pub struct StatusEvent {
 impl StatusEvent {
     /// The message body: `{"schema_version":1,"event":{…}}`.
     pub fn encode(&self) -> Vec<u8> {
-        let message = Message {
-            schema_version: SCHEMA_VERSION,
-            event: self,
-        };
-        serde_json::to_vec(&message).unwrap_or_default()
+        encode_message(self)
     }
 
     /// Reads a message body written by [`StatusEvent::encode`] of this or an older version.
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let message: Message<StatusEvent> =
-            serde_json::from_slice(body).map_err(|source| DecodeError::Malformed {
-                what: "status event",
-                source,
-            })?;
-        check_version("status event", message.schema_version)?;
-        Ok(message.event)
+        decode_message("status event", body)
     }
 }
 
@@ -145,16 +138,10 @@ mod tests {
 
     #[test]
     fn final_statuses_are_completed_cancelled_and_failed() {
-        let finals: Vec<_> = [
-            OrderStatus::Pending,
-            OrderStatus::Processing,
-            OrderStatus::Completed,
-            OrderStatus::Cancelled,
-            OrderStatus::Failed,
-        ]
-        .into_iter()
-        .filter(|s| s.is_final())
-        .collect();
+        let finals: Vec<_> = OrderStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_final())
+            .collect();
         assert_eq!(
             finals,
             [

@@ -2,6 +2,8 @@
 //! not a route (404, 405, panics).
 
 pub mod error;
+mod idempotency;
+mod list_query;
 mod orders;
 mod probes;
 

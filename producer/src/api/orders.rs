@@ -9,23 +9,18 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use coffee_events::order::{OrderDetails, OrderEvent};
-use coffee_events::status::OrderStatus;
 use coffee_telemetry::propagation;
 use jiff::Timestamp;
-use serde::Deserialize;
 use tracing::{Instrument, info_span};
 use uuid::Uuid;
 
 use super::AppState;
 use super::error::ApiError;
+use super::idempotency::{KeyReservation, idempotency_key, replay};
+use super::list_query::list_query;
 use crate::order_request;
 use crate::publish::PublishError;
-use crate::view::{ListQuery, Order};
-
-const IDEMPOTENCY_KEY: &str = "idempotency-key";
-const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
-const DEFAULT_PAGE: usize = 50;
-const MAX_PAGE: usize = 1_000;
+use crate::view::Order;
 
 /// `POST /order`: 202 once the broker has the order.
 pub async fn create(
@@ -164,15 +159,6 @@ pub async fn cancel(
     Ok((StatusCode::ACCEPTED, Json(order)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListParams {
-    status: Option<String>,
-    customer: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
-}
-
 /// `GET /orders?status=&customer=&limit=&cursor=`: newest first.
 pub async fn list(
     State(state): State<Arc<AppState>>,
@@ -184,54 +170,6 @@ pub async fn list(
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     Ok(Json(view.list(&query)).into_response())
-}
-
-fn list_query(raw: &str) -> Result<ListQuery, ApiError> {
-    let invalid = |field: &str, message: String| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", message).with_field(field)
-    };
-    let params: ListParams = serde_urlencoded::from_str(raw).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            format!("{e}; known parameters are status, customer, limit and cursor"),
-        )
-    })?;
-    let status = params
-        .status
-        .map(|s| s.parse::<OrderStatus>().map_err(|e| invalid("status", e)))
-        .transpose()?;
-    let limit = match params.limit {
-        None => DEFAULT_PAGE,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| {
-                invalid(
-                    "limit",
-                    format!("limit must be a number from 1 to {MAX_PAGE}, not {text:?}"),
-                )
-            })?,
-    };
-    let before = params
-        .cursor
-        .map(|c| {
-            Uuid::parse_str(&c).map_err(|_| {
-                invalid(
-                    "cursor",
-                    format!("cursor {c:?} is not one this API returned"),
-                )
-            })
-        })
-        .transpose()?;
-    let customer = params.customer.filter(|c| !c.trim().is_empty());
-    Ok(ListQuery {
-        status,
-        customer,
-        before,
-        limit,
-    })
 }
 
 async fn publish(state: &AppState, event: &OrderEvent) -> Result<(), ApiError> {
@@ -275,92 +213,6 @@ async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiErr
     })
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
-        return Ok(None);
-    };
-    let key = value.to_str().ok().map(str::trim).filter(|k| {
-        !k.is_empty()
-            && k.len() <= MAX_IDEMPOTENCY_KEY_LEN
-            && k.bytes().all(|b| b.is_ascii_graphic())
-    });
-    key.map(|k| Some(k.to_owned())).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_idempotency_key",
-            format!(
-                "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters"
-            ),
-        )
-        .with_field("Idempotency-Key")
-    })
-}
-
-/// The order an earlier request with `key` created, if it asked for the same thing.
-fn replay(
-    state: &AppState,
-    key: &str,
-    customer_name: &str,
-    coffee_type: &str,
-) -> Result<Option<Order>, ApiError> {
-    let view = state
-        .view
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    match view.by_idempotency_key(key, Timestamp::now(), state.idempotency_retention) {
-        None => Ok(None),
-        Some(order) if order.matches_request(customer_name, coffee_type) => Ok(Some(order.clone())),
-        Some(order) => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            format!(
-                "Idempotency-Key was already used for order {} with a different request",
-                order.id
-            ),
-        )
-        .with_field("Idempotency-Key")),
-    }
-}
-
-/// Marks an idempotency key as being published by this replica until dropped.
-struct KeyReservation<'a> {
-    state: &'a AppState,
-    key: String,
-}
-
-impl<'a> KeyReservation<'a> {
-    fn take(state: &'a AppState, key: &str) -> Result<Self, ApiError> {
-        let mut keys = state
-            .keys_in_flight
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !keys.insert(key.to_owned()) {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "idempotency_key_in_use",
-                "a request with this Idempotency-Key is still being processed",
-            )
-            .with_field("Idempotency-Key")
-            .retry_after(1));
-        }
-        Ok(Self {
-            state,
-            key: key.to_owned(),
-        })
-    }
-}
-
-impl Drop for KeyReservation<'_> {
-    fn drop(&mut self) {
-        let mut keys = self
-            .state
-            .keys_in_flight
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        keys.remove(&self.key);
-    }
-}
-
 fn accepted(order: Order, replayed: bool) -> Response {
     let location = format!("/order/{}", order.id);
     let mut response = (StatusCode::ACCEPTED, Json(order)).into_response();
@@ -399,68 +251,6 @@ fn continue_http_trace(span: &tracing::Span, headers: &HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn list_defaults_to_fifty_newest() {
-        assert_eq!(
-            list_query("").unwrap(),
-            ListQuery {
-                limit: 50,
-                ..ListQuery::default()
-            }
-        );
-    }
-
-    #[test]
-    fn list_reads_every_parameter() {
-        let cursor = Uuid::from_u128(9);
-        let query = list_query(&format!(
-            "status=completed&customer=Ada&limit=10&cursor={cursor}"
-        ))
-        .unwrap();
-        assert_eq!(
-            query,
-            ListQuery {
-                status: Some(OrderStatus::Completed),
-                customer: Some("Ada".into()),
-                before: Some(cursor),
-                limit: 10
-            }
-        );
-    }
-
-    #[test]
-    fn list_refuses_unknown_status_limit_cursor_and_parameters() {
-        for (raw, field) in [
-            ("status=brewing", Some("status")),
-            ("limit=0", Some("limit")),
-            ("limit=5000", Some("limit")),
-            ("cursor=abc", Some("cursor")),
-            ("colour=red", None),
-        ] {
-            let error = list_query(raw).unwrap_err();
-            assert_eq!(
-                (error.code, error.field.as_deref()),
-                ("invalid_query", field),
-                "{raw}"
-            );
-        }
-    }
-
-    #[test]
-    fn idempotency_key_must_be_visible_ascii() {
-        let mut headers = HeaderMap::new();
-        headers.insert(IDEMPOTENCY_KEY, HeaderValue::from_static("retry-123"));
-        assert_eq!(
-            idempotency_key(&headers).unwrap().as_deref(),
-            Some("retry-123")
-        );
-        headers.insert(IDEMPOTENCY_KEY, HeaderValue::from_static("two words"));
-        assert_eq!(
-            idempotency_key(&headers).unwrap_err().code,
-            "invalid_idempotency_key"
-        );
-    }
 
     #[test]
     fn an_order_id_must_be_a_uuid() {

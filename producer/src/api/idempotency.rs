@@ -39,10 +39,7 @@ pub fn replay(
     customer_name: &str,
     coffee_type: &str,
 ) -> Result<Option<Order>, ApiError> {
-    let view = state
-        .view
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let view = state.view();
     match view.by_idempotency_key(key, Timestamp::now(), state.idempotency_retention) {
         None => Ok(None),
         Some(order) if order.matches_request(customer_name, coffee_type) => Ok(Some(order.clone())),

@@ -9,7 +9,7 @@ mod probes;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -43,6 +43,17 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The order view for reading. A panic elsewhere while holding the lock leaves the view as
+    /// consistent as any single event application, so a poisoned lock is still used.
+    pub fn view(&self) -> RwLockReadGuard<'_, OrderView> {
+        self.view.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The order view for applying an event.
+    pub fn view_mut(&self) -> RwLockWriteGuard<'_, OrderView> {
+        self.view.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Why this replica should not get traffic, if it should not.
     pub fn not_ready_reasons(&self) -> Vec<String> {
         let mut reasons = Vec::new();

@@ -79,10 +79,7 @@ async fn place_order(
     };
     publish(state, &event).await?;
     let created = {
-        let mut view = state
-            .view
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut view = state.view_mut();
         view.apply_order_event(&event);
         view.get(&order_id).cloned()
     };
@@ -102,14 +99,15 @@ pub async fn get(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Json<Order>, ApiError> {
-    let id = parse_order_id(&id)?;
-    let view = state
-        .view
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    view.get(&id)
+    find_order(&state, &id).map(Json)
+}
+
+fn find_order(state: &AppState, id: &str) -> Result<Order, ApiError> {
+    let id = parse_order_id(id)?;
+    state
+        .view()
+        .get(&id)
         .cloned()
-        .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no order {id}")))
 }
 
@@ -120,16 +118,8 @@ pub async fn cancel(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = parse_order_id(&id)?;
-    let order = {
-        let view = state
-            .view
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        view.get(&id)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(format!("no order {id}")))?
-    };
+    let order = find_order(&state, &id)?;
+    let id = order.id;
     if !order.status.is_cancellable() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -150,10 +140,7 @@ pub async fn cancel(
         requested_at: Timestamp::now(),
     };
     publish(&state, &event).instrument(span).await?;
-    let mut view = state
-        .view
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut view = state.view_mut();
     view.apply_order_event(&event);
     let order = view.get(&id).cloned().unwrap_or(order);
     Ok((StatusCode::ACCEPTED, Json(order)).into_response())
@@ -165,10 +152,7 @@ pub async fn list(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let query = list_query(query.as_deref().unwrap_or_default())?;
-    let view = state
-        .view
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let view = state.view();
     Ok(Json(view.list(&query)).into_response())
 }
 

@@ -46,7 +46,7 @@ fn a_created_order_is_pending() {
     let view = view_with(&[created(1, "Ada", None)]);
     let order = view.get(&id(1)).unwrap();
     assert_eq!(
-        (order.status, order.customer_name.as_str()),
+        (order.status, &*order.customer_name),
         (OrderStatus::Pending, "Ada")
     );
 }
@@ -226,4 +226,36 @@ fn orders_serialize_without_internal_fields() {
     assert_eq!(json["status"], "pending");
     assert!(json.get("idempotency_key").is_none());
     assert!(json.get("reason").is_none());
+}
+
+#[test]
+fn an_older_order_arriving_late_takes_its_place_in_id_order() {
+    let mut view = view_with(&[created(1, "Ada", None), created(3, "Ada", None)]);
+    view.apply_status_event(&status(2, OrderStatus::Processing, 5));
+    let page = view.list(&ListQuery {
+        limit: 10,
+        ..ListQuery::default()
+    });
+    assert_eq!(
+        page.orders.iter().map(|o| o.id).collect::<Vec<_>>(),
+        [id(3), id(2), id(1)]
+    );
+    assert_eq!(
+        view.get(&id(2)).map(|o| o.status),
+        Some(OrderStatus::Processing)
+    );
+}
+
+#[test]
+fn a_cursor_between_orders_starts_the_page_below_it() {
+    let view = view_with(&[created(1, "Ada", None), created(3, "Ada", None)]);
+    let page = view.list(&ListQuery {
+        limit: 10,
+        before: Some(id(2)),
+        ..ListQuery::default()
+    });
+    assert_eq!(
+        page.orders.iter().map(|o| o.id).collect::<Vec<_>>(),
+        [id(1)]
+    );
 }

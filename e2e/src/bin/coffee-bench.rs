@@ -55,8 +55,10 @@ struct Sample {
     rps: f64,
     p50_ms: f64,
     p99_ms: f64,
-    /// Requests answered with something other than 202.
+    /// Requests answered with something other than 202, or not answered.
     failed: u64,
+    /// Requests still in flight when the run ended.
+    cut_off: u64,
 }
 
 struct Target {
@@ -161,9 +163,20 @@ async fn oha(
     let total: u64 = report["statusCodeDistribution"]
         .as_object()
         .map_or(0, |m| m.values().filter_map(Value::as_u64).sum());
-    let errors: u64 = report["errorDistribution"]
+    // Requests still in flight when the run's time is up are cut off by oha, not failed.
+    let (mut errors, mut cut_off) = (0, 0);
+    for (error, count) in report["errorDistribution"]
         .as_object()
-        .map_or(0, |m| m.values().filter_map(Value::as_u64).sum());
+        .into_iter()
+        .flatten()
+    {
+        let count = count.as_u64().unwrap_or(0);
+        if error.contains("deadline") {
+            cut_off += count;
+        } else {
+            errors += count;
+        }
+    }
     let seconds_f = f64::from(u32::try_from(seconds).unwrap_or(u32::MAX));
     Ok(Sample {
         // Only acknowledged orders count as throughput.
@@ -177,6 +190,7 @@ async fn oha(
             .unwrap_or(f64::NAN)
             * 1000.0,
         failed: total - accepted + errors,
+        cut_off,
     })
 }
 
@@ -269,8 +283,8 @@ async fn intake(
         paced.push(sample);
     }
 
-    println!("| target | connections | orders/s (median) | p50 ms | p99 ms | non-202 |");
-    println!("|---|---|---|---|---|---|");
+    println!("| target | connections | orders/s (median) | p50 ms | p99 ms | failed | cut off |");
+    println!("|---|---|---|---|---|---|---|");
     let mut medians = std::collections::BTreeMap::new();
     for &connections in connections {
         for target in &targets {
@@ -283,9 +297,10 @@ async fn intake(
             let p50 = median(&mut of.iter().map(|s| s.p50_ms).collect::<Vec<_>>());
             let p99 = median(&mut of.iter().map(|s| s.p99_ms).collect::<Vec<_>>());
             let failed: u64 = of.iter().map(|s| s.failed).sum();
+            let cut_off: u64 = of.iter().map(|s| s.cut_off).sum();
             medians.insert((target.name, connections), rps);
             println!(
-                "| {} | {connections} | {rps:.0} | {p50:.2} | {p99:.2} | {failed} |",
+                "| {} | {connections} | {rps:.0} | {p50:.2} | {p99:.2} | {failed} | {cut_off} |",
                 target.name
             );
         }

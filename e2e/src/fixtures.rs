@@ -139,6 +139,13 @@ pub fn testpod_deployment(name: &str, replicas: i32, extra_env: serde_json::Valu
     serde_json::from_value(value).unwrap_or_default()
 }
 
+/// The last `lines` lines of a log file, for failure messages (empty if it cannot be read).
+pub fn log_tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
 /// A process running on this machine, as the kernel reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveProcess {

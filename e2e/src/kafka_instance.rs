@@ -1,7 +1,7 @@
 //! A Kafka broker of a test's own, for tests that stop and restart the broker (which they must
 //! not do to the test bed's shared one). Same jars and settings as the test bed's broker.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -9,6 +9,8 @@ use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use tokio::process::{Child, Command};
 
+use crate::fixtures::log_tail;
+use crate::ports::free_local_port;
 use crate::testbed::TestBed;
 
 /// Why the extra broker could not be started.
@@ -37,12 +39,6 @@ pub struct KafkaInstance {
     child: Option<Child>,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.local_addr())
-        .map_or(0, |a| a.port())
-}
-
 impl KafkaInstance {
     /// Formats storage under the test bed's log directory and starts the broker.
     pub async fn start(bed: &TestBed, name: &str) -> Result<Self, InstanceError> {
@@ -58,7 +54,8 @@ impl KafkaInstance {
             }
         };
         std::fs::create_dir_all(dir.join("data")).map_err(io("creating the data directory"))?;
-        let (port, controller_port) = (free_port(), free_port());
+        let port = free_local_port().map_err(io("choosing a port"))?;
+        let controller_port = free_local_port().map_err(io("choosing a port"))?;
         let properties = format!(
             "process.roles=broker,controller\nnode.id=1\n\
              controller.quorum.voters=1@127.0.0.1:{controller_port}\ncontroller.listener.names=CONTROLLER\n\
@@ -173,7 +170,7 @@ impl KafkaInstance {
                 return Err(InstanceError::NotReady {
                     port: self.port,
                     problem,
-                    log_tail: tail(&log_path),
+                    log_tail: log_tail(&log_path, 20),
                 });
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -213,10 +210,4 @@ impl KafkaInstance {
         .await
         .unwrap_or(false)
     }
-}
-
-fn tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
 }

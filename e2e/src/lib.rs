@@ -10,5 +10,6 @@ pub mod fixtures;
 pub mod kafka;
 pub mod kafka_instance;
 pub mod poll;
+pub mod ports;
 pub mod runtime;
 pub mod testbed;

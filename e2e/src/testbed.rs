@@ -99,6 +99,15 @@ impl TestBed {
         }
     }
 
+    /// The same test bed, but with Kafka clients pointed at `bootstrap_servers` (a broker of a
+    /// test's own, such as a [`crate::kafka_instance::KafkaInstance`]).
+    pub fn with_kafka(&self, bootstrap_servers: &str) -> Self {
+        Self {
+            kafka_bootstrap_servers: bootstrap_servers.to_owned(),
+            ..self.clone()
+        }
+    }
+
     /// Path of a tool the test bed built (kubectl, helm).
     pub fn tool(&self, name: &str) -> PathBuf {
         self.bin_path

@@ -4,7 +4,6 @@
 //! back-pressure, instead of growing memory or letting requests hang.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use coffee_events::headers;
@@ -51,7 +50,6 @@ pub struct Publisher {
     metrics: Metrics,
     /// `None` while the cluster answers; otherwise why it does not.
     unreachable: watch::Sender<Option<String>>,
-    checked: AtomicBool,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -91,13 +89,14 @@ pub fn client_config(config: &Config) -> ClientConfig {
 impl Publisher {
     pub fn new(config: &Config, metrics: Metrics) -> Result<Self, KafkaError> {
         let producer: FutureProducer = client_config(config).create()?;
-        let (unreachable, _) = watch::channel(Some("not checked yet".to_owned()));
+        // Assumed reachable until the first check says otherwise; readiness also waits for the
+        // view followers, which cannot catch up without the cluster.
+        let (unreachable, _) = watch::channel(None);
         Ok(Self {
             producer,
             topic: config.kafka_topic.clone(),
             metrics,
             unreachable,
-            checked: AtomicBool::new(false),
         })
     }
 
@@ -112,9 +111,7 @@ impl Publisher {
         event: &OrderEvent,
         trace: &[(String, String)],
     ) -> Result<(), PublishError> {
-        if let Some(reason) = self.unavailable_reason()
-            && self.checked.load(Ordering::Relaxed)
-        {
+        if let Some(reason) = self.unavailable_reason() {
             return Err(self.failed(PublishError::Unreachable(reason)));
         }
         let key = event.order_id().hyphenated().to_string();
@@ -174,7 +171,6 @@ impl Publisher {
             let verdict = tokio::task::spawn_blocking(move || publisher.check_cluster())
                 .await
                 .unwrap_or_else(|e| Some(e.to_string()));
-            self.checked.store(true, Ordering::Relaxed);
             self.unreachable.send_if_modified(|current| {
                 if *current == verdict {
                     return false;

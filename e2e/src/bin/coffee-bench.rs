@@ -69,12 +69,6 @@ struct Target {
 
 const BODY: &str = r#"{"customer_name":"Benchmark","coffee_type":"Latte"}"#;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.local_addr())
-        .map_or(0, |a| a.port())
-}
-
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
@@ -86,7 +80,7 @@ async fn start(
     args: &[String],
     log_dir: &Path,
 ) -> anyhow::Result<Target> {
-    let port = free_port();
+    let port = e2e::ports::free_local_port().context("choosing a port")?;
     let log = std::fs::File::create(log_dir.join(format!("bench-{name}.log")))?;
     let child = Command::new(binary)
         .args(["--port", &port.to_string()])

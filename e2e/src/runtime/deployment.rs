@@ -1,6 +1,5 @@
 //! One Deployment's local pods: applies the rollout plan, writes status and scrape targets.
 
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -20,6 +19,7 @@ use super::status::{deployment_status, with_transition_times};
 use super::targets::{self, Target};
 use super::template::LaunchTemplate;
 use super::{PodSnapshot, RuntimeConfig};
+use crate::ports::free_local_port;
 
 /// A Deployment by identity: a deleted and re-created Deployment of the same name is another one.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -136,7 +136,7 @@ impl ManagedDeployment {
             .ports
             .iter()
             .filter_map(|port| {
-                free_local_port().map(|local_port| PortAssignment {
+                free_local_port().ok().map(|local_port| PortAssignment {
                     container_port: port.number,
                     local_port,
                 })
@@ -280,12 +280,6 @@ impl ManagedDeployment {
             Err(error) => warn!(dir = %dir.display(), %error, "writing scrape targets failed"),
         }
     }
-}
-
-/// A port nothing listens on right now; the process binds it moments later.
-fn free_local_port() -> Option<u16> {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).ok()?;
-    listener.local_addr().ok().map(|address| address.port())
 }
 
 /// Five base-36 characters, unique within this process, like a ReplicaSet's pod suffix.

@@ -39,8 +39,7 @@ async fn a_stopped_broker_gives_503_and_not_ready_then_the_service_recovers() ->
     let (status, after) = place(&http, &producer.base, "Ada", "Mocha").await?;
     assert_eq!(status, 202);
 
-    let mut on_broker = bed.clone();
-    on_broker.kafka_bootstrap_servers = broker.bootstrap_servers();
+    let on_broker = bed.with_kafka(&broker.bootstrap_servers());
     let messages = read_all(&on_broker, &topics.orders, Duration::from_secs(15)).await?;
     let keys: Vec<String> = messages
         .iter()

@@ -31,9 +31,7 @@ impl Topics {
 
     /// Creates the topics on the broker at `brokers` (the test bed's or a test's own).
     pub async fn create_on(bed: &TestBed, brokers: &str, prefix: &str) -> anyhow::Result<Self> {
-        let mut target = bed.clone();
-        target.kafka_bootstrap_servers = brokers.to_owned();
-        let admin = admin(&target).await?;
+        let admin = admin(&bed.with_kafka(brokers)).await?;
         let orders = unique_name(&format!("{prefix}-orders"));
         let statuses = unique_name(&format!("{prefix}-status"));
         create_topic(&admin, &orders, 3, &[]).await?;
@@ -52,9 +50,7 @@ impl Topics {
         order: &Value,
         status: OrderStatus,
     ) -> anyhow::Result<()> {
-        let mut target = bed.clone();
-        target.kafka_bootstrap_servers = self.brokers.clone();
-        let producer: FutureProducer = client_config(&target).create()?;
+        let producer: FutureProducer = client_config(&bed.with_kafka(&self.brokers)).create()?;
         let order_id: Uuid = order["id"].as_str().context("order id")?.parse()?;
         let event = StatusEvent {
             order_id,
@@ -95,12 +91,6 @@ pub struct ProducerProcess {
     log: PathBuf,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.local_addr())
-        .map_or(0, |a| a.port())
-}
-
 impl ProducerProcess {
     /// Starts the binary and waits until `/readyz` says ready.
     pub async fn start(
@@ -108,7 +98,7 @@ impl ProducerProcess {
         topics: &Topics,
         extra_args: &[&str],
     ) -> anyhow::Result<Self> {
-        let port = free_port();
+        let port = e2e::ports::free_local_port()?;
         let log = PathBuf::from(&bed.log_dir)
             .join("producer-tests")
             .join(format!("{}-{port}.log", topics.orders));
@@ -164,9 +154,7 @@ impl ProducerProcess {
     }
 
     pub fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
+        e2e::fixtures::log_tail(&self.log, 20)
     }
 
     /// SIGTERM, then the exit status.

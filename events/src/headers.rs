@@ -14,3 +14,12 @@ pub const TRACESTATE: &str = "tracestate";
 pub const ORDER_CREATED: &str = "order_created";
 pub const ORDER_CANCEL_REQUESTED: &str = "order_cancel_requested";
 pub const ORDER_STATUS: &str = "order_status";
+
+/// Headers of a dead letter: why it could not be processed and where it was read from, so it
+/// can be inspected and replayed. The original headers are kept alongside.
+pub const DEAD_LETTER_REASON: &str = "dead-letter-reason";
+/// Human-readable detail of [`DEAD_LETTER_REASON`] (e.g. the decoder's message).
+pub const DEAD_LETTER_DETAIL: &str = "dead-letter-detail";
+pub const ORIGINAL_TOPIC: &str = "original-topic";
+pub const ORIGINAL_PARTITION: &str = "original-partition";
+pub const ORIGINAL_OFFSET: &str = "original-offset";

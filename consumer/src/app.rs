@@ -1,0 +1,166 @@
+//! Wiring: shared state, the outbox, the worker pool, the control-topic follower, the fetch
+//! thread and the HTTP probes; and an orderly shutdown on SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, watch};
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::control;
+use crate::fetch::{self, context::FetchContext};
+use crate::http::{self, Probes};
+use crate::metrics::Metrics;
+use crate::outbox::Outbox;
+use crate::pool::{self, PoolStats};
+use crate::state::{Shared, State};
+use crate::work::Context;
+
+/// Processes orders until SIGTERM or SIGINT, then finishes or hands back what is in flight.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let metrics = Metrics::new().context("registering metrics")?;
+    let finished_capacity = usize::try_from(config.finished_memory).unwrap_or(usize::MAX);
+    let shared = Arc::new(Shared::new(State::new(finished_capacity), metrics));
+    let (retries, failed) = mpsc::unbounded_channel();
+    let outbox = Outbox::new(
+        &config.brokers(),
+        config.status_topic.clone(),
+        config.dead_letter_topic(),
+        Arc::clone(&shared),
+        retries,
+    )
+    .context("creating the Kafka producer for status events")?;
+    let work = Arc::new(Context {
+        shared: Arc::clone(&shared),
+        outbox,
+        order_topic: config.kafka_topic.clone(),
+        brew_unit: config.brew_unit(),
+        max_attempts: config.max_attempts,
+    });
+
+    let (target, target_rx) = watch::channel(config.workers);
+    let stats = Arc::new(PoolStats::default());
+    let pool = tokio::spawn(pool::supervise(
+        Arc::clone(&work),
+        Arc::clone(&stats),
+        target_rx.clone(),
+    ));
+    let background = [
+        tokio::spawn(pool::retry(
+            Arc::clone(&work),
+            Duration::from_millis(config.retry_backoff_ms),
+            failed,
+        )),
+        tokio::spawn(pool::sample_utilisation(
+            Arc::clone(&work),
+            Arc::clone(&stats),
+            Duration::from_secs(5),
+        )),
+        tokio::spawn(
+            control::Follower {
+                brokers: config.brokers(),
+                topic: config.control_topic(),
+                group: config.group_id(),
+                max_workers: config.max_workers,
+                target: target.clone(),
+            }
+            .run(),
+        ),
+    ];
+
+    let fetch_context = Arc::new(FetchContext::new(
+        Arc::clone(&shared),
+        config.brokers(),
+        config.kafka_topic.clone(),
+        config.status_topic.clone(),
+    ));
+    let consumer = fetch::consumer(
+        &config.brokers(),
+        &config.group_id(),
+        &config.kafka_topic,
+        Arc::clone(&fetch_context),
+    )
+    .with_context(|| {
+        format!(
+            "joining consumer group {:?} on {:?}",
+            config.group_id(),
+            config.kafka_topic
+        )
+    })?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let settings = fetch::Settings {
+        batch_max_messages: usize::try_from(config.batch_max_messages).unwrap_or(usize::MAX),
+        batch_max_wait: Duration::from_millis(config.batch_max_wait_ms),
+        max_in_flight: usize::try_from(config.max_in_flight).unwrap_or(usize::MAX),
+        commit_interval: Duration::from_millis(config.commit_interval_ms),
+        shutdown_timeout: Duration::from_secs(config.shutdown_timeout_secs),
+    };
+    let fetcher = {
+        let (work, stop, runtime) = (
+            Arc::clone(&work),
+            Arc::clone(&stop),
+            tokio::runtime::Handle::current(),
+        );
+        std::thread::Builder::new()
+            .name("fetch".into())
+            .spawn(move || fetch::run(consumer, work, settings, runtime, stop))
+            .context("starting the fetch thread")?
+    };
+
+    let address = SocketAddr::new(config.bind_address, config.port);
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("listening on {address}"))?;
+    let probes = Arc::new(Probes {
+        shared,
+        fetch: Arc::clone(&fetch_context),
+        pool: stats,
+        target: target_rx,
+    });
+    info!(%address, topic = %config.kafka_topic, group = %config.group_id(), workers = config.workers, "coffee-consumer running");
+    let server = tokio::spawn(async move {
+        axum::serve(listener, http::router(probes))
+            .with_graceful_shutdown(wait_for_signal())
+            .await
+    });
+    match server.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => warn!(%error, "the HTTP server stopped"),
+        Err(error) => warn!(%error, "the HTTP server task failed"),
+    }
+
+    fetch_context.closing.store(true, Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    match tokio::task::spawn_blocking(move || fetcher.join()).await {
+        Ok(Ok(())) => {}
+        _ => warn!("the fetch thread ended abnormally"),
+    }
+    target.send_replace(0);
+    let _ = pool.await;
+    for task in background {
+        task.abort();
+    }
+    info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let mut terminate = match signal(SignalKind::terminate()) {
+        Ok(terminate) => terminate,
+        Err(error) => {
+            warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the consumer");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    info!("shutting down");
+}

@@ -1,0 +1,272 @@
+//! The group consumer's callbacks, run on the fetch thread: on revoke, let running work finish
+//! briefly and commit what is done; on assign, learn which redelivered orders are already
+//! finished before any message of the new partitions is processed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaError;
+use rdkafka::statistics::Statistics;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use tracing::{info, warn};
+
+use crate::recovery;
+use crate::state::Shared;
+
+/// What the callbacks need, and what they tell the rest of the process.
+pub struct FetchContext {
+    pub shared: Arc<Shared>,
+    pub brokers: String,
+    pub topic: String,
+    pub status_topic: String,
+    /// How long a revoke waits for work already with a worker.
+    pub revoke_wait: Duration,
+    /// The group was joined (an assignment, possibly empty, was received).
+    pub joined: AtomicBool,
+    /// librdkafka reported every broker down and none came back since.
+    pub brokers_down: AtomicBool,
+    /// Set at shutdown: revokes commit at once instead of waiting for work.
+    pub closing: AtomicBool,
+    /// The last position committed per partition, so unchanged positions are not re-sent.
+    committed: Mutex<HashMap<i32, i64>>,
+}
+
+impl FetchContext {
+    pub fn new(shared: Arc<Shared>, brokers: String, topic: String, status_topic: String) -> Self {
+        Self {
+            shared,
+            brokers,
+            topic,
+            status_topic,
+            revoke_wait: Duration::from_secs(5),
+            joined: AtomicBool::new(false),
+            brokers_down: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+            committed: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Commits the position of `partitions` (all assigned ones when `None`) that moved.
+    pub fn commit(&self, consumer: &BaseConsumer<Callbacks>, partitions: Option<&HashSet<i32>>) {
+        let now_ms = jiff::Timestamp::now().as_millisecond();
+        let mut list = TopicPartitionList::new();
+        let mut positions = Vec::new();
+        {
+            let state = self.shared.lock();
+            let committed = self
+                .committed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (&partition, assigned) in &state.partitions {
+                if partitions.is_some_and(|only| !only.contains(&partition)) {
+                    continue;
+                }
+                let Some(position) = assigned.tracker.position() else {
+                    continue;
+                };
+                if committed.get(&partition) == Some(&position) {
+                    continue;
+                }
+                let since = assigned
+                    .tracker
+                    .oldest_unfinished_taken_at_ms()
+                    .unwrap_or(now_ms);
+                let mut element = list.add_partition(&self.topic, partition);
+                if element.set_offset(Offset::Offset(position)).is_ok() {
+                    element.set_metadata(recovery::metadata(since));
+                    positions.push((partition, position));
+                }
+            }
+        }
+        if positions.is_empty() {
+            return;
+        }
+        let metrics = &self.shared.metrics;
+        match consumer.commit(&list, CommitMode::Sync) {
+            Ok(()) => {
+                metrics.commits.with_label_values(&["ok"]).inc();
+                let mut committed = self
+                    .committed
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                for (partition, position) in positions {
+                    committed.insert(partition, position);
+                    metrics
+                        .committed_offset
+                        .with_label_values(&[&partition.to_string()])
+                        .set(position);
+                }
+            }
+            Err(error) => {
+                metrics.commits.with_label_values(&["error"]).inc();
+                warn!(%error, "committing offsets failed; retrying at the next commit");
+            }
+        }
+    }
+
+    fn revoke(&self, consumer: &BaseConsumer<Callbacks>, list: &TopicPartitionList) {
+        let partitions: HashSet<i32> = list
+            .elements_for_topic(&self.topic)
+            .iter()
+            .map(|e| e.partition())
+            .collect();
+        let mut left_queued: HashMap<i32, usize> = HashMap::new();
+        {
+            let mut state = self.shared.lock();
+            for &partition in &partitions {
+                left_queued.insert(partition, state.scheduler.drop_partition(partition).len());
+            }
+        }
+        // Work already with a worker is usually done within a brew time; waiting for it keeps
+        // the new owner from brewing it again.
+        let deadline = Instant::now() + self.revoke_wait;
+        while !self.closing.load(Ordering::Relaxed) && Instant::now() < deadline {
+            let running = {
+                let state = self.shared.lock();
+                partitions.iter().any(|p| {
+                    state.partitions.get(p).is_some_and(|a| {
+                        a.tracker.unfinished() > left_queued.get(p).copied().unwrap_or(0)
+                    })
+                })
+            };
+            if !running {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.commit(consumer, Some(&partitions));
+        let mut state = self.shared.lock();
+        let mut committed = self
+            .committed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for partition in &partitions {
+            state.partitions.remove(partition);
+            committed.remove(partition);
+            let label = partition.to_string();
+            let _ = self.shared.metrics.lag.remove_label_values(&[&label]);
+            let _ = self
+                .shared
+                .metrics
+                .committed_offset
+                .remove_label_values(&[&label]);
+        }
+        self.shared
+            .metrics
+            .rebalances
+            .with_label_values(&["revoke"])
+            .inc();
+        info!(partitions = ?partitions, "partitions revoked; finished work committed");
+    }
+
+    fn assign(&self, consumer: &BaseConsumer<Callbacks>, list: &TopicPartitionList) {
+        let partitions: Vec<i32> = list
+            .elements_for_topic(&self.topic)
+            .iter()
+            .map(|e| e.partition())
+            .collect();
+        let since = match consumer.committed_offsets(list.clone(), Duration::from_secs(10)) {
+            Ok(committed) => committed
+                .elements()
+                .iter()
+                .filter_map(|e| recovery::parse_metadata(e.metadata()))
+                .min(),
+            Err(error) => {
+                warn!(%error, "reading committed offsets failed; redelivered orders are only recognised by this process's memory");
+                None
+            }
+        };
+        if let Some(since) = since {
+            let margin = i64::try_from(recovery::CLOCK_SKEW_MARGIN.as_millis()).unwrap_or(0);
+            match recovery::finished_since(
+                &self.brokers,
+                &self.status_topic,
+                since - margin,
+                Duration::from_secs(30),
+            ) {
+                Ok(ids) => {
+                    info!(
+                        orders = ids.len(),
+                        "read the previous owners' finished orders"
+                    );
+                    let mut state = self.shared.lock();
+                    for id in ids {
+                        state.finished.insert(id);
+                    }
+                }
+                Err(error) => {
+                    warn!(%error, "reading finished orders from the status topic failed; redelivered orders may be brewed again")
+                }
+            }
+        }
+        let mut state = self.shared.lock();
+        for &partition in &partitions {
+            state.assign(partition);
+        }
+        self.shared
+            .metrics
+            .rebalances
+            .with_label_values(&["assign"])
+            .inc();
+        info!(partitions = ?partitions, "partitions assigned");
+    }
+}
+
+/// The librdkafka context of the group consumer: a handle on the shared [`FetchContext`], which
+/// the HTTP probes read too.
+pub struct Callbacks(pub Arc<FetchContext>);
+
+impl std::ops::Deref for Callbacks {
+    type Target = FetchContext;
+    fn deref(&self) -> &FetchContext {
+        &self.0
+    }
+}
+
+impl ClientContext for Callbacks {
+    fn stats(&self, statistics: Statistics) {
+        if statistics.brokers.values().any(|b| b.state == "UP") {
+            self.brokers_down.store(false, Ordering::Relaxed);
+        }
+        let Some(topic) = statistics.topics.get(&self.topic) else {
+            return;
+        };
+        let assigned: HashSet<i32> = self.shared.lock().partitions.keys().copied().collect();
+        for (id, partition) in &topic.partitions {
+            if assigned.contains(id) && partition.consumer_lag >= 0 {
+                self.shared
+                    .metrics
+                    .lag
+                    .with_label_values(&[&id.to_string()])
+                    .set(partition.consumer_lag);
+            }
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        if error.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::AllBrokersDown) {
+            self.brokers_down.store(true, Ordering::Relaxed);
+        }
+        warn!(%error, reason, "Kafka client error");
+    }
+}
+
+impl ConsumerContext for Callbacks {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(list) = rebalance {
+            self.revoke(consumer, list);
+        }
+    }
+
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(list) => self.assign(consumer, list),
+            Rebalance::Revoke(_) => {}
+            Rebalance::Error(error) => warn!(%error, "rebalance failed"),
+        }
+        self.joined.store(true, Ordering::Relaxed);
+    }
+}

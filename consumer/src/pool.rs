@@ -1,0 +1,139 @@
+//! The worker pool: W async workers sharing the scheduler, resized live by changing a target.
+//! A worker above the target finishes the order it holds and then stops, so shrinking never
+//! drops work; growing spawns workers at once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+use tracing::info;
+
+use crate::retry::backoff;
+use crate::state::Job;
+use crate::work::Context;
+
+/// Counts shared by the workers for the workers gauge and the utilisation sampler.
+#[derive(Debug, Default)]
+pub struct PoolStats {
+    pub live: AtomicUsize,
+    busy_micros: AtomicU64,
+}
+
+/// Keeps as many workers running as `target` says until it drops to zero and they all stopped.
+pub async fn supervise(ctx: Arc<Context>, stats: Arc<PoolStats>, mut target: watch::Receiver<u32>) {
+    let mut spawned = 0usize;
+    let mut workers = tokio::task::JoinSet::new();
+    loop {
+        let wanted = usize::try_from(*target.borrow_and_update()).unwrap_or(usize::MAX);
+        if wanted != spawned {
+            info!(from = spawned, to = wanted, "resizing the worker pool");
+        }
+        while spawned < wanted {
+            workers.spawn(work(
+                spawned,
+                Arc::clone(&ctx),
+                Arc::clone(&stats),
+                target.clone(),
+            ));
+            spawned += 1;
+        }
+        spawned = spawned.min(wanted);
+        if wanted == 0 {
+            while workers.join_next().await.is_some() {}
+            return;
+        }
+        tokio::select! {
+            changed = target.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            Some(_) = workers.join_next() => {}
+        }
+    }
+}
+
+/// One worker: takes ready orders until its id is at or above the target.
+async fn work(
+    id: usize,
+    ctx: Arc<Context>,
+    stats: Arc<PoolStats>,
+    mut target: watch::Receiver<u32>,
+) {
+    stats.live.fetch_add(1, Ordering::Relaxed);
+    ctx.shared.metrics.workers.inc();
+    loop {
+        if usize::try_from(*target.borrow_and_update()).unwrap_or(usize::MAX) <= id {
+            break;
+        }
+        let notified = ctx.shared.work.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let next = ctx.shared.lock().scheduler.start();
+        match next {
+            Some(started) => {
+                let began = Instant::now();
+                ctx.process(started).await;
+                let busy = began.elapsed();
+                stats.busy_micros.fetch_add(
+                    u64::try_from(busy.as_micros()).unwrap_or(u64::MAX),
+                    Ordering::Relaxed,
+                );
+                ctx.shared
+                    .metrics
+                    .worker_busy_seconds
+                    .inc_by(busy.as_secs_f64());
+            }
+            None => {
+                tokio::select! {
+                    () = notified => {}
+                    _ = target.changed() => {}
+                }
+            }
+        }
+    }
+    stats.live.fetch_sub(1, Ordering::Relaxed);
+    ctx.shared.metrics.workers.dec();
+}
+
+/// Puts orders whose outcome Kafka did not take back into the scheduler after a back-off.
+pub async fn retry(
+    ctx: Arc<Context>,
+    first_backoff: Duration,
+    mut failed: mpsc::UnboundedReceiver<Job>,
+) {
+    while let Some(job) = failed.recv().await {
+        let ctx = Arc::clone(&ctx);
+        let wait = backoff(first_backoff, job.failed_attempts);
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            ctx.shared.lock().scheduler.retry(job);
+            ctx.shared.work.notify_one();
+        });
+    }
+}
+
+/// Publishes the share of worker time spent on orders, every `period`.
+pub async fn sample_utilisation(ctx: Arc<Context>, stats: Arc<PoolStats>, period: Duration) {
+    let mut ticks = tokio::time::interval(period);
+    let mut last = (Instant::now(), stats.busy_micros.load(Ordering::Relaxed));
+    loop {
+        ticks.tick().await;
+        let now = (Instant::now(), stats.busy_micros.load(Ordering::Relaxed));
+        let workers = stats.live.load(Ordering::Relaxed);
+        let capacity = now.0.duration_since(last.0).as_secs_f64() * workers as f64 * 1e6;
+        let utilisation = if capacity > 0.0 {
+            (now.1.saturating_sub(last.1) as f64 / capacity).min(1.0)
+        } else {
+            0.0
+        };
+        ctx.shared.metrics.worker_utilisation.set(utilisation);
+        let in_flight = ctx.shared.lock().in_flight();
+        ctx.shared
+            .metrics
+            .in_flight
+            .set(i64::try_from(in_flight).unwrap_or(i64::MAX));
+        last = now;
+    }
+}

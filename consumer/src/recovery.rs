@@ -1,0 +1,126 @@
+//! What a new owner of a partition must know before processing it: which of the orders it is
+//! about to receive again were already finished by the previous owner. Every commit carries, as
+//! metadata, a time before which no status of a message at or after the commit position can
+//! have been written; the new owner reads the status topic from that time (minus a margin for
+//! clock skew) and remembers every order with a final status.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use coffee_events::status::StatusEvent;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use uuid::Uuid;
+
+const PREFIX: &str = "status-since-ms=";
+
+/// Allowance for clocks of producers and consumers that disagree.
+pub const CLOCK_SKEW_MARGIN: Duration = Duration::from_secs(60);
+
+/// The commit metadata for a position whose statuses were all written after `since_ms`.
+pub fn metadata(since_ms: i64) -> String {
+    format!("{PREFIX}{since_ms}")
+}
+
+/// Reads [`metadata`]; anything else (another client's commit, none) gives `None`.
+pub fn parse_metadata(metadata: &str) -> Option<i64> {
+    metadata.strip_prefix(PREFIX)?.parse().ok()
+}
+
+/// The orders with a final status written to `status_topic` since `since_ms`, read up to the
+/// end of each partition as it was when the scan began.
+pub fn finished_since(
+    brokers: &str,
+    status_topic: &str,
+    since_ms: i64,
+    timeout: Duration,
+) -> Result<Vec<Uuid>, KafkaError> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "coffee-consumer-recovery")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .create()?;
+    let metadata = consumer.fetch_metadata(Some(status_topic), timeout)?;
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.error().is_none())
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    let mut query = TopicPartitionList::new();
+    for &partition in &partitions {
+        query.add_partition_offset(status_topic, partition, Offset::Offset(since_ms))?;
+    }
+    let starts = consumer.offsets_for_times(query, timeout)?;
+    let mut ends: HashMap<i32, i64> = HashMap::new();
+    let mut assignment = TopicPartitionList::new();
+    for element in starts.elements() {
+        let (_, high) = consumer.fetch_watermarks(status_topic, element.partition(), timeout)?;
+        // No status at or after the time: offsets_for_times answers End.
+        let start = match element.offset() {
+            Offset::Offset(offset) => offset,
+            _ => high,
+        };
+        if start < high {
+            ends.insert(element.partition(), high);
+            assignment.add_partition_offset(
+                status_topic,
+                element.partition(),
+                Offset::Offset(start),
+            )?;
+        }
+    }
+    let mut finished = Vec::new();
+    if ends.is_empty() {
+        return Ok(finished);
+    }
+    consumer.assign(&assignment)?;
+    let deadline = std::time::Instant::now() + timeout;
+    while !ends.is_empty() {
+        if std::time::Instant::now() > deadline {
+            return Err(KafkaError::MessageConsumption(
+                rdkafka::types::RDKafkaErrorCode::OperationTimedOut,
+            ));
+        }
+        let Some(message) = consumer.poll(Duration::from_millis(100)) else {
+            continue;
+        };
+        let message = message?;
+        if let Some(event) = message
+            .payload()
+            .and_then(|body| StatusEvent::decode(body).ok())
+            && event.status.is_final()
+        {
+            finished.push(event.order_id);
+        }
+        if ends
+            .get(&message.partition())
+            .is_some_and(|&end| message.offset() + 1 >= end)
+        {
+            ends.remove(&message.partition());
+        }
+    }
+    Ok(finished)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_round_trips() {
+        assert_eq!(
+            parse_metadata(&metadata(1_700_000_000_123)),
+            Some(1_700_000_000_123)
+        );
+    }
+
+    #[test]
+    fn foreign_or_missing_metadata_is_ignored() {
+        assert_eq!(parse_metadata(""), None);
+        assert_eq!(parse_metadata("committed by kafka-consumer-groups"), None);
+        assert_eq!(parse_metadata("status-since-ms=soon"), None);
+    }
+}

@@ -1,0 +1,302 @@
+//! Which order a worker brews next: parallel across orders, strictly in order per order. Events
+//! of an order whose earlier event is still queued or brewing wait behind it; a cancel request
+//! for an order that has not started brewing turns its brew into a cancellation.
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
+
+/// Work the scheduler can order: it names the order it belongs to and where it came from.
+pub trait Keyed {
+    type Key: Copy + Eq + Hash;
+    fn key(&self) -> Self::Key;
+    fn partition(&self) -> i32;
+}
+
+/// What became of a cancel request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// The order has not started brewing; it will be cancelled instead.
+    BeforeBrewing,
+    /// The order is brewing; the request is too late.
+    TooLate,
+    /// Nothing of this order is queued or brewing here (finished, or never seen).
+    NotPending,
+}
+
+/// A job handed to a worker, and whether a cancel request arrived before it started.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Started<J> {
+    pub job: J,
+    pub cancelled: bool,
+}
+
+#[derive(Debug)]
+struct KeyState<J> {
+    /// A job of this key is with a worker.
+    running: bool,
+    /// A cancel request arrived before the key's queued job started.
+    cancel_requested: bool,
+    /// Later jobs of this key, waiting for the running one.
+    waiting: VecDeque<J>,
+}
+
+/// Ready jobs in arrival order plus, per key with work, what waits behind it.
+#[derive(Debug)]
+pub struct Scheduler<J: Keyed> {
+    ready: VecDeque<J>,
+    keys: HashMap<J::Key, KeyState<J>>,
+}
+
+impl<J: Keyed> Default for Scheduler<J> {
+    fn default() -> Self {
+        Self {
+            ready: VecDeque::new(),
+            keys: HashMap::new(),
+        }
+    }
+}
+
+impl<J: Keyed> Scheduler<J> {
+    /// Queues `job`: ready at once unless an earlier job of its key is queued or running.
+    pub fn submit(&mut self, job: J) {
+        match self.keys.get_mut(&job.key()) {
+            Some(state) => state.waiting.push_back(job),
+            None => {
+                self.keys.insert(
+                    job.key(),
+                    KeyState {
+                        running: false,
+                        cancel_requested: false,
+                        waiting: VecDeque::new(),
+                    },
+                );
+                self.ready.push_back(job);
+            }
+        }
+    }
+
+    /// Puts a job back for another attempt, ahead of new work. Its key is already finished, so
+    /// the retry does not hold back later events of the order.
+    pub fn retry(&mut self, job: J) {
+        self.ready.push_front(job);
+    }
+
+    /// Asks to cancel the order `key`.
+    pub fn cancel(&mut self, key: J::Key) -> CancelOutcome {
+        match self.keys.get_mut(&key) {
+            None => CancelOutcome::NotPending,
+            Some(state) if state.running => CancelOutcome::TooLate,
+            Some(state) => {
+                state.cancel_requested = true;
+                CancelOutcome::BeforeBrewing
+            }
+        }
+    }
+
+    /// The next ready job, its key marked running until [`Scheduler::finish`].
+    pub fn start(&mut self) -> Option<Started<J>> {
+        let job = self.ready.pop_front()?;
+        let cancelled = match self.keys.get_mut(&job.key()) {
+            Some(state) => {
+                state.running = true;
+                std::mem::take(&mut state.cancel_requested)
+            }
+            None => false,
+        };
+        Some(Started { job, cancelled })
+    }
+
+    /// The running job of `key` is done: the next job of the key, if any, becomes ready.
+    pub fn finish(&mut self, key: J::Key) {
+        let Some(state) = self.keys.get_mut(&key) else {
+            return;
+        };
+        match state.waiting.pop_front() {
+            Some(next) => {
+                state.running = false;
+                self.ready.push_back(next);
+            }
+            None => {
+                self.keys.remove(&key);
+            }
+        }
+    }
+
+    /// Drops every queued job of `partition` (it was revoked) and returns them. Running jobs
+    /// stay with their workers.
+    pub fn drop_partition(&mut self, partition: i32) -> Vec<J> {
+        let mut dropped = Vec::new();
+        let (keep, gone): (VecDeque<J>, VecDeque<J>) = std::mem::take(&mut self.ready)
+            .into_iter()
+            .partition(|job| job.partition() != partition);
+        self.ready = keep;
+        for job in &gone {
+            if let Some(state) = self.keys.get(&job.key())
+                && !state.running
+                && state.waiting.is_empty()
+            {
+                self.keys.remove(&job.key());
+            }
+        }
+        dropped.extend(gone);
+        for state in self.keys.values_mut() {
+            let (keep, gone): (VecDeque<J>, VecDeque<J>) = std::mem::take(&mut state.waiting)
+                .into_iter()
+                .partition(|job| job.partition() != partition);
+            state.waiting = keep;
+            dropped.extend(gone);
+        }
+        dropped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    struct Job {
+        key: u32,
+        partition: i32,
+        offset: i64,
+    }
+
+    impl Keyed for Job {
+        type Key = u32;
+        fn key(&self) -> u32 {
+            self.key
+        }
+        fn partition(&self) -> i32 {
+            self.partition
+        }
+    }
+
+    fn job(key: u32, offset: i64) -> Job {
+        Job {
+            key,
+            partition: 0,
+            offset,
+        }
+    }
+
+    fn started(scheduler: &mut Scheduler<Job>) -> Option<(u32, i64, bool)> {
+        scheduler
+            .start()
+            .map(|s| (s.job.key, s.job.offset, s.cancelled))
+    }
+
+    #[test]
+    fn different_orders_are_ready_together() {
+        let mut scheduler = Scheduler::default();
+        scheduler.submit(job(1, 0));
+        scheduler.submit(job(2, 1));
+        assert_eq!(started(&mut scheduler), Some((1, 0, false)));
+        assert_eq!(started(&mut scheduler), Some((2, 1, false)));
+    }
+
+    #[test]
+    fn a_later_event_of_one_order_waits_for_the_running_one() {
+        let mut scheduler = Scheduler::default();
+        scheduler.submit(job(1, 0));
+        scheduler.submit(job(1, 1));
+        scheduler.submit(job(2, 2));
+        assert_eq!(started(&mut scheduler), Some((1, 0, false)));
+        assert_eq!(started(&mut scheduler), Some((2, 2, false)));
+        assert_eq!(started(&mut scheduler), None);
+        scheduler.finish(1);
+        assert_eq!(started(&mut scheduler), Some((1, 1, false)));
+    }
+
+    #[test]
+    fn cancel_before_start_marks_the_job_cancelled() {
+        let mut scheduler = Scheduler::default();
+        scheduler.submit(job(1, 0));
+        assert_eq!(scheduler.cancel(1), CancelOutcome::BeforeBrewing);
+        assert_eq!(started(&mut scheduler), Some((1, 0, true)));
+    }
+
+    #[test]
+    fn cancel_while_brewing_is_too_late() {
+        let mut scheduler = Scheduler::default();
+        scheduler.submit(job(1, 0));
+        scheduler.start();
+        assert_eq!(scheduler.cancel(1), CancelOutcome::TooLate);
+    }
+
+    #[test]
+    fn cancel_of_an_order_with_nothing_pending_does_nothing() {
+        let mut scheduler: Scheduler<Job> = Scheduler::default();
+        assert_eq!(scheduler.cancel(9), CancelOutcome::NotPending);
+        scheduler.submit(job(9, 0));
+        scheduler.start();
+        scheduler.finish(9);
+        assert_eq!(scheduler.cancel(9), CancelOutcome::NotPending);
+    }
+
+    #[test]
+    fn a_retry_goes_ahead_of_new_work() {
+        let mut scheduler = Scheduler::default();
+        scheduler.submit(job(1, 0));
+        scheduler.retry(job(2, 5));
+        assert_eq!(started(&mut scheduler), Some((2, 5, false)));
+    }
+
+    #[test]
+    fn dropping_a_partition_removes_its_queued_jobs_only() {
+        let mut scheduler = Scheduler::default();
+        let other = Job {
+            key: 3,
+            partition: 1,
+            offset: 0,
+        };
+        scheduler.submit(job(1, 0));
+        scheduler.submit(job(1, 1));
+        scheduler.submit(other);
+        scheduler.submit(job(2, 2));
+        scheduler.start();
+        let dropped: Vec<i64> = scheduler
+            .drop_partition(0)
+            .iter()
+            .map(|j| j.offset)
+            .collect();
+        assert_eq!(dropped, vec![2, 1]);
+        assert_eq!(started(&mut scheduler), Some((3, 0, false)));
+        assert_eq!(started(&mut scheduler), None);
+        scheduler.finish(1);
+        assert_eq!(started(&mut scheduler), None);
+    }
+
+    proptest::proptest! {
+        /// However workers interleave, each order's events start in the order they arrived.
+        #[test]
+        fn events_of_one_order_start_in_arrival_order(
+            keys in proptest::collection::vec(0u32..5, 1..80),
+            choices in proptest::collection::vec(0usize..4, 200),
+        ) {
+            let mut scheduler = Scheduler::default();
+            for (offset, key) in keys.iter().enumerate() {
+                scheduler.submit(job(*key, i64::try_from(offset).unwrap()));
+            }
+            let mut running: Vec<Job> = Vec::new();
+            let mut seen: HashMap<u32, i64> = HashMap::new();
+            let mut choices = choices.into_iter().cycle();
+            let mut done = 0;
+            while done < keys.len() {
+                let start = choices.next().unwrap() != 0 || running.is_empty();
+                if start && let Some(started) = scheduler.start() {
+                    proptest::prop_assert!(running.iter().all(|j| j.key != started.job.key));
+                    let previous = seen.insert(started.job.key, started.job.offset);
+                    proptest::prop_assert!(previous.is_none_or(|p| p < started.job.offset));
+                    running.push(started.job);
+                    continue;
+                }
+                let index = choices.next().unwrap() % running.len().max(1);
+                if index < running.len() {
+                    let finished = running.swap_remove(index);
+                    scheduler.finish(finished.key);
+                    done += 1;
+                }
+            }
+        }
+    }
+}

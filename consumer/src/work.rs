@@ -1,0 +1,190 @@
+//! One worker's handling of one order: decide (see [`crate::plan`]), brew without blocking a
+//! thread, and hand the outcome to the outbox. The order's offset finishes when Kafka has the
+//! outcome.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use coffee_events::order::OrderEvent;
+use coffee_events::status::{OrderStatus, StatusEvent};
+use tracing::{Instrument, debug, info_span};
+
+use crate::outbox::{DeadLetter, Delivery, Outbox, order_key};
+use crate::plan::{FailReason, Plan, Taken, plan};
+use crate::schedule::Started;
+use crate::state::{Job, Shared};
+
+/// What every worker needs.
+pub struct Context {
+    pub shared: Arc<Shared>,
+    pub outbox: Outbox,
+    pub order_topic: String,
+    pub brew_unit: Duration,
+    pub max_attempts: u32,
+}
+
+impl Context {
+    /// Carries out the plan for one started job.
+    pub async fn process(&self, started: Started<crate::state::Job>) {
+        let Started { mut job, cancelled } = started;
+        job.cancelled |= cancelled;
+        let span = info_span!(
+            "ProcessOrder",
+            order_id = %job.order_id,
+            partition = job.source.partition,
+            offset = job.source.offset,
+        );
+        let trace: Vec<(&str, &str)> = job
+            .trace
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        coffee_telemetry::propagation::continue_trace(&span, &trace);
+        let began = Instant::now();
+        let key = job.order_id;
+        self.carry_out(job).instrument(span).await;
+        self.shared
+            .metrics
+            .processing_duration
+            .observe(began.elapsed().as_secs_f64());
+        self.shared.lock().scheduler.finish(key);
+        // The order's next event, if one was waiting, is ready now.
+        self.shared.work.notify_one();
+    }
+
+    async fn carry_out(&self, job: Job) {
+        let already_finished = self.shared.lock().finished.contains(&job.order_id);
+        let decision = plan(
+            Taken {
+                coffee_type: &job.order.coffee_type,
+                cancelled: job.cancelled,
+                failed_attempts: job.failed_attempts,
+                already_finished,
+            },
+            self.brew_unit,
+            self.max_attempts,
+        );
+        let metrics = &self.shared.metrics;
+        match decision {
+            Plan::Skip => {
+                self.shared.lock().finish(job.source);
+                metrics
+                    .orders_processed
+                    .with_label_values(&["duplicate"])
+                    .inc();
+                debug!("already finished; not brewed again");
+            }
+            Plan::Cancel => {
+                self.conclude(
+                    job,
+                    OrderStatus::Cancelled,
+                    Some("cancelled before brewing"),
+                )
+                .await;
+                metrics
+                    .orders_processed
+                    .with_label_values(&["cancelled"])
+                    .inc();
+            }
+            Plan::Brew(duration) => {
+                if !duration.is_zero() {
+                    let event = status_event(&job, OrderStatus::Processing, None);
+                    self.outbox
+                        .status(&event, &job.trace, Delivery::Untracked)
+                        .await;
+                    tokio::time::sleep(duration).await;
+                }
+                metrics.brew_duration.observe(duration.as_secs_f64());
+                self.conclude(job, OrderStatus::Completed, None).await;
+                metrics
+                    .orders_processed
+                    .with_label_values(&["completed"])
+                    .inc();
+            }
+            Plan::Fail(reason) => {
+                self.fail(job, reason).await;
+                metrics
+                    .orders_processed
+                    .with_label_values(&["failed"])
+                    .inc();
+            }
+        }
+    }
+
+    /// Writes the final status; the offset finishes when it is acknowledged.
+    async fn conclude(&self, job: Job, status: OrderStatus, reason: Option<&str>) {
+        let event = status_event(&job, status, reason);
+        self.shared.lock().finished.insert(job.order_id);
+        let trace = job.trace.clone();
+        let delivery = Delivery::Finishes {
+            source: job.source,
+            retry: Some(Box::new(job)),
+        };
+        self.outbox.status(&event, &trace, delivery).await;
+    }
+
+    /// Dead-letters the order (its offset finishes when the dead letter is acknowledged) and
+    /// announces it as failed.
+    async fn fail(&self, job: Job, reason: FailReason) {
+        let event = OrderEvent::OrderCreated {
+            order_id: job.order_id,
+            order: job.order.clone(),
+            idempotency_key: None,
+        };
+        let payload = event.encode();
+        let key = order_key(job.order_id);
+        let headers: Vec<(String, Vec<u8>)> = job
+            .trace
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
+            .collect();
+        let detail = match reason {
+            FailReason::UnknownCoffee => format!("{:?} is not on the menu", job.order.coffee_type),
+            FailReason::RetriesExhausted => {
+                format!(
+                    "the outcome could not be written in {} attempts",
+                    job.failed_attempts
+                )
+            }
+        };
+        let letter = DeadLetter {
+            key: Some(key.as_bytes()),
+            payload: &payload,
+            original_headers: &headers,
+            reason: reason.as_str(),
+            detail: &detail,
+            topic: &self.order_topic,
+            partition: job.source.partition,
+            offset: job.source.offset,
+        };
+        self.outbox
+            .dead_letter(
+                &letter,
+                Delivery::Finishes {
+                    source: job.source,
+                    retry: None,
+                },
+            )
+            .await;
+        self.shared
+            .metrics
+            .dead_letters
+            .with_label_values(&[reason.as_str()])
+            .inc();
+        self.shared.lock().finished.insert(job.order_id);
+        let status = status_event(&job, OrderStatus::Failed, Some(&detail));
+        self.outbox
+            .status(&status, &job.trace, Delivery::Untracked)
+            .await;
+    }
+}
+
+fn status_event(job: &Job, status: OrderStatus, reason: Option<&str>) -> StatusEvent {
+    StatusEvent {
+        order_id: job.order_id,
+        status,
+        at: jiff::Timestamp::now(),
+        order: job.order.clone(),
+        reason: reason.map(str::to_owned),
+    }
+}

@@ -79,13 +79,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config.kafka_topic.clone(),
         config.status_topic.clone(),
     ));
-    let consumer = fetch::consumer(
-        &config.brokers(),
-        &config.group_id(),
-        &config.kafka_topic,
-        Arc::clone(&fetch_context),
-    )
-    .with_context(|| {
+    let consumer = fetch::consumer(&config, Arc::clone(&fetch_context)).with_context(|| {
         format!(
             "joining consumer group {:?} on {:?}",
             config.group_id(),

@@ -70,6 +70,10 @@ pub struct Config {
     /// How often finished offsets are committed, in milliseconds.
     #[arg(long, env = "COMMIT_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub commit_interval_ms: u64,
+    /// How long the group waits for a silent member (e.g. a killed process) before giving its
+    /// partitions to others. The broker allows 6 s to 30 min by default.
+    #[arg(long, env = "KAFKA_SESSION_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1_000..=3_600_000))]
+    pub session_timeout_ms: u32,
     /// Orders remembered as finished, so a redelivered one is not brewed twice.
     #[arg(long, env = "FINISHED_MEMORY", default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1_000..=100_000_000))]
     pub finished_memory: u64,

@@ -172,7 +172,11 @@ impl FetchContext {
             Ok(committed) => committed
                 .elements()
                 .iter()
-                .filter_map(|e| recovery::parse_metadata(e.metadata()))
+                .filter_map(|e| match e.offset() {
+                    Offset::Offset(_) => recovery::parse_metadata(e.metadata()),
+                    // Never committed: everything is redelivered, so every status counts.
+                    _ => Some(0),
+                })
                 .min(),
             Err(error) => {
                 warn!(%error, "reading committed offsets failed; redelivered orders are only recognised by this process's memory");
@@ -181,10 +185,11 @@ impl FetchContext {
         };
         if let Some(since) = since {
             let margin = i64::try_from(recovery::CLOCK_SKEW_MARGIN.as_millis()).unwrap_or(0);
+            let since = (since - margin).max(0);
             match recovery::finished_since(
                 &self.brokers,
                 &self.status_topic,
-                since - margin,
+                since,
                 Duration::from_secs(30),
             ) {
                 Ok(ids) => {
@@ -211,7 +216,7 @@ impl FetchContext {
             .rebalances
             .with_label_values(&["assign"])
             .inc();
-        info!(partitions = ?partitions, "partitions assigned");
+        info!(partitions = ?partitions, finished_since_ms = ?since, "partitions assigned");
     }
 }
 

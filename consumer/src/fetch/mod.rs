@@ -16,6 +16,7 @@ use rdkafka::{ClientConfig, Message};
 use tokio::runtime::Handle;
 use tracing::{info, warn};
 
+use crate::config::Config;
 use crate::incoming::{Incoming, classify};
 use crate::outbox::{DeadLetter, Delivery};
 use crate::schedule::CancelOutcome;
@@ -35,14 +36,13 @@ pub struct Settings {
 
 /// The group consumer for `topic`: cooperative-sticky, offsets committed only by us.
 pub fn consumer(
-    brokers: &str,
-    group_id: &str,
-    topic: &str,
+    config: &Config,
     context: Arc<FetchContext>,
 ) -> Result<BaseConsumer<Callbacks>, KafkaError> {
     let consumer: BaseConsumer<Callbacks> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", group_id)
+        .set("bootstrap.servers", config.brokers())
+        .set("group.id", config.group_id())
+        .set("session.timeout.ms", config.session_timeout_ms.to_string())
         .set("client.id", "coffee-consumer")
         .set("partition.assignment.strategy", "cooperative-sticky")
         .set("enable.auto.commit", "false")
@@ -54,7 +54,7 @@ pub fn consumer(
         // much is held in memory.
         .set("queued.max.messages.kbytes", "16384")
         .create_with_context(Callbacks(context))?;
-    consumer.subscribe(&[topic])?;
+    consumer.subscribe(&[&config.kafka_topic])?;
     Ok(consumer)
 }
 

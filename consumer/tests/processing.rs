@@ -1,0 +1,18 @@
+//! `coffee-consumer` as a real process against the test bed's Kafka: per-order ordering under
+//! parallelism, cancel before brewing, dead letters, at-least-once through SIGKILL and
+//! rebalances without completing an order twice, live worker resizing, and commits that never
+//! run ahead of finished work.
+
+#[path = "processing/support.rs"]
+mod support;
+
+#[path = "processing/commits.rs"]
+mod commits;
+#[path = "processing/dead_letters.rs"]
+mod dead_letters;
+#[path = "processing/failover.rs"]
+mod failover;
+#[path = "processing/ordering.rs"]
+mod ordering;
+#[path = "processing/resize.rs"]
+mod resize;

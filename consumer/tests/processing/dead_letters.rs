@@ -1,0 +1,117 @@
+//! Unreadable messages and orders that cannot be brewed go to the dead-letter topic with their
+//! reason, while good orders keep flowing.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use coffee_events::headers;
+use coffee_events::status::OrderStatus;
+use e2e::kafka::header;
+use e2e::testbed::TestBed;
+use rdkafka::Message;
+
+use crate::support::{
+    ConsumerProcess, OrderWriter, Topics, dead_letters, menu_orders, order, wait_until_final,
+};
+
+/// Writes raw lines to `topic` with kcat, as a misbehaving client would.
+fn kcat_write(bed: &TestBed, topic: &str, lines: &str) {
+    let mut kcat = Command::new("kcat")
+        .args([
+            "-P",
+            "-b",
+            &bed.kafka_bootstrap_servers,
+            "-t",
+            topic,
+            "-p",
+            "0",
+        ])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("kcat is installed by e2e/testbed up");
+    kcat.stdin
+        .take()
+        .expect("writing to kcat")
+        .write_all(lines.as_bytes())
+        .expect("writing to kcat");
+    assert!(kcat.wait().expect("writing to kcat").success());
+}
+
+#[tokio::test]
+async fn garbage_is_dead_lettered_with_its_reason_while_orders_keep_flowing() {
+    let bed = TestBed::load().unwrap();
+    let topics = Topics::create(&bed, "garbage", 1).await.unwrap();
+    let writer = OrderWriter::new(&bed, &topics).unwrap();
+    let before = menu_orders(20);
+    writer.create_many(&before).await.unwrap();
+    kcat_write(
+        &bed,
+        &topics.orders,
+        "this is not an order\n{\"schema_version\":1}\n",
+    );
+    let after = menu_orders(20);
+    writer.create_many(&after).await.unwrap();
+    let consumer = ConsumerProcess::start(&bed, &topics, &["--brew-time-scale", "0"])
+        .await
+        .unwrap();
+
+    let ids: Vec<_> = before.iter().chain(&after).map(|(id, _)| *id).collect();
+    let all = wait_until_final(
+        &bed,
+        &topics,
+        &ids,
+        Duration::from_secs(30),
+        &consumer.log_tail(),
+    )
+    .await
+    .unwrap();
+    assert!(ids.iter().all(|id| all[id] == [OrderStatus::Completed]));
+    let letters = dead_letters(&bed, &topics).await.unwrap();
+    assert_eq!(letters.len(), 2, "{}", consumer.log_tail());
+    assert_eq!(letters[0].payload(), Some(&b"this is not an order"[..]));
+    for letter in &letters {
+        assert_eq!(
+            header(letter, headers::DEAD_LETTER_REASON),
+            Some("undecodable")
+        );
+        assert_eq!(
+            header(letter, headers::ORIGINAL_TOPIC),
+            Some(topics.orders.as_str())
+        );
+        assert_eq!(header(letter, headers::ORIGINAL_PARTITION), Some("0"));
+    }
+    assert_eq!(header(&letters[0], headers::ORIGINAL_OFFSET), Some("20"));
+    assert_eq!(header(&letters[1], headers::ORIGINAL_OFFSET), Some("21"));
+    assert_eq!(consumer.metric("dead_letters_total").await.unwrap(), 2.0);
+}
+
+#[tokio::test]
+async fn an_order_for_a_coffee_not_on_the_menu_fails_and_is_dead_lettered() {
+    let bed = TestBed::load().unwrap();
+    let topics = Topics::create(&bed, "unknown-coffee", 1).await.unwrap();
+    let writer = OrderWriter::new(&bed, &topics).unwrap();
+    let (tea, tea_details) = order("Ada", "Earl Grey");
+    writer.create(tea, &tea_details).await.unwrap();
+    let consumer = ConsumerProcess::start(&bed, &topics, &["--brew-time-scale", "0"])
+        .await
+        .unwrap();
+
+    let all = wait_until_final(
+        &bed,
+        &topics,
+        &[tea],
+        Duration::from_secs(30),
+        &consumer.log_tail(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(all[&tea], vec![OrderStatus::Failed]);
+    let letters = dead_letters(&bed, &topics).await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(
+        header(&letters[0], headers::DEAD_LETTER_REASON),
+        Some("unknown_coffee_type")
+    );
+    assert_eq!(letters[0].key(), Some(tea.to_string().as_bytes()));
+}

@@ -1,0 +1,344 @@
+//! Topics of a test's own, order events written as the producer writes them, a consumer
+//! process, and reading back what it wrote.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use coffee_events::headers;
+use coffee_events::order::{OrderDetails, OrderEvent};
+use coffee_events::status::{OrderStatus, StatusEvent};
+use e2e::fixtures::unique_name;
+use e2e::kafka::{admin, client_config, create_topic, read_all};
+use e2e::poll::eventually;
+use e2e::testbed::TestBed;
+use rdkafka::Message;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use tokio::process::{Child, Command};
+use uuid::Uuid;
+
+/// The consumer's four topics, unique to one test.
+#[derive(Debug, Clone)]
+pub struct Topics {
+    pub orders: String,
+    pub statuses: String,
+    pub dead_letters: String,
+    pub control: String,
+    pub group: String,
+}
+
+impl Topics {
+    pub async fn create(bed: &TestBed, prefix: &str, partitions: i32) -> anyhow::Result<Self> {
+        let admin = admin(bed).await?;
+        let orders = unique_name(&format!("{prefix}-orders"));
+        let topics = Self {
+            statuses: format!("{orders}-status"),
+            dead_letters: format!("{orders}-dead-letters"),
+            control: format!("{orders}-control"),
+            group: format!("{orders}-processor"),
+            orders,
+        };
+        let compact = [("cleanup.policy", "compact")];
+        create_topic(&admin, &topics.orders, partitions, &[]).await?;
+        create_topic(&admin, &topics.statuses, partitions, &compact).await?;
+        create_topic(&admin, &topics.dead_letters, 1, &[]).await?;
+        create_topic(&admin, &topics.control, 1, &compact).await?;
+        Ok(topics)
+    }
+}
+
+/// Writes order events keyed by order id, with the producer's headers.
+pub struct OrderWriter {
+    producer: FutureProducer,
+    topic: String,
+}
+
+pub fn order(customer: &str, coffee: &str) -> (Uuid, OrderDetails) {
+    (
+        Uuid::now_v7(),
+        OrderDetails {
+            customer_name: customer.to_owned(),
+            coffee_type: coffee.to_owned(),
+            created_at: jiff::Timestamp::now(),
+        },
+    )
+}
+
+impl OrderWriter {
+    pub fn new(bed: &TestBed, topics: &Topics) -> anyhow::Result<Self> {
+        Ok(Self {
+            producer: client_config(bed)
+                .set("linger.ms", "5")
+                .set("enable.idempotence", "true")
+                .create()?,
+            topic: topics.orders.clone(),
+        })
+    }
+
+    pub async fn create(&self, id: Uuid, details: &OrderDetails) -> anyhow::Result<()> {
+        let event = OrderEvent::OrderCreated {
+            order_id: id,
+            order: details.clone(),
+            idempotency_key: None,
+        };
+        self.event(&event).await
+    }
+
+    pub async fn cancel(&self, id: Uuid) -> anyhow::Result<()> {
+        let event = OrderEvent::OrderCancelRequested {
+            order_id: id,
+            requested_at: jiff::Timestamp::now(),
+        };
+        self.event(&event).await
+    }
+
+    async fn event(&self, event: &OrderEvent) -> anyhow::Result<()> {
+        let key = event.order_id().to_string();
+        let body = event.encode();
+        let record = FutureRecord::to(&self.topic)
+            .key(&key)
+            .payload(&body)
+            .headers(OwnedHeaders::new().insert(Header {
+                key: headers::EVENT_TYPE,
+                value: Some(event.event_type()),
+            }));
+        self.producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .map_err(|(e, _)| anyhow::anyhow!("writing an order event: {e}"))?;
+        Ok(())
+    }
+
+    /// Writes many creates concurrently (batched by librdkafka) and waits for all.
+    pub async fn create_many(&self, orders: &[(Uuid, OrderDetails)]) -> anyhow::Result<()> {
+        for chunk in orders.chunks(500) {
+            let sends = chunk.iter().map(|(id, details)| self.create(*id, details));
+            for result in futures::future::join_all(sends).await {
+                result?;
+            }
+        }
+        self.producer.flush(Duration::from_secs(10))?;
+        Ok(())
+    }
+}
+
+/// Sets the worker count of `topics.group` through the control topic.
+pub async fn set_workers(bed: &TestBed, topics: &Topics, workers: u32) -> anyhow::Result<()> {
+    let producer: FutureProducer = client_config(bed).create()?;
+    let body = format!("{{\"workers\": {workers}}}");
+    producer
+        .send(
+            FutureRecord::to(&topics.control)
+                .key(&topics.group)
+                .payload(&body),
+            Duration::from_secs(10),
+        )
+        .await
+        .map_err(|(e, _)| anyhow::anyhow!("writing a control record: {e}"))?;
+    Ok(())
+}
+
+/// Many orders of every menu coffee.
+pub fn menu_orders(count: usize) -> Vec<(Uuid, OrderDetails)> {
+    let menu = coffee_events::menu::MENU;
+    (0..count)
+        .map(|i| order(&format!("customer {i}"), menu[i % menu.len()].name))
+        .collect()
+}
+
+/// A running `coffee-consumer`.
+#[derive(Debug)]
+pub struct ConsumerProcess {
+    child: Child,
+    pub base: String,
+    log: PathBuf,
+}
+
+impl ConsumerProcess {
+    /// Starts the binary and waits until it has joined the group.
+    pub async fn start(
+        bed: &TestBed,
+        topics: &Topics,
+        extra_args: &[&str],
+    ) -> anyhow::Result<Self> {
+        let port = e2e::ports::free_local_port()?;
+        let log = PathBuf::from(&bed.log_dir)
+            .join("consumer-tests")
+            .join(format!("{}-{port}.log", topics.orders));
+        std::fs::create_dir_all(log.parent().context("log dir")?)?;
+        let file = std::fs::File::create(&log)?;
+        let child = Command::new(env!("CARGO_BIN_EXE_coffee-consumer"))
+            .args(["--bind-address", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--kafka-brokers", &bed.kafka_bootstrap_servers])
+            .args(["--kafka-topic", &topics.orders])
+            .args(["--status-topic", &topics.statuses])
+            .args(extra_args)
+            .env("COMMIT_INTERVAL_MS", "200")
+            .env("KAFKA_SESSION_TIMEOUT_MS", "6000")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            .kill_on_drop(true)
+            .spawn()?;
+        let mut process = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        process.wait_ready().await?;
+        Ok(process)
+    }
+
+    /// Polls `/readyz` until it answers 200; fails at once if the process exits.
+    async fn wait_ready(&mut self) -> anyhow::Result<()> {
+        let url = format!("{}/readyz", self.base);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("the consumer exited with {status}\n{}", self.log_tail());
+            }
+            let last = match reqwest::get(&url).await {
+                Ok(r) if r.status().is_success() => return Ok(()),
+                Ok(r) => format!("{} {}", r.status(), r.text().await.unwrap_or_default()),
+                Err(e) => e.to_string(),
+            };
+            if tokio::time::Instant::now() >= deadline {
+                bail!(
+                    "{url} did not answer 200 within 45s; last: {last}\n{}",
+                    self.log_tail()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn log_tail(&self) -> String {
+        e2e::fixtures::log_tail(&self.log, 30)
+    }
+
+    /// The value of an unlabelled metric, or the sum over its labels.
+    pub async fn metric(&self, name: &str) -> anyhow::Result<f64> {
+        let text = reqwest::get(format!("{}/metrics", self.base))
+            .await?
+            .text()
+            .await?;
+        Ok(text
+            .lines()
+            .filter(|line| {
+                line.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with([' ', '{']))
+            })
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum())
+    }
+
+    pub async fn workers(&self) -> anyhow::Result<serde_json::Value> {
+        Ok(reqwest::get(format!("{}/workers", self.base))
+            .await?
+            .json()
+            .await?)
+    }
+
+    fn signal(&self, signal: nix::sys::signal::Signal) -> anyhow::Result<()> {
+        let pid = self.child.id().context("already exited")?;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(i32::try_from(pid)?), signal)?;
+        Ok(())
+    }
+
+    /// SIGKILL: no chance to commit or leave the group.
+    pub async fn kill(mut self) -> anyhow::Result<()> {
+        self.signal(nix::sys::signal::Signal::SIGKILL)?;
+        self.child.wait().await?;
+        Ok(())
+    }
+
+    /// SIGTERM, then the exit status.
+    pub async fn terminate(mut self) -> anyhow::Result<ExitStatus> {
+        self.signal(nix::sys::signal::Signal::SIGTERM)?;
+        match tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await {
+            Ok(status) => Ok(status?),
+            Err(_) => bail!("no exit within 30s of SIGTERM\n{}", self.log_tail()),
+        }
+    }
+}
+
+/// Every status event written so far, in topic order per order.
+pub async fn statuses(
+    bed: &TestBed,
+    topics: &Topics,
+) -> anyhow::Result<HashMap<Uuid, Vec<OrderStatus>>> {
+    let mut by_order: HashMap<Uuid, Vec<OrderStatus>> = HashMap::new();
+    for message in read_all(bed, &topics.statuses, Duration::from_secs(30)).await? {
+        let event = StatusEvent::decode(message.payload().unwrap_or_default())?;
+        by_order
+            .entry(event.order_id)
+            .or_default()
+            .push(event.status);
+    }
+    Ok(by_order)
+}
+
+/// Waits until every order in `ids` has a final status; returns all statuses.
+pub async fn wait_until_final(
+    bed: &TestBed,
+    topics: &Topics,
+    ids: &[Uuid],
+    timeout: Duration,
+    log: &str,
+) -> anyhow::Result<HashMap<Uuid, Vec<OrderStatus>>> {
+    eventually("every order to reach a final status", timeout, || async {
+        let all = statuses(bed, topics).await.map_err(|e| e.to_string())?;
+        let open = ids
+            .iter()
+            .filter(|id| !all.get(id).is_some_and(|s| s.iter().any(|s| s.is_final())))
+            .count();
+        if open == 0 {
+            Ok(all)
+        } else {
+            Err(format!("{open} of {} orders not finished", ids.len()))
+        }
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}\n{log}"))
+}
+
+/// Every message of the dead-letter topic.
+pub async fn dead_letters(bed: &TestBed, topics: &Topics) -> anyhow::Result<Vec<OwnedMessage>> {
+    Ok(read_all(bed, &topics.dead_letters, Duration::from_secs(30)).await?)
+}
+
+/// The group's committed offset per partition of the order topic (absent: nothing committed).
+pub fn committed(
+    bed: &TestBed,
+    topics: &Topics,
+    partitions: i32,
+) -> anyhow::Result<HashMap<i32, i64>> {
+    let consumer: BaseConsumer = client_config(bed).set("group.id", &topics.group).create()?;
+    let mut list = rdkafka::TopicPartitionList::new();
+    for partition in 0..partitions {
+        list.add_partition(&topics.orders, partition);
+    }
+    let committed = consumer.committed_offsets(list, Duration::from_secs(10))?;
+    Ok(committed
+        .elements()
+        .iter()
+        .filter_map(|e| {
+            e.offset()
+                .to_raw()
+                .filter(|o| *o >= 0)
+                .map(|o| (e.partition(), o))
+        })
+        .collect())
+}
+
+/// How many `completed` events each order has.
+pub fn completions(all: &HashMap<Uuid, Vec<OrderStatus>>, id: &Uuid) -> usize {
+    all.get(id).map_or(0, |s| {
+        s.iter().filter(|s| **s == OrderStatus::Completed).count()
+    })
+}

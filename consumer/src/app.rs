@@ -25,7 +25,8 @@ use crate::work::Context;
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let metrics = Metrics::new().context("registering metrics")?;
     let finished_capacity = usize::try_from(config.finished_memory).unwrap_or(usize::MAX);
-    let shared = Arc::new(Shared::new(State::new(finished_capacity), metrics));
+    let (shared, reports) = Shared::new(State::new(finished_capacity), metrics);
+    let shared = Arc::new(shared);
     let (retries, failed) = mpsc::unbounded_channel();
     let outbox = Outbox::new(
         &config.brokers(),
@@ -75,6 +76,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let fetch_context = Arc::new(FetchContext::new(
         Arc::clone(&shared),
+        reports,
         config.brokers(),
         config.kafka_topic.clone(),
         config.status_topic.clone(),

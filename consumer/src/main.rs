@@ -2,6 +2,7 @@
 //! across orders and in order per order, at least once, with dead letters.
 
 mod app;
+mod assignment;
 mod config;
 mod control;
 mod fetch;

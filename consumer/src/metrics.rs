@@ -24,7 +24,9 @@ pub struct Metrics {
     pub rebalances: IntCounterVec,
     pub cancel_requests: IntCounterVec,
     pub delivery_failures: IntCounter,
+    pub outbox_full: IntCounter,
     pub paused: IntGauge,
+    pub queued: IntGauge,
 }
 
 /// Durations from 100 µs to about 100 s.
@@ -153,11 +155,25 @@ impl Metrics {
                     &["outcome"],
                 )?,
             )?,
+            outbox_full: register(
+                &r,
+                IntCounter::new(
+                    "consumer_outbox_full_waits_total",
+                    "Times a worker waited because librdkafka's producer queue was full",
+                )?,
+            )?,
             delivery_failures: register(
                 &r,
                 IntCounter::new(
                     "consumer_delivery_failures_total",
                     "Status or dead-letter messages Kafka did not take",
+                )?,
+            )?,
+            queued: register(
+                &r,
+                IntGauge::new(
+                    "consumer_queued_orders",
+                    "Orders ready for a worker and not started",
                 )?,
             )?,
             paused: register(

@@ -57,7 +57,7 @@ impl Deliveries {
                 warn!(%error, "an informational status event was not written");
             }
             (Delivery::Finishes { source, .. }, None) => {
-                self.shared.lock().finish(source);
+                self.shared.finish(source);
             }
             (Delivery::Finishes { source, retry }, Some(error)) => {
                 self.shared.metrics.delivery_failures.inc();
@@ -104,7 +104,10 @@ impl Outbox {
             .set("acks", "all")
             .set("linger.ms", "5")
             .set("compression.type", "lz4")
-            .set("queue.buffering.max.messages", "200000")
+            // Bounded: outcomes wait here only as long as the broker takes to acknowledge.
+            .set("queue.buffering.max.messages", "50000")
+            .set("queue.buffering.max.kbytes", "16384")
+            .set("batch.size", "262144")
             .set("message.timeout.ms", "60000")
             .create_with_context(Deliveries { shared, retries })?;
         Ok(Self {
@@ -128,6 +131,7 @@ impl Outbox {
                 Ok(()) => return,
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     record = back;
+                    self.producer.context().shared.metrics.outbox_full.inc();
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
                 Err((error, back)) => {

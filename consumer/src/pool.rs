@@ -64,38 +64,52 @@ async fn work(
     stats.live.fetch_add(1, Ordering::Relaxed);
     ctx.shared.metrics.workers.inc();
     loop {
-        if usize::try_from(*target.borrow_and_update()).unwrap_or(usize::MAX) <= id {
+        let wanted = usize::try_from(*target.borrow_and_update()).unwrap_or(usize::MAX);
+        if wanted <= id {
             break;
         }
-        let notified = ctx.shared.work.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        let next = ctx.shared.lock().scheduler.start();
-        match next {
-            Some(started) => {
-                let began = Instant::now();
-                ctx.process(started).await;
-                let busy = began.elapsed();
-                stats.busy_micros.fetch_add(
-                    u64::try_from(busy.as_micros()).unwrap_or(u64::MAX),
-                    Ordering::Relaxed,
-                );
-                ctx.shared
-                    .metrics
-                    .worker_busy_seconds
-                    .inc_by(busy.as_secs_f64());
-            }
-            None => {
+        let jobs = take_jobs(&ctx, wanted);
+        if jobs.is_empty() {
+            // Registered before looking again, so a job submitted in between is not missed.
+            let notified = ctx.shared.work.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if ctx.shared.lock().scheduler.ready_len() == 0 {
                 tokio::select! {
                     () = notified => {}
                     _ = target.changed() => {}
                 }
             }
+            continue;
         }
+        let began = Instant::now();
+        for (started, already_finished) in jobs {
+            ctx.process(started, already_finished).await;
+        }
+        let busy = began.elapsed();
+        stats.busy_micros.fetch_add(
+            u64::try_from(busy.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        ctx.shared
+            .metrics
+            .worker_busy_seconds
+            .inc_by(busy.as_secs_f64());
     }
     stats.live.fetch_sub(1, Ordering::Relaxed);
     ctx.shared.metrics.workers.dec();
 }
+
+/// A worker's share of the ready jobs: one when few are waiting (so that every worker gets
+/// one), more when many are (one lock and no wake-up per job), at most [`MAX_TAKE`].
+fn take_jobs(ctx: &Context, workers: usize) -> Vec<(crate::schedule::Started<Job>, bool)> {
+    let mut state = ctx.shared.lock();
+    let share = state.scheduler.ready_len() / workers.max(1);
+    state.start_jobs(share.clamp(1, MAX_TAKE))
+}
+
+/// Most jobs a worker takes at once; they run one after another.
+const MAX_TAKE: usize = 32;
 
 /// Puts orders whose outcome Kafka did not take back into the scheduler after a back-off.
 pub async fn retry(
@@ -129,11 +143,6 @@ pub async fn sample_utilisation(ctx: Arc<Context>, stats: Arc<PoolStats>, period
             0.0
         };
         ctx.shared.metrics.worker_utilisation.set(utilisation);
-        let in_flight = ctx.shared.lock().in_flight();
-        ctx.shared
-            .metrics
-            .in_flight
-            .set(i64::try_from(in_flight).unwrap_or(i64::MAX));
         last = now;
     }
 }

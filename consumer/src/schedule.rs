@@ -106,20 +106,28 @@ impl<J: Keyed> Scheduler<J> {
         Some(Started { job, cancelled })
     }
 
-    /// The running job of `key` is done: the next job of the key, if any, becomes ready.
-    pub fn finish(&mut self, key: J::Key) {
+    /// The running job of `key` is done: the next job of the key, if any, becomes ready (and
+    /// the answer is true).
+    pub fn finish(&mut self, key: J::Key) -> bool {
         let Some(state) = self.keys.get_mut(&key) else {
-            return;
+            return false;
         };
         match state.waiting.pop_front() {
             Some(next) => {
                 state.running = false;
                 self.ready.push_back(next);
+                true
             }
             None => {
                 self.keys.remove(&key);
+                false
             }
         }
+    }
+
+    /// Jobs ready for a worker and not started.
+    pub fn ready_len(&self) -> usize {
+        self.ready.len()
     }
 
     /// Drops every queued job of `partition` (it was revoked) and returns them. Running jobs

@@ -1,9 +1,8 @@
-//! What the fetch thread, the workers and the delivery callbacks share: the scheduler, one
-//! offset tracker per assigned partition and the finished orders, behind one lock so that a
-//! revoke sees a consistent picture.
+//! Jobs, and what workers, the fetch thread and delivery callbacks share: the per-order
+//! scheduler and the finished orders behind one lock, taken once per batch rather than per
+//! message.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, mpsc};
 
 use coffee_events::order::OrderDetails;
 use tokio::sync::Notify;
@@ -11,8 +10,7 @@ use uuid::Uuid;
 
 use crate::finished::FinishedOrders;
 use crate::metrics::Metrics;
-use crate::offsets::OffsetTracker;
-use crate::schedule::{Keyed, Scheduler};
+use crate::schedule::{Keyed, Scheduler, Started};
 
 /// An order to brew (or cancel, or give up on), with where it came from.
 #[derive(Debug)]
@@ -48,95 +46,56 @@ impl Keyed for Job {
 }
 
 #[derive(Debug)]
-pub struct Assigned {
-    pub epoch: u64,
-    pub tracker: OffsetTracker,
-}
-
-#[derive(Debug)]
 pub struct State {
     pub scheduler: Scheduler<Job>,
-    pub partitions: HashMap<i32, Assigned>,
     pub finished: FinishedOrders,
-    next_epoch: u64,
 }
 
 impl State {
     pub fn new(finished_capacity: usize) -> Self {
         Self {
             scheduler: Scheduler::default(),
-            partitions: HashMap::new(),
             finished: FinishedOrders::new(finished_capacity),
-            next_epoch: 1,
         }
     }
 
-    /// Starts tracking a newly assigned partition.
-    pub fn assign(&mut self, partition: i32) {
-        let epoch = self.next_epoch;
-        self.next_epoch += 1;
-        self.partitions.insert(
-            partition,
-            Assigned {
-                epoch,
-                tracker: OffsetTracker::default(),
-            },
-        );
-    }
-
-    /// Records a message taken from `partition`; `None` when the partition is not assigned or
-    /// the offset was already taken.
-    pub fn take(
-        &mut self,
-        partition: i32,
-        offset: i64,
-        taken_at_ms: Option<i64>,
-    ) -> Option<Source> {
-        let assigned = self.partitions.get_mut(&partition)?;
-        assigned
-            .tracker
-            .take(offset, taken_at_ms)
-            .then_some(Source {
-                partition,
-                offset,
-                epoch: assigned.epoch,
-            })
-    }
-
-    /// Marks `source` finished, unless its partition was revoked since.
-    pub fn finish(&mut self, source: Source) -> bool {
-        match self.partitions.get_mut(&source.partition) {
-            Some(assigned) if assigned.epoch == source.epoch => {
-                assigned.tracker.finish(source.offset)
-            }
-            _ => false,
+    /// Up to `most` ready jobs for one worker, each with whether its order is already known
+    /// to be finished.
+    pub fn start_jobs(&mut self, most: usize) -> Vec<(Started<Job>, bool)> {
+        let mut jobs = Vec::new();
+        while jobs.len() < most {
+            let Some(started) = self.scheduler.start() else {
+                break;
+            };
+            let finished = self.finished.contains(&started.job.order_id);
+            jobs.push((started, finished));
         }
-    }
-
-    /// Messages taken and not finished, over all partitions.
-    pub fn in_flight(&self) -> usize {
-        self.partitions
-            .values()
-            .map(|a| a.tracker.unfinished())
-            .sum()
+        jobs
     }
 }
 
-/// The shared state plus the bell that wakes idle workers.
+/// What workers, the fetch thread and delivery callbacks share: the scheduler state behind
+/// one lock, the bell that wakes idle workers, and the channel on which finished messages go
+/// back to the fetch thread.
 #[derive(Debug)]
 pub struct Shared {
     state: Mutex<State>,
     pub work: Notify,
+    finished: mpsc::Sender<Source>,
     pub metrics: Metrics,
 }
 
 impl Shared {
-    pub fn new(state: State, metrics: Metrics) -> Self {
-        Self {
+    /// The shared state and the receiving end of the finished-message channel.
+    pub fn new(state: State, metrics: Metrics) -> (Self, mpsc::Receiver<Source>) {
+        let (finished, reports) = mpsc::channel();
+        let shared = Self {
             state: Mutex::new(state),
             work: Notify::new(),
+            finished,
             metrics,
-        }
+        };
+        (shared, reports)
     }
 
     /// The state; a worker that panicked while holding the lock left it consistent enough
@@ -146,38 +105,11 @@ impl Shared {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_completion_from_before_a_reassignment_is_ignored() {
-        let mut state = State::new(10);
-        state.assign(0);
-        let old = state.take(0, 5, None).unwrap();
-        state.assign(0);
-        state.take(0, 5, None).unwrap();
-        assert!(!state.finish(old));
-        assert_eq!(state.in_flight(), 1);
-    }
-
-    #[test]
-    fn messages_of_unassigned_partitions_are_not_taken() {
-        let mut state = State::new(10);
-        assert_eq!(state.take(3, 0, None), None);
-    }
-
-    #[test]
-    fn in_flight_counts_every_partition() {
-        let mut state = State::new(10);
-        state.assign(0);
-        state.assign(1);
-        state.take(0, 0, None);
-        let done = state.take(1, 0, None).unwrap();
-        state.take(1, 1, None);
-        state.finish(done);
-        assert_eq!(state.in_flight(), 2);
+    /// Reports the message at `source` finished to the fetch thread.
+    pub fn finish(&self, source: Source) {
+        // The receiver lives as long as the fetch thread; after it ended nothing is committed
+        // any more, so a late report has nowhere to go and is not needed.
+        let _ = self.finished.send(source);
     }
 }

@@ -25,7 +25,7 @@ pub struct Context {
 
 impl Context {
     /// Carries out the plan for one started job.
-    pub async fn process(&self, started: Started<crate::state::Job>) {
+    pub async fn process(&self, started: Started<Job>, already_finished: bool) {
         let Started { mut job, cancelled } = started;
         job.cancelled |= cancelled;
         let span = info_span!(
@@ -34,26 +34,35 @@ impl Context {
             partition = job.source.partition,
             offset = job.source.offset,
         );
-        let trace: Vec<(&str, &str)> = job
-            .trace
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        coffee_telemetry::propagation::continue_trace(&span, &trace);
+        if !span.is_disabled() {
+            let trace: Vec<(&str, &str)> = job
+                .trace
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            coffee_telemetry::propagation::continue_trace(&span, &trace);
+        }
         let began = Instant::now();
         let key = job.order_id;
-        self.carry_out(job).instrument(span).await;
+        let concluded = self.carry_out(job, already_finished).instrument(span).await;
         self.shared
             .metrics
             .processing_duration
             .observe(began.elapsed().as_secs_f64());
-        self.shared.lock().scheduler.finish(key);
-        // The order's next event, if one was waiting, is ready now.
-        self.shared.work.notify_one();
+        let next_ready = {
+            let mut state = self.shared.lock();
+            if concluded {
+                state.finished.insert(key);
+            }
+            state.scheduler.finish(key)
+        };
+        if next_ready {
+            self.shared.work.notify_one();
+        }
     }
 
-    async fn carry_out(&self, job: Job) {
-        let already_finished = self.shared.lock().finished.contains(&job.order_id);
+    /// Returns whether the order reached a final outcome here (rather than being skipped).
+    async fn carry_out(&self, job: Job, already_finished: bool) -> bool {
         let decision = plan(
             Taken {
                 coffee_type: &job.order.coffee_type,
@@ -67,12 +76,13 @@ impl Context {
         let metrics = &self.shared.metrics;
         match decision {
             Plan::Skip => {
-                self.shared.lock().finish(job.source);
+                self.shared.finish(job.source);
                 metrics
                     .orders_processed
                     .with_label_values(&["duplicate"])
                     .inc();
                 debug!("already finished; not brewed again");
+                return false;
             }
             Plan::Cancel => {
                 self.conclude(
@@ -109,12 +119,12 @@ impl Context {
                     .inc();
             }
         }
+        true
     }
 
     /// Writes the final status; the offset finishes when it is acknowledged.
     async fn conclude(&self, job: Job, status: OrderStatus, reason: Option<&str>) {
         let event = status_event(&job, status, reason);
-        self.shared.lock().finished.insert(job.order_id);
         let trace = job.trace.clone();
         let delivery = Delivery::Finishes {
             source: job.source,
@@ -171,7 +181,6 @@ impl Context {
             .dead_letters
             .with_label_values(&[reason.as_str()])
             .inc();
-        self.shared.lock().finished.insert(job.order_id);
         let status = status_event(&job, OrderStatus::Failed, Some(&detail));
         self.outbox
             .status(&status, &job.trace, Delivery::Untracked)

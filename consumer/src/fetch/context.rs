@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
@@ -13,8 +13,9 @@ use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tracing::{info, warn};
 
+use super::progress::Progress;
 use crate::recovery;
-use crate::state::Shared;
+use crate::state::{Shared, Source};
 
 /// What the callbacks need, and what they tell the rest of the process.
 pub struct FetchContext {
@@ -30,12 +31,18 @@ pub struct FetchContext {
     pub brokers_down: AtomicBool,
     /// Set at shutdown: revokes commit at once instead of waiting for work.
     pub closing: AtomicBool,
-    /// The last position committed per partition, so unchanged positions are not re-sent.
-    committed: Mutex<HashMap<i32, i64>>,
+    /// Only the fetch thread locks it; the lock makes the context shareable with the probes.
+    progress: Mutex<Progress>,
 }
 
 impl FetchContext {
-    pub fn new(shared: Arc<Shared>, brokers: String, topic: String, status_topic: String) -> Self {
+    pub fn new(
+        shared: Arc<Shared>,
+        reports: mpsc::Receiver<Source>,
+        brokers: String,
+        topic: String,
+        status_topic: String,
+    ) -> Self {
         Self {
             shared,
             brokers,
@@ -45,59 +52,40 @@ impl FetchContext {
             joined: AtomicBool::new(false),
             brokers_down: AtomicBool::new(false),
             closing: AtomicBool::new(false),
-            committed: Mutex::new(HashMap::new()),
+            progress: Mutex::new(Progress::new(reports)),
         }
+    }
+
+    pub fn progress(&self) -> MutexGuard<'_, Progress> {
+        self.progress
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Commits the position of `partitions` (all assigned ones when `None`) that moved.
     pub fn commit(&self, consumer: &BaseConsumer<Callbacks>, partitions: Option<&HashSet<i32>>) {
         let now_ms = jiff::Timestamp::now().as_millisecond();
-        let mut list = TopicPartitionList::new();
-        let mut positions = Vec::new();
-        {
-            let state = self.shared.lock();
-            let committed = self
-                .committed
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            for (&partition, assigned) in &state.partitions {
-                if partitions.is_some_and(|only| !only.contains(&partition)) {
-                    continue;
-                }
-                let Some(position) = assigned.tracker.position() else {
-                    continue;
-                };
-                if committed.get(&partition) == Some(&position) {
-                    continue;
-                }
-                let since = assigned
-                    .tracker
-                    .oldest_unfinished_taken_at_ms()
-                    .unwrap_or(now_ms);
-                let mut element = list.add_partition(&self.topic, partition);
-                if element.set_offset(Offset::Offset(position)).is_ok() {
-                    element.set_metadata(recovery::metadata(since));
-                    positions.push((partition, position));
-                }
-            }
-        }
+        let positions = self.progress().positions_to_commit(now_ms, partitions);
         if positions.is_empty() {
             return;
+        }
+        let mut list = TopicPartitionList::new();
+        for position in &positions {
+            let mut element = list.add_partition(&self.topic, position.partition);
+            if element.set_offset(Offset::Offset(position.offset)).is_ok() {
+                element.set_metadata(recovery::metadata(position.since_ms));
+            }
         }
         let metrics = &self.shared.metrics;
         match consumer.commit(&list, CommitMode::Sync) {
             Ok(()) => {
                 metrics.commits.with_label_values(&["ok"]).inc();
-                let mut committed = self
-                    .committed
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                for (partition, position) in positions {
-                    committed.insert(partition, position);
+                self.progress().committed(&positions);
+                for position in &positions {
                     metrics
                         .committed_offset
-                        .with_label_values(&[&partition.to_string()])
-                        .set(position);
+                        .with_label_values(&[&position.partition.to_string()])
+                        .set(position.offset);
                 }
             }
             Err(error) => {
@@ -125,11 +113,10 @@ impl FetchContext {
         let deadline = Instant::now() + self.revoke_wait;
         while !self.closing.load(Ordering::Relaxed) && Instant::now() < deadline {
             let running = {
-                let state = self.shared.lock();
+                let mut progress = self.progress();
+                progress.drain();
                 partitions.iter().any(|p| {
-                    state.partitions.get(p).is_some_and(|a| {
-                        a.tracker.unfinished() > left_queued.get(p).copied().unwrap_or(0)
-                    })
+                    progress.assignment.unfinished(*p) > left_queued.get(p).copied().unwrap_or(0)
                 })
             };
             if !running {
@@ -138,14 +125,9 @@ impl FetchContext {
             std::thread::sleep(Duration::from_millis(5));
         }
         self.commit(consumer, Some(&partitions));
-        let mut state = self.shared.lock();
-        let mut committed = self
-            .committed
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for partition in &partitions {
-            state.partitions.remove(partition);
-            committed.remove(partition);
+        let mut progress = self.progress();
+        for &partition in &partitions {
+            progress.revoke(partition);
             let label = partition.to_string();
             let _ = self.shared.metrics.lag.remove_label_values(&[&label]);
             let _ = self
@@ -207,9 +189,9 @@ impl FetchContext {
                 }
             }
         }
-        let mut state = self.shared.lock();
+        let mut progress = self.progress();
         for &partition in &partitions {
-            state.assign(partition);
+            progress.assignment.assign(partition);
         }
         self.shared
             .metrics
@@ -239,7 +221,7 @@ impl ClientContext for Callbacks {
         let Some(topic) = statistics.topics.get(&self.topic) else {
             return;
         };
-        let assigned: HashSet<i32> = self.shared.lock().partitions.keys().copied().collect();
+        let assigned: HashSet<i32> = self.progress().assignment.partitions().collect();
         for (id, partition) in &topic.partitions {
             if assigned.contains(id) && partition.consumer_lag >= 0 {
                 self.shared

@@ -4,6 +4,7 @@
 //! rebalance callbacks (see [`context`]) run here too and may block it briefly.
 
 pub mod context;
+mod progress;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +21,7 @@ use crate::config::Config;
 use crate::incoming::{Incoming, classify};
 use crate::outbox::{DeadLetter, Delivery};
 use crate::schedule::CancelOutcome;
-use crate::state::Job;
+use crate::state::{Job, Source};
 use crate::work::Context;
 use context::{Callbacks, FetchContext};
 
@@ -52,7 +53,9 @@ pub fn consumer(
         .set("statistics.interval.ms", "5000")
         // Bounded prefetch: the in-flight budget, not librdkafka's 64 MiB default, decides how
         // much is held in memory.
-        .set("queued.max.messages.kbytes", "16384")
+        .set("queued.max.messages.kbytes", "4096")
+        .set("fetch.max.bytes", "8388608")
+        .set("max.partition.fetch.bytes", "1048576")
         .create_with_context(Callbacks(context))?;
     consumer.subscribe(&[&config.kafka_topic])?;
     Ok(consumer)
@@ -158,20 +161,23 @@ fn dispatch(
     work: &Context,
     runtime: &Handle,
 ) {
-    let now_ms = Some(jiff::Timestamp::now().as_millisecond());
+    let now_ms = jiff::Timestamp::now().as_millisecond();
     let metrics = &work.shared.metrics;
     let mut submitted = 0usize;
     let mut unreadable = Vec::new();
+    let mut done = Vec::new();
+    let mut progress = consumer.context().progress();
+    let taken: Vec<(Source, Fetched)> = batch
+        .into_iter()
+        .filter_map(|m| Some((progress.assignment.take(m.partition, m.offset, now_ms)?, m)))
+        .collect();
     {
         let mut state = work.shared.lock();
-        for message in batch {
-            let Some(source) = state.take(message.partition, message.offset, now_ms) else {
-                continue;
-            };
+        for (source, message) in taken {
             match message.incoming {
                 Incoming::Order { id, order } => {
                     if state.finished.contains(&id) {
-                        state.finish(source);
+                        done.push(source);
                         metrics
                             .orders_processed
                             .with_label_values(&["duplicate"])
@@ -194,7 +200,7 @@ fn dispatch(
                         CancelOutcome::TooLate => "too_late",
                         CancelOutcome::NotPending => "not_pending",
                     };
-                    state.finish(source);
+                    done.push(source);
                     metrics.cancel_requests.with_label_values(&[outcome]).inc();
                 }
                 Incoming::Unreadable { reason, detail } => {
@@ -203,6 +209,10 @@ fn dispatch(
             }
         }
     }
+    for source in done {
+        progress.assignment.finish(source);
+    }
+    drop(progress);
     for _ in 0..submitted.min(1024) {
         work.shared.work.notify_one();
     }
@@ -231,19 +241,42 @@ fn dispatch(
     }
 }
 
-/// Pauses every assigned partition while the budget is full, resumes at half of it.
+/// How long the fetch thread waits for room before pausing the partitions. Pausing makes
+/// librdkafka discard what it prefetched, to fetch it again on resume, so it is kept for
+/// workers that are slow for a while rather than for a moment.
+const PAUSE_AFTER: Duration = Duration::from_millis(500);
+
+/// While the budget is full, first waits for room without polling (librdkafka's own bounded
+/// prefetch holds what arrives meanwhile); if that takes longer than [`PAUSE_AFTER`], pauses
+/// every assigned partition, so that polling (and rebalance callbacks) can go on, until the
+/// budget is half empty.
 fn apply_backpressure(
     consumer: &BaseConsumer<Callbacks>,
     work: &Context,
     settings: &Settings,
     paused: bool,
 ) -> bool {
-    let in_flight = work.shared.lock().in_flight();
+    let max = settings.max_in_flight;
+    let mut progress = consumer.context().progress();
+    progress.drain();
+    let mut in_flight = progress.assignment.in_flight();
     let pause = if paused {
-        in_flight > settings.max_in_flight / 2
+        in_flight > max / 2
+    } else if in_flight >= max {
+        in_flight = progress.wait_until_below(max - max / 4, PAUSE_AFTER);
+        in_flight >= max - max / 4
     } else {
-        in_flight >= settings.max_in_flight
+        false
     };
+    drop(progress);
+    let queued = work.shared.lock().scheduler.ready_len();
+    let metrics = &work.shared.metrics;
+    metrics
+        .queued
+        .set(i64::try_from(queued).unwrap_or(i64::MAX));
+    metrics
+        .in_flight
+        .set(i64::try_from(in_flight).unwrap_or(i64::MAX));
     if pause != paused {
         let assignment = consumer.assignment().unwrap_or_default();
         let result = if pause {
@@ -266,11 +299,16 @@ fn shut_down(consumer: BaseConsumer<Callbacks>, work: &Context, settings: &Setti
         let _ = consumer.pause(&assignment);
     }
     let deadline = Instant::now() + settings.shutdown_timeout;
-    while work.shared.lock().in_flight() > 0 && Instant::now() < deadline {
+    let in_flight = |consumer: &BaseConsumer<Callbacks>| {
+        let mut progress = consumer.context().progress();
+        progress.drain();
+        progress.assignment.in_flight()
+    };
+    while in_flight(&consumer) > 0 && Instant::now() < deadline {
         // Serves callbacks; paused partitions deliver no messages.
         let _ = consumer.poll(Duration::from_millis(20));
     }
-    let left = work.shared.lock().in_flight();
+    let left = in_flight(&consumer);
     if left > 0 {
         warn!(
             messages = left,

@@ -96,3 +96,52 @@ async fn sigterm_commits_finished_work_and_exits_zero() {
     let total: i64 = committed(&bed, &topics, 2).unwrap().values().sum();
     assert_eq!(total, 10);
 }
+
+#[tokio::test]
+async fn a_full_in_flight_budget_pauses_fetching_instead_of_queueing() {
+    let bed = TestBed::load().unwrap();
+    let topics = Topics::create(&bed, "backpressure", 1).await.unwrap();
+    let orders: Vec<_> = (0..300)
+        .map(|i| order(&format!("c{i}"), "Espresso"))
+        .collect();
+    OrderWriter::new(&bed, &topics)
+        .unwrap()
+        .create_many(&orders)
+        .await
+        .unwrap();
+    // One worker at 300 ms per order: the budget of 20 fills and stays full for longer than
+    // the fetcher waits before pausing.
+    let consumer = ConsumerProcess::start(
+        &bed,
+        &topics,
+        &[
+            "--workers",
+            "1",
+            "--brew-time-scale",
+            "10",
+            "--max-in-flight",
+            "20",
+            "--batch-max-messages",
+            "10",
+        ],
+    )
+    .await
+    .unwrap();
+    e2e::poll::eventually("fetching to pause", Duration::from_secs(20), || async {
+        match consumer.metric("consumer_paused").await {
+            Ok(1.0) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await
+    .unwrap();
+    for _ in 0..10 {
+        let in_flight = consumer
+            .metric("consumer_in_flight_messages")
+            .await
+            .unwrap();
+        // The budget plus at most one batch taken before the pause.
+        assert!(in_flight <= 30.0, "{in_flight} messages in flight");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,7 +1,3 @@
-//! `coffee-bench`: benchmark commands (never timed tests). Each prints a Markdown table of
-//! medians over alternating runs, measured in one invocation so that ratios are comparable on a
-//! shared machine.
-//!
 //! `coffee-bench intake`: durable orders/s and latency of `coffee-producer` in its default mode,
 //! in the original synchronous design, and of a trivial axum handler (the HTTP ceiling), at
 //! several connection counts with `oha` as the load generator; then latency at a fixed rate and
@@ -12,7 +8,6 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
 use e2e::fixtures::unique_name;
 use e2e::kafka::{admin, create_topic};
 use e2e::poll::eventually;
@@ -20,34 +15,7 @@ use e2e::testbed::TestBed;
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
-#[derive(Debug, Parser)]
-#[command(name = "coffee-bench", version, about = "coffee-pipeline benchmarks")]
-struct Args {
-    #[command(subcommand)]
-    command: Bench,
-}
-
-#[derive(Debug, Subcommand)]
-enum Bench {
-    /// Order intake: durable vs sync vs the HTTP ceiling.
-    Intake {
-        /// Runs per configuration (medians are reported).
-        #[arg(long, default_value_t = 5)]
-        runs: usize,
-        /// Seconds per run.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-        /// Connection counts to measure.
-        #[arg(long, value_delimiter = ',', default_value = "64,256")]
-        connections: Vec<u32>,
-        /// Fixed request rate for the latency measurement.
-        #[arg(long, default_value_t = 25_000)]
-        rate: u32,
-        /// The `oha` load generator.
-        #[arg(long, env = "OHA", default_value = "oha")]
-        oha: PathBuf,
-    },
-}
+use crate::{median, peak_rss_mib};
 
 /// One load-generator run.
 #[derive(Debug, Clone, Copy)]
@@ -68,11 +36,6 @@ struct Target {
 }
 
 const BODY: &str = r#"{"customer_name":"Benchmark","coffee_type":"Latte"}"#;
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
-}
 
 async fn start(
     name: &'static str,
@@ -188,19 +151,7 @@ async fn oha(
     })
 }
 
-fn peak_rss_mib(child: &Child) -> f64 {
-    let Some(pid) = child.id() else {
-        return f64::NAN;
-    };
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-async fn intake(
+pub async fn intake(
     runs: usize,
     seconds: u64,
     connections: &[u32],
@@ -326,17 +277,4 @@ async fn intake(
         );
     }
     Ok(())
-}
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    match Args::parse().command {
-        Bench::Intake {
-            runs,
-            seconds,
-            connections,
-            rate,
-            oha,
-        } => intake(runs, seconds, &connections, rate, &oha).await,
-    }
 }

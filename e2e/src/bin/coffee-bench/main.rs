@@ -1,0 +1,115 @@
+//! `coffee-bench`: benchmark commands (never timed tests). Each prints a Markdown table of
+//! medians over alternating runs, measured in one invocation so that ratios are comparable on a
+//! shared machine.
+
+mod drain;
+mod intake;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use tokio::process::Child;
+
+#[derive(Debug, Parser)]
+#[command(name = "coffee-bench", version, about = "coffee-pipeline benchmarks")]
+struct Args {
+    #[command(subcommand)]
+    command: Bench,
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// Order intake: durable vs sync vs the HTTP ceiling.
+    Intake {
+        /// Runs per configuration (medians are reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Seconds per run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Connection counts to measure.
+        #[arg(long, value_delimiter = ',', default_value = "64,256")]
+        connections: Vec<u32>,
+        /// Fixed request rate for the latency measurement.
+        #[arg(long, default_value_t = 25_000)]
+        rate: u32,
+        /// The `oha` load generator.
+        #[arg(long, env = "OHA", default_value = "oha")]
+        oha: PathBuf,
+    },
+    /// Order processing: drain a pre-filled topic with several worker counts and brew times.
+    Drain {
+        /// Orders in the pre-filled topic.
+        #[arg(long, default_value_t = 100_000)]
+        orders: usize,
+        /// Partitions of the order topic.
+        #[arg(long, default_value_t = 12)]
+        partitions: i32,
+        /// Runs per configuration (medians are reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Brew time scales (brew unit 1 ms); 0 measures pure overhead.
+        #[arg(long, value_delimiter = ',', default_value = "0,0.1")]
+        scales: Vec<f64>,
+        /// Worker counts: 1 is the original sequential design, 10 the plan's suggestion.
+        #[arg(long, value_delimiter = ',', default_value = "1,10,100,1000")]
+        workers: Vec<u32>,
+        /// Seconds after which a run that has not drained reports its rate so far.
+        #[arg(long, default_value_t = 10)]
+        cap_seconds: u64,
+        /// Use (and keep) this order topic, filling it only when it does not exist yet: for
+        /// profiling the consumer by hand between runs.
+        #[arg(long)]
+        topic: Option<String>,
+    },
+}
+
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+pub fn peak_rss_mib(child: &Child) -> f64 {
+    let Some(pid) = child.id() else {
+        return f64::NAN;
+    };
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Args::parse().command {
+        Bench::Intake {
+            runs,
+            seconds,
+            connections,
+            rate,
+            oha,
+        } => intake::intake(runs, seconds, &connections, rate, &oha).await,
+        Bench::Drain {
+            orders,
+            partitions,
+            runs,
+            scales,
+            workers,
+            cap_seconds,
+            topic,
+        } => {
+            drain::drain(drain::Plan {
+                orders,
+                partitions,
+                runs,
+                scales,
+                workers,
+                cap: std::time::Duration::from_secs(cap_seconds),
+                topic,
+            })
+            .await
+        }
+    }
+}

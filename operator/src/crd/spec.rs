@@ -1,0 +1,327 @@
+//! The desired state.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ResourceRequirements;
+use kube::{CustomResource, KubeSchema};
+use serde::{Deserialize, Serialize};
+
+use super::CoffeeOrderPipelineStatus;
+
+/// A coffee ordering pipeline: a Kafka order topic (plus its status and dead-letter topics),
+/// the order intake (`coffee-producer`) and the order processing (`coffee-consumer`).
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "coffee-pipeline.io",
+    version = "v1alpha1",
+    kind = "CoffeeOrderPipeline",
+    namespaced,
+    shortname = "cop",
+    status = "CoffeeOrderPipelineStatus",
+    printcolumn = r#"{"name":"Topic","type":"string","jsonPath":".status.topic"}"#,
+    printcolumn = r#"{"name":"Partitions","type":"integer","jsonPath":".status.partitions"}"#,
+    printcolumn = r#"{"name":"Consumers","type":"string","description":"consumer pods × workers per pod","jsonPath":".status.consumers"}"#,
+    printcolumn = r#"{"name":"Lag","type":"integer","jsonPath":".status.lag"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    validation = Rule::new("size(self.metadata.name) <= 50").message("metadata.name must be at most 50 characters: the operator derives Deployment and topic names from it")
+)]
+#[x_kube(validation = Rule::new("self.consumer.replicas.max <= self.kafka.partitions").message("consumer.replicas.max must not exceed kafka.partitions: a consumer without a partition has nothing to do"))]
+#[serde(rename_all = "camelCase")]
+pub struct CoffeeOrderPipelineSpec {
+    /// The Kafka cluster and the order topic.
+    pub kafka: KafkaSpec,
+    /// The order intake (`coffee-producer`).
+    #[serde(default)]
+    pub producer: ProducerSpec,
+    /// The order processing (`coffee-consumer`).
+    #[serde(default)]
+    pub consumer: ConsumerSpec,
+    /// Lag-driven scaling of the consumers.
+    #[serde(default)]
+    pub autoscaling: AutoscalingSpec,
+    /// What happens to the topics when the pipeline is deleted: `Retain` (default) keeps them
+    /// and their data, `Delete` deletes all three.
+    #[serde(default)]
+    pub topic_deletion_policy: TopicDeletionPolicy,
+}
+
+/// The Kafka cluster and the order topic.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct KafkaSpec {
+    /// Bootstrap servers, comma-separated `host:port`.
+    #[schemars(length(min = 1, max = 1000))]
+    pub bootstrap_servers: String,
+    /// The order topic; defaults to the pipeline's name. The status topic is `<topic>-status`,
+    /// the dead-letter topic `<topic>-dead-letters`.
+    #[schemars(regex(pattern = r"^[a-zA-Z0-9._-]{1,200}$"))]
+    pub topic: Option<String>,
+    /// Partitions of the order and status topics. They can grow but never shrink (Kafka cannot
+    /// take partitions away); a decrease is refused and reported, not applied.
+    #[schemars(range(min = 1, max = 1000))]
+    pub partitions: i32,
+    /// Replicas of every partition; the broker's default when unset.
+    #[schemars(range(min = 1, max = 32))]
+    pub replication_factor: Option<i16>,
+    /// Topic configuration of the order topic (e.g. `retention.ms`), kept as given: drift is
+    /// corrected.
+    #[serde(default)]
+    pub topic_config: BTreeMap<String, String>,
+    /// TLS to the brokers.
+    pub tls: Option<TlsSpec>,
+    /// SASL authentication to the brokers.
+    pub sasl: Option<SaslSpec>,
+}
+
+/// TLS settings; the certificates come from Secrets in the pipeline's namespace.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsSpec {
+    /// CA certificate (PEM) that signed the brokers' certificates.
+    pub ca_secret: Option<SecretKeyRef>,
+    /// Client certificate (PEM) for mutual TLS.
+    pub cert_secret: Option<SecretKeyRef>,
+    /// Client private key (PEM) for mutual TLS.
+    pub key_secret: Option<SecretKeyRef>,
+}
+
+/// SASL settings; the credentials come from a Secret in the pipeline's namespace.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SaslSpec {
+    pub mechanism: SaslMechanism,
+    /// Secret holding the user name and password.
+    #[schemars(length(min = 1, max = 253))]
+    pub secret_name: String,
+    /// Key of the user name in the Secret.
+    #[serde(default = "default_username_key")]
+    pub username_key: String,
+    /// Key of the password in the Secret.
+    #[serde(default = "default_password_key")]
+    pub password_key: String,
+}
+
+fn default_username_key() -> String {
+    "username".into()
+}
+
+fn default_password_key() -> String {
+    "password".into()
+}
+
+/// SASL mechanisms the workloads support.
+#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaslMechanism {
+    #[serde(rename = "PLAIN")]
+    Plain,
+    #[serde(rename = "SCRAM-SHA-256")]
+    ScramSha256,
+    #[serde(rename = "SCRAM-SHA-512")]
+    ScramSha512,
+}
+
+/// A key of a Secret in the pipeline's namespace.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeyRef {
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    #[schemars(length(min = 1, max = 253))]
+    pub key: String,
+}
+
+/// The order intake.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ProducerSpec {
+    /// Container image of `coffee-producer`.
+    #[serde(default = "default_producer_image")]
+    #[schemars(length(min = 1, max = 1000))]
+    pub image: String,
+    /// Pods of the order intake.
+    #[serde(default = "default_producer_replicas")]
+    #[schemars(range(min = 0, max = 100))]
+    pub replicas: i32,
+    /// CPU and memory; sensible requests and limits when unset.
+    pub resources: Option<ResourceRequirements>,
+    /// How long librdkafka waits to fill a batch, in milliseconds.
+    #[serde(default = "default_linger_ms")]
+    #[schemars(range(min = 0, max = 1000))]
+    pub linger_ms: u32,
+    /// Compression of order batches.
+    #[serde(default)]
+    pub compression: Compression,
+}
+
+impl Default for ProducerSpec {
+    fn default() -> Self {
+        Self {
+            image: default_producer_image(),
+            replicas: default_producer_replicas(),
+            resources: None,
+            linger_ms: default_linger_ms(),
+            compression: Compression::default(),
+        }
+    }
+}
+
+fn default_producer_image() -> String {
+    "ghcr.io/coffee-pipeline/coffee-producer:0.1.0".into()
+}
+
+fn default_producer_replicas() -> i32 {
+    2
+}
+
+fn default_linger_ms() -> u32 {
+    5
+}
+
+/// Compression codecs the producer offers.
+#[derive(
+    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    None,
+    Gzip,
+    Snappy,
+    #[default]
+    Lz4,
+    Zstd,
+}
+
+/// The order processing.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumerSpec {
+    /// Container image of `coffee-consumer`.
+    #[serde(default = "default_consumer_image")]
+    #[schemars(length(min = 1, max = 1000))]
+    pub image: String,
+    /// CPU and memory; sensible requests and limits when unset.
+    pub resources: Option<ResourceRequirements>,
+    /// Consumer pods; without autoscaling the minimum runs. At most one pod per partition.
+    #[serde(default = "default_consumer_replicas")]
+    pub replicas: Range,
+    /// Workers per consumer pod (orders brewed at once); without autoscaling the minimum runs.
+    #[serde(default = "default_workers")]
+    pub workers: Range,
+    /// Most messages handed to the workers as one batch.
+    #[serde(default = "default_batch_max_messages")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub batch_max_messages: u32,
+    /// Longest a batch waits for more messages, in milliseconds.
+    #[serde(default = "default_batch_max_wait_ms")]
+    #[schemars(range(min = 0, max = 10000))]
+    pub batch_max_wait_ms: u32,
+}
+
+impl Default for ConsumerSpec {
+    fn default() -> Self {
+        Self {
+            image: default_consumer_image(),
+            resources: None,
+            replicas: default_consumer_replicas(),
+            workers: default_workers(),
+            batch_max_messages: default_batch_max_messages(),
+            batch_max_wait_ms: default_batch_max_wait_ms(),
+        }
+    }
+}
+
+fn default_consumer_image() -> String {
+    "ghcr.io/coffee-pipeline/coffee-consumer:0.1.0".into()
+}
+
+fn default_consumer_replicas() -> Range {
+    Range { min: 1, max: 1 }
+}
+
+fn default_workers() -> Range {
+    Range { min: 10, max: 10 }
+}
+
+fn default_batch_max_messages() -> u32 {
+    100
+}
+
+fn default_batch_max_wait_ms() -> u32 {
+    100
+}
+
+/// An inclusive range.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[x_kube(validation = Rule::new("self.min <= self.max").message("min must not exceed max"))]
+pub struct Range {
+    #[schemars(range(min = 1, max = 1000))]
+    pub min: i32,
+    #[schemars(range(min = 1, max = 1000))]
+    pub max: i32,
+}
+
+/// Lag-driven scaling of consumer pods and workers.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoscalingSpec {
+    /// Scale between the consumer's min and max from consumer-group lag.
+    #[serde(default)]
+    pub enabled: bool,
+    /// How often lag is read from Kafka, in seconds.
+    #[serde(default = "default_poll_interval")]
+    #[schemars(range(min = 1, max = 300))]
+    pub poll_interval_seconds: u32,
+    /// Capacity is sized to drain the current lag within this many seconds.
+    #[serde(default = "default_target_drain")]
+    #[schemars(range(min = 1, max = 86400))]
+    pub target_drain_seconds: u32,
+    /// Lag below which the pipeline counts as keeping up.
+    #[serde(default = "default_lag_threshold")]
+    #[schemars(range(min = 0, max = 100_000_000))]
+    pub lag_threshold: u64,
+    /// How long lower capacity must suffice before scaling down, in seconds.
+    #[serde(default = "default_scale_down_window")]
+    #[schemars(range(min = 0, max = 3600))]
+    pub scale_down_stabilization_seconds: u32,
+}
+
+impl Default for AutoscalingSpec {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            poll_interval_seconds: default_poll_interval(),
+            target_drain_seconds: default_target_drain(),
+            lag_threshold: default_lag_threshold(),
+            scale_down_stabilization_seconds: default_scale_down_window(),
+        }
+    }
+}
+
+fn default_poll_interval() -> u32 {
+    5
+}
+
+fn default_target_drain() -> u32 {
+    30
+}
+
+fn default_lag_threshold() -> u64 {
+    100
+}
+
+fn default_scale_down_window() -> u32 {
+    120
+}
+
+/// What happens to the topics when the pipeline is deleted.
+#[derive(
+    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq,
+)]
+pub enum TopicDeletionPolicy {
+    /// Keep the topics and their data.
+    #[default]
+    Retain,
+    /// Delete the order, status and dead-letter topics.
+    Delete,
+}

@@ -1,0 +1,204 @@
+//! The CRD: generated from the Rust types, committed in `crds/`, and enforced by a real API
+//! server at admission with messages a person understands.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use e2e::testbed::TestBed;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn crd_file() -> PathBuf {
+    repo().join("crds/coffeeorderpipelines.coffee-pipeline.io.yaml")
+}
+
+fn kubectl(bed: &TestBed, args: &[&str], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(bed.tool("kubectl"))
+        .env("KUBECONFIG", &bed.kubeconfig)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the test bed's kubectl runs");
+    let mut input = child.stdin.take().expect("stdin is piped");
+    input
+        .write_all(stdin.unwrap_or_default().as_bytes())
+        .expect("writing kubectl's stdin");
+    drop(input);
+    child.wait_with_output().expect("kubectl finishes")
+}
+
+/// Installs the CRD from `crds/` and waits until the API server serves it.
+fn install_crd(bed: &TestBed) {
+    let file = crd_file();
+    let path = file.to_str().expect("utf-8 path");
+    let applied = kubectl(
+        bed,
+        &["apply", "--server-side", "--force-conflicts", "-f", path],
+        None,
+    );
+    assert!(applied.status.success(), "{applied:?}");
+    let established = kubectl(
+        bed,
+        &[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=30s",
+            "crd/coffeeorderpipelines.coffee-pipeline.io",
+        ],
+        None,
+    );
+    assert!(established.status.success(), "{established:?}");
+}
+
+/// A pipeline with `spec` (YAML, indented by four spaces) applied server-side as a dry run.
+fn dry_run(bed: &TestBed, name: &str, spec: &str) -> Output {
+    let object = format!(
+        "apiVersion: coffee-pipeline.io/v1alpha1\nkind: CoffeeOrderPipeline\nmetadata:\n  name: {name}\n  namespace: default\nspec:\n{spec}"
+    );
+    kubectl(
+        bed,
+        &["apply", "--dry-run=server", "-f", "-"],
+        Some(&object),
+    )
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn crds_directory_holds_what_the_operator_generates() {
+    let generated = Command::new(env!("CARGO_BIN_EXE_coffee-operator"))
+        .arg("crd")
+        .output()
+        .unwrap();
+    assert!(generated.status.success());
+    let committed = std::fs::read_to_string(crd_file()).unwrap();
+    assert!(
+        committed == String::from_utf8_lossy(&generated.stdout),
+        "crds/ is stale: run `cargo run -p operator -- crd > {}`",
+        crd_file().display()
+    );
+}
+
+#[test]
+fn both_samples_are_accepted() {
+    let bed = TestBed::load().unwrap();
+    install_crd(&bed);
+    for sample in ["minimal.yaml", "full.yaml"] {
+        let path = repo().join("manifests/samples").join(sample);
+        let output = kubectl(
+            &bed,
+            &[
+                "apply",
+                "--dry-run=server",
+                "-n",
+                "default",
+                "-f",
+                path.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert!(output.status.success(), "{sample}: {}", stderr(&output));
+    }
+}
+
+#[test]
+fn zero_partitions_are_rejected_by_the_schema() {
+    let bed = TestBed::load().unwrap();
+    install_crd(&bed);
+    let output = dry_run(
+        &bed,
+        "zero",
+        "  kafka:\n    bootstrapServers: k:9092\n    partitions: 0\n",
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("spec.kafka.partitions"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("should be greater than or equal to 1"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_minimum_above_the_maximum_is_rejected_by_a_cel_rule() {
+    let bed = TestBed::load().unwrap();
+    install_crd(&bed);
+    let output = dry_run(
+        &bed,
+        "upside-down",
+        "  kafka:\n    bootstrapServers: k:9092\n    partitions: 6\n  consumer:\n    workers: { min: 20, max: 5 }\n",
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("spec.consumer.workers: Invalid value"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("min must not exceed max"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn more_consumers_than_partitions_are_rejected_by_a_cel_rule() {
+    let bed = TestBed::load().unwrap();
+    install_crd(&bed);
+    let output = dry_run(
+        &bed,
+        "crowded",
+        "  kafka:\n    bootstrapServers: k:9092\n    partitions: 4\n  consumer:\n    replicas: { min: 1, max: 8 }\n",
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("consumer.replicas.max must not exceed kafka.partitions"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn an_unknown_deletion_policy_is_rejected_with_the_allowed_values() {
+    let bed = TestBed::load().unwrap();
+    install_crd(&bed);
+    let output = dry_run(
+        &bed,
+        "policy",
+        "  kafka:\n    bootstrapServers: k:9092\n    partitions: 1\n  topicDeletionPolicy: Shred\n",
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains(r#"supported values: "Retain", "Delete""#),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn an_invalid_topic_name_is_rejected() {
+    let bed = TestBed::load().unwrap();
+    install_crd(&bed);
+    let output = dry_run(
+        &bed,
+        "topic",
+        "  kafka:\n    bootstrapServers: k:9092\n    partitions: 1\n    topic: \"orders with spaces\"\n",
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("spec.kafka.topic"),
+        "{}",
+        stderr(&output)
+    );
+}

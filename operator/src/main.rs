@@ -1,7 +1,13 @@
 //! `coffee-operator`: reconciles `CoffeeOrderPipeline` objects into Kafka topics and the
 //! producer and consumer workloads.
 
+mod app;
+mod config;
 mod crd;
+mod http;
+mod kafka;
+mod metrics;
+mod reconcile;
 
 use std::process::ExitCode;
 
@@ -9,10 +15,17 @@ use clap::{Parser, Subcommand};
 
 /// Kubernetes operator that reconciles CoffeeOrderPipeline objects and scales consumers from lag.
 #[derive(Debug, Parser)]
-#[command(name = "coffee-operator", version, about)]
+#[command(
+    name = "coffee-operator",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 struct Args {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    run: config::RunArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -21,9 +34,11 @@ enum Command {
     Crd,
 }
 
-fn main() -> ExitCode {
-    match Args::parse().command {
-        Some(Command::Crd) => match crd::crd_yaml() {
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    if let Some(Command::Crd) = args.command {
+        return match crd::crd_yaml() {
             Ok(yaml) => {
                 print!("{yaml}");
                 ExitCode::SUCCESS
@@ -32,10 +47,25 @@ fn main() -> ExitCode {
                 eprintln!("coffee-operator: rendering the CRD: {error}");
                 ExitCode::FAILURE
             }
-        },
-        None => {
-            eprintln!("coffee-operator: reconciliation is not implemented yet");
-            ExitCode::from(2)
+        };
+    }
+    let _telemetry = match coffee_telemetry::init(
+        "coffee-operator",
+        args.run.log_format,
+        args.run.otlp_traces_endpoint.as_deref(),
+    ) {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("coffee-operator: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match app::run(args.run).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("coffee-operator: {error:#}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -1,0 +1,193 @@
+//! Wiring: probes, leader election, and the controller that runs only while this replica leads.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use anyhow::Context as _;
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Service, ServiceAccount};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::runtime::controller::Controller;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::watcher;
+use kube::{Api, Client};
+use kube_lease_manager::LeaseManagerBuilder;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::config::RunArgs;
+use crate::crd::CoffeeOrderPipeline;
+use crate::http::{self, Probes};
+use crate::metrics::Metrics;
+use crate::reconcile::{self, Context};
+
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let client = Client::try_default()
+        .await
+        .context("connecting to the Kubernetes API (in-cluster or KUBECONFIG)")?;
+    let metrics = Metrics::new().context("registering metrics")?;
+    let probes = Arc::new(Probes {
+        metrics: metrics.clone(),
+        ready: false.into(),
+        leading: false.into(),
+    });
+    let address = SocketAddr::from(([0, 0, 0, 0], args.port));
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("listening on {address}"))?;
+    tokio::spawn(axum::serve(listener, http::router(Arc::clone(&probes))).into_future());
+
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        let _ = stop.send(true);
+    });
+    probes.ready.store(true, Ordering::Relaxed);
+
+    if !args.leader_election {
+        probes.leading.store(true, Ordering::Relaxed);
+        run_controller(client, &args, metrics, stopped).await;
+        return Ok(());
+    }
+    let identity = args
+        .identity
+        .clone()
+        .unwrap_or_else(|| format!("coffee-operator-{}", std::process::id()));
+    let manager = LeaseManagerBuilder::new(client.clone(), &args.lease_name)
+        .with_namespace(&args.lease_namespace)
+        .with_identity(&identity)
+        .with_duration(args.lease_duration_secs)
+        .with_grace(2)
+        .with_field_manager("coffee-operator-lease")
+        .build()
+        .await
+        .with_context(|| {
+            format!(
+                "preparing Lease {}/{}",
+                args.lease_namespace, args.lease_name
+            )
+        })?;
+    let (mut leader, lease_task) = manager.watch().await;
+    info!(%identity, lease = %args.lease_name, "waiting to become the leader");
+    let mut shutdown = stopped.clone();
+    loop {
+        if *leader.borrow_and_update() {
+            break;
+        }
+        tokio::select! {
+            changed = leader.changed() => if changed.is_err() { anyhow::bail!("leader election stopped") },
+            _ = shutdown.changed() => {
+                drop(leader);
+                let _ = lease_task.await;
+                return Ok(());
+            }
+        }
+    }
+    info!(%identity, "leading: reconciling");
+    probes.leading.store(true, Ordering::Relaxed);
+    let (lost_tx, lost) = watch::channel(false);
+    let controller_stop = {
+        let mut shutdown = stopped.clone();
+        let mut leader = leader.clone();
+        async move {
+            tokio::select! {
+                _ = shutdown.changed() => {}
+                _ = async { while leader.changed().await.is_ok() { if !*leader.borrow() { break; } } } => {
+                    let _ = lost_tx.send(true);
+                }
+            }
+        }
+    };
+    let (gate_tx, gate) = watch::channel(false);
+    tokio::spawn(async move {
+        controller_stop.await;
+        let _ = gate_tx.send(true);
+    });
+    run_controller(client, &args, metrics, gate).await;
+    probes.leading.store(false, Ordering::Relaxed);
+    drop(leader);
+    if let Err(error) = lease_task.await {
+        warn!(%error, "releasing the lease");
+    }
+    if *lost.borrow() {
+        // Another replica may already be reconciling: stop rather than race it; the restart
+        // joins the election as a standby.
+        anyhow::bail!("lost the leader lease");
+    }
+    Ok(())
+}
+
+async fn run_controller(
+    client: Client,
+    args: &RunArgs,
+    metrics: Metrics,
+    mut stop: watch::Receiver<bool>,
+) {
+    let pipelines: Api<CoffeeOrderPipeline> = match &args.namespace {
+        Some(namespace) => Api::namespaced(client.clone(), namespace),
+        None => Api::all(client.clone()),
+    };
+    let owned = |client: &Client| -> (
+        Api<Deployment>,
+        Api<Service>,
+        Api<PodDisruptionBudget>,
+        Api<ServiceAccount>,
+    ) {
+        match &args.namespace {
+            Some(ns) => (
+                Api::namespaced(client.clone(), ns),
+                Api::namespaced(client.clone(), ns),
+                Api::namespaced(client.clone(), ns),
+                Api::namespaced(client.clone(), ns),
+            ),
+            None => (
+                Api::all(client.clone()),
+                Api::all(client.clone()),
+                Api::all(client.clone()),
+                Api::all(client.clone()),
+            ),
+        }
+    };
+    let (deployments, services, budgets, accounts) = owned(&client);
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "coffee-operator".into(),
+            instance: args.identity.clone(),
+        },
+    );
+    let ctx = Arc::new(Context::new(client, recorder, metrics));
+    let selector =
+        watcher::Config::default().labels("app.kubernetes.io/managed-by=coffee-operator");
+    Controller::new(pipelines, watcher::Config::default())
+        .owns(deployments, selector.clone())
+        .owns(services, selector.clone())
+        .owns(budgets, selector.clone())
+        .owns(accounts, selector)
+        .graceful_shutdown_on(async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        })
+        .run(reconcile::reconcile, reconcile::error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                warn!(%error, "controller");
+            }
+        })
+        .await;
+    info!("controller stopped");
+}
+
+async fn wait_for_signal() {
+    let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    info!("shutting down");
+}

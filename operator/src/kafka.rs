@@ -1,0 +1,251 @@
+//! The Kafka admin API as the reconciler needs it: observe a topic, carry out a
+//! [`TopicAction`], delete topics. One admin client per bootstrap list, shared by every
+//! pipeline on that cluster.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::admin::{
+    AdminClient, AdminOptions, AlterConfig, NewPartitions, NewTopic, ResourceSpecifier,
+    TopicReplication,
+};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
+
+use crate::reconcile::topic::{ObservedTopic, TopicAction};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a topic operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaAdminError {
+    /// The cluster did not answer (or the client could not be created).
+    #[error("Kafka at {brokers} is unreachable: {source}")]
+    Unreachable { brokers: String, source: KafkaError },
+    /// The cluster answered and refused the operation.
+    #[error("Kafka refused to {operation} topic {topic}: {reason}")]
+    Refused {
+        operation: &'static str,
+        topic: String,
+        reason: String,
+    },
+}
+
+impl KafkaAdminError {
+    /// A short label for metrics and condition reasons.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            KafkaAdminError::Unreachable { .. } => "KafkaUnreachable",
+            KafkaAdminError::Refused { .. } => "KafkaRefused",
+        }
+    }
+}
+
+type Admin = AdminClient<DefaultClientContext>;
+
+#[derive(Default)]
+pub struct KafkaAdmin {
+    clients: Mutex<HashMap<String, Arc<Admin>>>,
+}
+
+impl KafkaAdmin {
+    fn client(&self, brokers: &str) -> Result<Arc<Admin>, KafkaAdminError> {
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(client) = clients.get(brokers) {
+            return Ok(Arc::clone(client));
+        }
+        let client: Admin = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("client.id", "coffee-operator")
+            .create()
+            .map_err(|source| KafkaAdminError::Unreachable {
+                brokers: brokers.to_owned(),
+                source,
+            })?;
+        let client = Arc::new(client);
+        clients.insert(brokers.to_owned(), Arc::clone(&client));
+        Ok(client)
+    }
+
+    /// The topic's partitions and configuration; `None` when it does not exist.
+    pub async fn observe(
+        &self,
+        brokers: &str,
+        topic: &str,
+    ) -> Result<Option<ObservedTopic>, KafkaAdminError> {
+        let client = self.client(brokers)?;
+        let unreachable = |source| KafkaAdminError::Unreachable {
+            brokers: brokers.to_owned(),
+            source,
+        };
+        let for_metadata = Arc::clone(&client);
+        let name = topic.to_owned();
+        let metadata = tokio::task::spawn_blocking(move || {
+            for_metadata.inner().fetch_metadata(Some(&name), TIMEOUT)
+        })
+        .await
+        .map_err(|_| unreachable(KafkaError::Canceled))?
+        .map_err(unreachable)?;
+        let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
+            return Ok(None);
+        };
+        match found.error() {
+            None => {}
+            Some(code)
+                if RDKafkaErrorCode::from(code) == RDKafkaErrorCode::UnknownTopicOrPartition =>
+            {
+                return Ok(None);
+            }
+            Some(code) => {
+                return Err(KafkaAdminError::Refused {
+                    operation: "describe",
+                    topic: topic.to_owned(),
+                    reason: RDKafkaErrorCode::from(code).to_string(),
+                });
+            }
+        }
+        let partitions = i32::try_from(found.partitions().len()).unwrap_or(i32::MAX);
+        let described = client
+            .describe_configs([&ResourceSpecifier::Topic(topic)], &options())
+            .await
+            .map_err(unreachable)?;
+        let mut config = BTreeMap::new();
+        for resource in described.into_iter().flatten() {
+            for entry in resource.entries {
+                if let Some(value) = entry.value {
+                    config.insert(entry.name, value);
+                }
+            }
+        }
+        Ok(Some(ObservedTopic { partitions, config }))
+    }
+
+    /// Carries out `action` (a refused decrease is not an action on Kafka and does nothing).
+    pub async fn apply(&self, brokers: &str, action: &TopicAction) -> Result<(), KafkaAdminError> {
+        let client = self.client(brokers)?;
+        let unreachable = |source| KafkaAdminError::Unreachable {
+            brokers: brokers.to_owned(),
+            source,
+        };
+        let (operation, topic, results) = match action {
+            TopicAction::Create(desired) => {
+                let replication = desired
+                    .replication_factor
+                    .map_or(TopicReplication::Fixed(-1), |r| {
+                        TopicReplication::Fixed(i32::from(r))
+                    });
+                let mut new = NewTopic::new(&desired.name, desired.partitions, replication);
+                for (key, value) in &desired.config {
+                    new = new.set(key, value);
+                }
+                let results = client
+                    .create_topics([&new], &options())
+                    .await
+                    .map_err(unreachable)?;
+                ("create", &desired.name, results)
+            }
+            TopicAction::AddPartitions { name, to, .. } => {
+                let total = usize::try_from(*to).unwrap_or(0);
+                let results = client
+                    .create_partitions([&NewPartitions::new(name, total)], &options())
+                    .await
+                    .map_err(unreachable)?;
+                ("add partitions to", name, results)
+            }
+            TopicAction::SetConfig { name, config } => {
+                let mut alter = AlterConfig::new(ResourceSpecifier::Topic(name));
+                for (key, value) in config {
+                    alter = alter.set(key, value);
+                }
+                let results = client
+                    .alter_configs([&alter], &options())
+                    .await
+                    .map_err(unreachable)?
+                    .into_iter()
+                    .map(|r| {
+                        r.map(|_| name.clone())
+                            .map_err(|(_, code)| (name.clone(), code))
+                    })
+                    .collect();
+                ("configure", name, results)
+            }
+            TopicAction::RefuseDecrease { .. } => return Ok(()),
+        };
+        for result in results {
+            match result {
+                Ok(_) => {}
+                // Another reconcile (or a restarted operator) got there first.
+                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) if operation == "create" => {}
+                Err((_, code)) if is_unreachable(code) => {
+                    return Err(KafkaAdminError::Unreachable {
+                        brokers: brokers.to_owned(),
+                        source: KafkaError::AdminOp(code),
+                    });
+                }
+                Err((_, code)) => {
+                    return Err(KafkaAdminError::Refused {
+                        operation,
+                        topic: topic.clone(),
+                        reason: code.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes `topics`; topics already gone count as deleted.
+    pub async fn delete(&self, brokers: &str, topics: &[&str]) -> Result<(), KafkaAdminError> {
+        let client = self.client(brokers)?;
+        let results = client
+            .delete_topics(topics, &options())
+            .await
+            .map_err(|source| KafkaAdminError::Unreachable {
+                brokers: brokers.to_owned(),
+                source,
+            })?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
+                Err((_, code)) if is_unreachable(code) => {
+                    return Err(KafkaAdminError::Unreachable {
+                        brokers: brokers.to_owned(),
+                        source: KafkaError::AdminOp(code),
+                    });
+                }
+                Err((topic, code)) => {
+                    return Err(KafkaAdminError::Refused {
+                        operation: "delete",
+                        topic,
+                        reason: code.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn options() -> AdminOptions {
+    AdminOptions::new()
+        .operation_timeout(Some(TIMEOUT))
+        .request_timeout(Some(TIMEOUT))
+}
+
+/// Codes that mean "no answer" rather than "no".
+fn is_unreachable(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::OperationTimedOut
+            | RDKafkaErrorCode::RequestTimedOut
+            | RDKafkaErrorCode::BrokerTransportFailure
+            | RDKafkaErrorCode::AllBrokersDown
+            | RDKafkaErrorCode::NetworkException
+    )
+}

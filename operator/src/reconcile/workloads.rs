@@ -1,0 +1,257 @@
+//! The Kubernetes objects of a pipeline's workloads, built from the spec alone (no I/O): pod
+//! templates that pass Pod Security `restricted`, probes, resources, and the env that wires
+//! the binaries to Kafka.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Service, ServiceAccount};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use serde_json::{Value, json};
+
+use super::names::{TopicNames, Workload, labels, selector_labels, workload_name};
+use crate::crd::{CoffeeOrderPipeline, Compression};
+
+/// The port both binaries serve HTTP, probes and metrics on.
+pub const HTTP_PORT: i32 = 8080;
+
+/// Everything the workloads of `pipeline` consist of.
+#[derive(Debug, Clone)]
+pub struct Workloads {
+    pub producer: Deployment,
+    pub consumer: Deployment,
+    pub producer_service: Service,
+    pub producer_budget: PodDisruptionBudget,
+    pub consumer_budget: PodDisruptionBudget,
+    pub producer_account: ServiceAccount,
+    pub consumer_account: ServiceAccount,
+}
+
+/// Builds the workloads with `consumer_replicas` pods of `workers` workers each.
+pub fn build(
+    pipeline: &CoffeeOrderPipeline,
+    consumer_replicas: i32,
+    workers: i32,
+) -> Result<Workloads, serde_json::Error> {
+    let name = pipeline.metadata.name.clone().unwrap_or_default();
+    let topics = TopicNames::of(pipeline);
+    let spec = &pipeline.spec;
+    let mut shared_env = vec![
+        env("KAFKA_BROKERS", &spec.kafka.bootstrap_servers),
+        env("KAFKA_TOPIC", &topics.orders),
+        env("KAFKA_STATUS_TOPIC", &topics.statuses),
+        env("SERVER_PORT", &HTTP_PORT.to_string()),
+        env("LOG_FORMAT", "json"),
+    ];
+    shared_env.extend(security_env(pipeline));
+
+    let mut producer_env = shared_env.clone();
+    producer_env.extend([
+        env("KAFKA_LINGER_MS", &spec.producer.linger_ms.to_string()),
+        env("KAFKA_COMPRESSION", compression(spec.producer.compression)),
+    ]);
+    let mut consumer_env = shared_env;
+    consumer_env.extend([
+        env("KAFKA_GROUP_ID", &topics.group()),
+        env("KAFKA_DEAD_LETTER_TOPIC", &topics.dead_letters),
+        env("WORKERS", &workers.to_string()),
+        env(
+            "MAX_WORKERS",
+            &spec.consumer.workers.max.max(workers).to_string(),
+        ),
+        env(
+            "BATCH_MAX_MESSAGES",
+            &spec.consumer.batch_max_messages.to_string(),
+        ),
+        env(
+            "BATCH_MAX_WAIT_MS",
+            &spec.consumer.batch_max_wait_ms.to_string(),
+        ),
+    ]);
+
+    let producer_resources = resources(spec.producer.resources.as_ref(), "64Mi", "128Mi")?;
+    let consumer_resources = resources(spec.consumer.resources.as_ref(), "128Mi", "256Mi")?;
+    Ok(Workloads {
+        producer: deployment(
+            &name,
+            Workload::Producer,
+            &spec.producer.image,
+            spec.producer.replicas,
+            producer_env,
+            producer_resources,
+        )?,
+        consumer: deployment(
+            &name,
+            Workload::Consumer,
+            &spec.consumer.image,
+            consumer_replicas,
+            consumer_env,
+            consumer_resources,
+        )?,
+        producer_service: serde_json::from_value(json!({
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": { "name": workload_name(&name, Workload::Producer), "labels": labels(&name, Workload::Producer) },
+            "spec": {
+                "selector": selector_labels(&name, Workload::Producer),
+                "ports": [{ "name": "http", "port": 80, "targetPort": "http", "protocol": "TCP" }],
+            },
+        }))?,
+        producer_budget: budget(&name, Workload::Producer)?,
+        consumer_budget: budget(&name, Workload::Consumer)?,
+        producer_account: account(&name, Workload::Producer)?,
+        consumer_account: account(&name, Workload::Consumer)?,
+    })
+}
+
+fn env(name: &str, value: &str) -> Value {
+    json!({ "name": name, "value": value })
+}
+
+fn secret_env(name: &str, secret: &str, key: &str) -> Value {
+    json!({ "name": name, "valueFrom": { "secretKeyRef": { "name": secret, "key": key } } })
+}
+
+/// TLS and SASL settings as env, credentials straight from their Secrets (never copied into
+/// the Deployment).
+fn security_env(pipeline: &CoffeeOrderPipeline) -> Vec<Value> {
+    let kafka = &pipeline.spec.kafka;
+    let mut vars = Vec::new();
+    let protocol = match (kafka.tls.is_some(), kafka.sasl.is_some()) {
+        (false, false) => "plaintext",
+        (true, false) => "ssl",
+        (false, true) => "sasl_plaintext",
+        (true, true) => "sasl_ssl",
+    };
+    vars.push(env("KAFKA_SECURITY_PROTOCOL", protocol));
+    if let Some(tls) = &kafka.tls {
+        for (var, secret) in [
+            ("KAFKA_SSL_CA_PEM", &tls.ca_secret),
+            ("KAFKA_SSL_CERTIFICATE_PEM", &tls.cert_secret),
+            ("KAFKA_SSL_KEY_PEM", &tls.key_secret),
+        ] {
+            if let Some(secret) = secret {
+                vars.push(secret_env(var, &secret.name, &secret.key));
+            }
+        }
+    }
+    if let Some(sasl) = &kafka.sasl {
+        let mechanism = serde_json::to_value(sasl.mechanism).unwrap_or(Value::Null);
+        vars.push(json!({ "name": "KAFKA_SASL_MECHANISM", "value": mechanism }));
+        vars.push(secret_env(
+            "KAFKA_SASL_USERNAME",
+            &sasl.secret_name,
+            &sasl.username_key,
+        ));
+        vars.push(secret_env(
+            "KAFKA_SASL_PASSWORD",
+            &sasl.secret_name,
+            &sasl.password_key,
+        ));
+    }
+    vars
+}
+
+fn compression(compression: Compression) -> &'static str {
+    match compression {
+        Compression::None => "none",
+        Compression::Gzip => "gzip",
+        Compression::Snappy => "snappy",
+        Compression::Lz4 => "lz4",
+        Compression::Zstd => "zstd",
+    }
+}
+
+/// The spec's resources, or modest requests and limits so that a pod is never unbounded.
+fn resources(
+    given: Option<&k8s_openapi::api::core::v1::ResourceRequirements>,
+    memory_request: &str,
+    memory_limit: &str,
+) -> Result<Value, serde_json::Error> {
+    match given {
+        Some(resources) => serde_json::to_value(resources),
+        None => Ok(json!({
+            "requests": { "cpu": "100m", "memory": memory_request },
+            "limits": { "cpu": "1", "memory": memory_limit },
+        })),
+    }
+}
+
+fn deployment(
+    pipeline: &str,
+    workload: Workload,
+    image: &str,
+    replicas: i32,
+    env: Vec<Value>,
+    resources: Value,
+) -> Result<Deployment, serde_json::Error> {
+    let probe = |path: &str, period: i32| {
+        json!({
+            "httpGet": { "path": path, "port": "http" },
+            "periodSeconds": period,
+            "failureThreshold": 3,
+        })
+    };
+    serde_json::from_value(json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": { "name": workload_name(pipeline, workload), "labels": labels(pipeline, workload) },
+        "spec": {
+            "replicas": replicas,
+            "selector": { "matchLabels": selector_labels(pipeline, workload) },
+            "strategy": { "type": "RollingUpdate", "rollingUpdate": { "maxSurge": 1, "maxUnavailable": 0 } },
+            "template": {
+                "metadata": { "labels": labels(pipeline, workload) },
+                "spec": {
+                    "serviceAccountName": workload_name(pipeline, workload),
+                    "automountServiceAccountToken": false,
+                    "terminationGracePeriodSeconds": 30,
+                    "securityContext": {
+                        "runAsNonRoot": true,
+                        "runAsUser": 65532,
+                        "runAsGroup": 65532,
+                        "seccompProfile": { "type": "RuntimeDefault" },
+                    },
+                    "containers": [{
+                        "name": workload.binary(),
+                        "image": image,
+                        "ports": [{ "name": "http", "containerPort": HTTP_PORT, "protocol": "TCP" }],
+                        "env": env,
+                        "resources": resources,
+                        "readinessProbe": probe("/readyz", 5),
+                        "livenessProbe": probe("/healthz", 10),
+                        "securityContext": {
+                            "allowPrivilegeEscalation": false,
+                            "readOnlyRootFilesystem": true,
+                            "runAsNonRoot": true,
+                            "capabilities": { "drop": ["ALL"] },
+                            "seccompProfile": { "type": "RuntimeDefault" },
+                        },
+                    }],
+                },
+            },
+        },
+    }))
+}
+
+/// At most one pod of the workload down for voluntary disruptions (drains, upgrades).
+fn budget(pipeline: &str, workload: Workload) -> Result<PodDisruptionBudget, serde_json::Error> {
+    serde_json::from_value(json!({
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": { "name": workload_name(pipeline, workload), "labels": labels(pipeline, workload) },
+        "spec": {
+            "maxUnavailable": 1,
+            "selector": { "matchLabels": selector_labels(pipeline, workload) },
+        },
+    }))
+}
+
+/// The workloads talk to Kafka only, never to the Kubernetes API: their accounts get no token
+/// and no Role, which is the least privilege they need.
+fn account(pipeline: &str, workload: Workload) -> Result<ServiceAccount, serde_json::Error> {
+    serde_json::from_value(json!({
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": { "name": workload_name(pipeline, workload), "labels": labels(pipeline, workload) },
+        "automountServiceAccountToken": false,
+    }))
+}

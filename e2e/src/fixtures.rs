@@ -66,18 +66,25 @@ impl std::fmt::Debug for RuntimeScene {
 }
 
 impl RuntimeScene {
-    /// Creates the namespace and starts a runtime that runs binaries from `bin_dir`.
+    /// Creates the namespace and starts a runtime that runs binaries from `bin_dir`, for the
+    /// Deployments labelled as test pods.
     pub async fn start(prefix: &str, bin_dir: &Path) -> anyhow::Result<Self> {
+        Self::start_selecting(prefix, bin_dir, &format!("{RUNTIME_TEST_LABEL}=true")).await
+    }
+
+    /// Like [`RuntimeScene::start`], for the Deployments matching `label_selector` (e.g. the
+    /// ones an operator creates).
+    pub async fn start_selecting(
+        prefix: &str,
+        bin_dir: &Path,
+        label_selector: &str,
+    ) -> anyhow::Result<Self> {
         let bed = TestBed::load()?;
         let client = bed.kube_client().await?;
         let namespace = unique_name(prefix);
         create_namespace(&client, &namespace).await?;
         let log_dir = PathBuf::from(&bed.log_dir).join("pods");
-        let mut config = RuntimeConfig::new(
-            bin_dir.to_path_buf(),
-            format!("{RUNTIME_TEST_LABEL}=true"),
-            log_dir,
-        );
+        let mut config = RuntimeConfig::new(bin_dir.to_path_buf(), label_selector, log_dir);
         config.namespace = Some(namespace.clone());
         config.targets_dir = Some(bed.prometheus_targets_dir.clone());
         let runtime = runtime::spawn(client.clone(), config);

@@ -172,8 +172,13 @@ async fn run_controller(
         })
         .run(reconcile::reconcile, reconcile::error_policy, ctx)
         .for_each(|result| async move {
-            if let Err(error) = result {
-                warn!(%error, "controller");
+            match result {
+                Ok(_) => {}
+                // An owned object changed after its pipeline was deleted: nothing to do.
+                Err(kube::runtime::controller::Error::ObjectNotFound(object)) => {
+                    tracing::debug!(%object, "pipeline already deleted");
+                }
+                Err(error) => warn!(%error, "controller"),
             }
         })
         .await;

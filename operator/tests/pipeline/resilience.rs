@@ -1,0 +1,225 @@
+//! Two operators elect one leader (and the other takes over), a restarted operator converges,
+//! and an unreachable Kafka is explained in the conditions until it is back.
+
+use std::time::Duration;
+
+use e2e::fixtures::unique_name;
+use e2e::kafka_instance::KafkaInstance;
+use e2e::poll::eventually;
+use e2e::testbed::TestBed;
+
+use crate::support::{
+    OperatorProcess, apply_pipeline, condition, install, operator_kubeconfig, pipeline, scene,
+};
+
+fn spec(brokers: &str, topic: &str, partitions: i32) -> String {
+    format!(
+        "  kafka:\n    bootstrapServers: \"{brokers}\"\n    topic: {topic}\n    partitions: {partitions}\n  producer:\n    replicas: 0\n"
+    )
+}
+
+async fn wait_for_condition(
+    scene: &e2e::fixtures::RuntimeScene,
+    name: &str,
+    type_: &str,
+    status: &str,
+    reason: Option<&str>,
+    log: &str,
+) -> serde_json::Value {
+    eventually(
+        &format!("{type_}={status} {reason:?}"),
+        Duration::from_secs(60),
+        || async {
+            let object = pipeline(scene, name).await.map_err(|e| e.to_string())?;
+            let found = condition(&object, type_);
+            if found["status"] == status && reason.is_none_or(|r| found["reason"] == r) {
+                Ok(found)
+            } else {
+                Err(found.to_string())
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{log}"))
+}
+
+#[tokio::test]
+async fn only_the_leader_reconciles_and_a_standby_takes_over() {
+    let bed = TestBed::load().unwrap();
+    install(&bed).unwrap();
+    let scene = scene("leader").await.unwrap();
+    let kubeconfig = operator_kubeconfig(&bed).unwrap();
+    let lease = unique_name("lease");
+    let first = OperatorProcess::start(&bed, &kubeconfig, &scene.namespace, &lease)
+        .await
+        .unwrap();
+    eventually(
+        "the first operator to lead",
+        Duration::from_secs(20),
+        || async {
+            if first.leading().await {
+                Ok(())
+            } else {
+                Err("standby".to_owned())
+            }
+        },
+    )
+    .await
+    .unwrap();
+    let second = OperatorProcess::start(&bed, &kubeconfig, &scene.namespace, &lease)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !second.leading().await,
+        "two leaders\n{}",
+        second.log_tail()
+    );
+
+    apply_pipeline(
+        &bed,
+        &scene.namespace,
+        "one",
+        &spec(&bed.kafka_bootstrap_servers, &unique_name("cop-one"), 1),
+    )
+    .unwrap();
+    wait_for_condition(&scene, "one", "TopicReady", "True", None, &first.log_tail()).await;
+    assert!(
+        !second.log_tail().contains("TopicCreated"),
+        "the standby reconciled:\n{}",
+        second.log_tail()
+    );
+
+    first.stop().await.unwrap();
+    eventually("the standby to lead", Duration::from_secs(20), || async {
+        if second.leading().await {
+            Ok(())
+        } else {
+            Err("standby".to_owned())
+        }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", second.log_tail()));
+    apply_pipeline(
+        &bed,
+        &scene.namespace,
+        "two",
+        &spec(&bed.kafka_bootstrap_servers, &unique_name("cop-two"), 1),
+    )
+    .unwrap();
+    wait_for_condition(
+        &scene,
+        "two",
+        "TopicReady",
+        "True",
+        None,
+        &second.log_tail(),
+    )
+    .await;
+    second.stop().await.unwrap();
+    scene.finish().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_operator_killed_mid_reconcile_converges_after_restart() {
+    let bed = TestBed::load().unwrap();
+    install(&bed).unwrap();
+    let scene = scene("restart").await.unwrap();
+    let kubeconfig = operator_kubeconfig(&bed).unwrap();
+    let lease = unique_name("lease");
+    let first = OperatorProcess::start(&bed, &kubeconfig, &scene.namespace, &lease)
+        .await
+        .unwrap();
+    let topic = unique_name("cop-restart");
+    apply_pipeline(
+        &bed,
+        &scene.namespace,
+        "again",
+        &spec(&bed.kafka_bootstrap_servers, &topic, 4),
+    )
+    .unwrap();
+    // Killed without a chance to release its lease or finish the reconcile.
+    first.kill().await.unwrap();
+    let second = OperatorProcess::start(&bed, &kubeconfig, &scene.namespace, &lease)
+        .await
+        .unwrap();
+    let ready =
+        wait_for_condition(&scene, "again", "Ready", "True", None, &second.log_tail()).await;
+    assert_eq!(ready["reason"], "AllReady");
+    assert_eq!(e2e::kafka::partition_count(&bed, &topic).await.unwrap(), 4);
+    second.stop().await.unwrap();
+    scene.finish().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unreachable_kafka_is_explained_and_recovered_from() {
+    let bed = TestBed::load().unwrap();
+    install(&bed).unwrap();
+    let mut broker = KafkaInstance::start(&bed, &unique_name("operator-outage"))
+        .await
+        .unwrap();
+    let scene = scene("outage").await.unwrap();
+    let operator = OperatorProcess::start(
+        &bed,
+        &operator_kubeconfig(&bed).unwrap(),
+        &scene.namespace,
+        &unique_name("lease"),
+    )
+    .await
+    .unwrap();
+    let topic = unique_name("cop-outage");
+    apply_pipeline(
+        &bed,
+        &scene.namespace,
+        "flaky",
+        &spec(&broker.bootstrap_servers(), &topic, 1),
+    )
+    .unwrap();
+    wait_for_condition(
+        &scene,
+        "flaky",
+        "TopicReady",
+        "True",
+        None,
+        &operator.log_tail(),
+    )
+    .await;
+
+    broker.pause().await;
+    apply_pipeline(
+        &bed,
+        &scene.namespace,
+        "flaky",
+        &spec(&broker.bootstrap_servers(), &topic, 2),
+    )
+    .unwrap();
+    let down = wait_for_condition(
+        &scene,
+        "flaky",
+        "TopicReady",
+        "False",
+        Some("KafkaUnreachable"),
+        &operator.log_tail(),
+    )
+    .await;
+    assert!(
+        down["message"]
+            .as_str()
+            .unwrap()
+            .contains(&broker.bootstrap_servers()),
+        "{down}"
+    );
+
+    broker.resume().await.unwrap();
+    wait_for_condition(
+        &scene,
+        "flaky",
+        "TopicReady",
+        "True",
+        None,
+        &operator.log_tail(),
+    )
+    .await;
+    operator.stop().await.unwrap();
+    scene.finish().await.unwrap();
+}

@@ -1,0 +1,271 @@
+//! The operator's install (CRD, namespace, RBAC from `manifests/`), a kubeconfig with the
+//! operator's ServiceAccount token, the operator process, and a namespace with a pod runtime.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use e2e::fixtures::{RuntimeScene, unique_name};
+use e2e::testbed::TestBed;
+use kube::Api;
+use serde_json::Value;
+use tokio::process::Child;
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs the test bed's kubectl as the admin.
+pub fn kubectl(bed: &TestBed, args: &[&str], stdin: Option<&str>) -> anyhow::Result<Output> {
+    use std::io::Write;
+    let mut child = Command::new(bed.tool("kubectl"))
+        .env("KUBECONFIG", &bed.kubeconfig)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut input = child.stdin.take().context("stdin")?;
+    input.write_all(stdin.unwrap_or_default().as_bytes())?;
+    drop(input);
+    Ok(child.wait_with_output()?)
+}
+
+fn succeed(output: Output, what: &str) -> anyhow::Result<String> {
+    if !output.status.success() {
+        bail!("{what}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Installs the CRD, the operator's namespace and RBAC as a platform team would.
+pub fn install(bed: &TestBed) -> anyhow::Result<()> {
+    for file in [
+        "crds/coffeeorderpipelines.coffee-pipeline.io.yaml",
+        "manifests/namespace.yaml",
+        "manifests/rbac.yaml",
+    ] {
+        let path = repo().join(file);
+        let path = path.to_str().context("utf-8 path")?;
+        succeed(
+            kubectl(
+                bed,
+                &["apply", "--server-side", "--force-conflicts", "-f", path],
+                None,
+            )?,
+            file,
+        )?;
+    }
+    succeed(
+        kubectl(
+            bed,
+            &[
+                "wait",
+                "--for=condition=Established",
+                "--timeout=30s",
+                "crd/coffeeorderpipelines.coffee-pipeline.io",
+            ],
+            None,
+        )?,
+        "waiting for the CRD",
+    )?;
+    Ok(())
+}
+
+/// A kubeconfig that authenticates as the operator's ServiceAccount, not as the admin.
+pub fn operator_kubeconfig(bed: &TestBed) -> anyhow::Result<PathBuf> {
+    let token = succeed(
+        kubectl(
+            bed,
+            &[
+                "create",
+                "token",
+                "coffee-operator",
+                "-n",
+                "coffee-pipeline-system",
+                "--duration=2h",
+            ],
+            None,
+        )?,
+        "creating a token",
+    )?;
+    let admin: Value = serde_yaml::from_str(&std::fs::read_to_string(&bed.kubeconfig)?)?;
+    let cluster = admin["clusters"][0]["cluster"].clone();
+    let config = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{ "name": "testbed", "cluster": cluster }],
+        "users": [{ "name": "coffee-operator", "user": { "token": token.trim() } }],
+        "contexts": [{ "name": "operator", "context": { "cluster": "testbed", "user": "coffee-operator" } }],
+        "current-context": "operator",
+    });
+    let path = PathBuf::from(&bed.log_dir).join(format!("{}.kubeconfig", unique_name("operator")));
+    std::fs::write(&path, serde_yaml::to_string(&config)?)?;
+    Ok(path)
+}
+
+/// A running `coffee-operator` watching one namespace.
+pub struct OperatorProcess {
+    child: Child,
+    pub base: String,
+    log: PathBuf,
+}
+
+impl OperatorProcess {
+    pub async fn start(
+        bed: &TestBed,
+        kubeconfig: &Path,
+        namespace: &str,
+        lease: &str,
+    ) -> anyhow::Result<Self> {
+        let port = e2e::ports::free_local_port()?;
+        let log = PathBuf::from(&bed.log_dir)
+            .join("operator-tests")
+            .join(format!("{namespace}-{port}.log"));
+        std::fs::create_dir_all(log.parent().context("log dir")?)?;
+        let file = std::fs::File::create(&log)?;
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_coffee-operator"))
+            .args([
+                "--port",
+                &port.to_string(),
+                "--namespace",
+                namespace,
+                "--lease-name",
+                lease,
+            ])
+            .args(["--lease-duration-secs", "4"])
+            .env("KUBECONFIG", kubeconfig)
+            .env("RUST_LOG", "info,kube=warn")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            .kill_on_drop(true)
+            .spawn()?;
+        let mut process = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        process.wait_ready().await?;
+        Ok(process)
+    }
+
+    async fn wait_ready(&mut self) -> anyhow::Result<()> {
+        let url = format!("{}/readyz", self.base);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("the operator exited with {status}\n{}", self.log_tail());
+            }
+            if reqwest::get(&url)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!("{url} not ready within 30s\n{}", self.log_tail());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Whether this replica says it leads.
+    pub async fn leading(&self) -> bool {
+        match reqwest::get(format!("{}/readyz", self.base)).await {
+            Ok(response) => response
+                .json::<Value>()
+                .await
+                .is_ok_and(|v| v["leading"] == true),
+            Err(_) => false,
+        }
+    }
+
+    pub fn log_tail(&self) -> String {
+        e2e::fixtures::log_tail(&self.log, 30)
+    }
+
+    /// SIGKILL: no lease release, no clean end of a reconcile.
+    pub async fn kill(mut self) -> anyhow::Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+
+    /// SIGTERM and wait for the exit.
+    pub async fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
+        let pid = self.child.id().context("already exited")?;
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(i32::try_from(pid)?),
+            nix::sys::signal::Signal::SIGTERM,
+        )?;
+        Ok(tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await??)
+    }
+}
+
+/// A namespace with a pod runtime for the operator's Deployments.
+pub async fn scene(prefix: &str) -> anyhow::Result<RuntimeScene> {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_coffee-operator"))
+        .parent()
+        .context("bin dir")?
+        .to_path_buf();
+    for binary in ["coffee-producer", "coffee-consumer"] {
+        if !bin_dir.join(binary).is_file() {
+            bail!(
+                "{binary} is not built in {}; run `cargo build --workspace` first",
+                bin_dir.display()
+            );
+        }
+    }
+    RuntimeScene::start_selecting(
+        prefix,
+        &bin_dir,
+        "app.kubernetes.io/managed-by=coffee-operator",
+    )
+    .await
+}
+
+/// Applies a pipeline (YAML of its spec, indented by two spaces) in `namespace` as the admin.
+pub fn apply_pipeline(
+    bed: &TestBed,
+    namespace: &str,
+    name: &str,
+    spec: &str,
+) -> anyhow::Result<()> {
+    let object = format!(
+        "apiVersion: coffee-pipeline.io/v1alpha1\nkind: CoffeeOrderPipeline\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n{spec}"
+    );
+    succeed(
+        kubectl(
+            bed,
+            &["apply", "--server-side", "--force-conflicts", "-f", "-"],
+            Some(&object),
+        )?,
+        "applying the pipeline",
+    )?;
+    Ok(())
+}
+
+/// The pipeline as the API server has it.
+pub async fn pipeline(scene: &RuntimeScene, name: &str) -> anyhow::Result<Value> {
+    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        scene.client.clone(),
+        &scene.namespace,
+        &kube::api::ApiResource {
+            group: "coffee-pipeline.io".into(),
+            version: "v1alpha1".into(),
+            api_version: "coffee-pipeline.io/v1alpha1".into(),
+            kind: "CoffeeOrderPipeline".into(),
+            plural: "coffeeorderpipelines".into(),
+        },
+    );
+    Ok(serde_json::to_value(api.get(name).await?)?)
+}
+
+/// The condition `type_` of a pipeline as JSON (Null when absent).
+pub fn condition(pipeline: &Value, type_: &str) -> Value {
+    pipeline["status"]["conditions"]
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["type"] == type_).cloned())
+        .unwrap_or(Value::Null)
+}

@@ -237,7 +237,7 @@ where
     Ok(api.patch(&name, &params, &Patch::Apply(&object)).await?)
 }
 
-async fn patch_status(
+pub(super) async fn patch_status(
     pipeline: &CoffeeOrderPipeline,
     ctx: &Context,
     status: &CoffeeOrderPipelineStatus,

@@ -2,9 +2,13 @@
 //! only with `topicDeletionPolicy: Delete`. While Kafka cannot delete them the finalizer stays,
 //! the status says why, and the deletion is retried with back-off.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::Resource;
 use kube::runtime::controller::Action;
 
+use super::apply::patch_status;
 use super::names::TopicNames;
+use super::status::{self, Judgement};
 use super::{Context, Error, announce};
 use crate::crd::{CoffeeOrderPipeline, TopicDeletionPolicy};
 
@@ -45,9 +49,25 @@ pub async fn cleanup(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Ac
                 true,
                 "TopicDeletionFailed",
                 "DeleteTopics",
-                note,
+                note.clone(),
             )
             .await;
+            let mut status = pipeline.status.clone().unwrap_or_default();
+            let judgement = Judgement {
+                type_: "Ready",
+                ready: false,
+                reason: "TopicDeletionFailed".to_owned(),
+                message: note,
+            };
+            let mut conditions = status::conditions(
+                &[judgement],
+                &status.conditions,
+                pipeline.meta().generation,
+                Time(k8s_openapi::jiff::Timestamp::now()),
+            );
+            conditions.extend(status.conditions.into_iter().filter(|c| c.type_ != "Ready"));
+            status.conditions = conditions;
+            patch_status(pipeline, ctx, &status).await?;
             Err(error.into())
         }
     }

@@ -9,7 +9,8 @@ use e2e::poll::eventually;
 use e2e::testbed::TestBed;
 
 use crate::support::{
-    OperatorProcess, apply_pipeline, condition, install, operator_kubeconfig, pipeline, scene,
+    OperatorProcess, apply_pipeline, condition, install, kubectl, operator_kubeconfig, pipeline,
+    scene,
 };
 
 fn spec(brokers: &str, topic: &str, partitions: i32) -> String {
@@ -220,6 +221,54 @@ async fn an_unreachable_kafka_is_explained_and_recovered_from() {
         &operator.log_tail(),
     )
     .await;
+
+    // Deleting with policy Delete while Kafka is away: the pipeline stays and says why.
+    let delete_policy = format!(
+        "{}  topicDeletionPolicy: Delete\n",
+        spec(&broker.bootstrap_servers(), &topic, 2)
+    );
+    apply_pipeline(&bed, &scene.namespace, "flaky", &delete_policy).unwrap();
+    broker.pause().await;
+    let deleting = kubectl(
+        &bed,
+        &[
+            "delete",
+            "coffeeorderpipeline",
+            "flaky",
+            "-n",
+            &scene.namespace,
+            "--wait=false",
+        ],
+        None,
+    )
+    .unwrap();
+    assert!(deleting.status.success(), "{deleting:?}");
+    let stuck = wait_for_condition(
+        &scene,
+        "flaky",
+        "Ready",
+        "False",
+        Some("TopicDeletionFailed"),
+        &operator.log_tail(),
+    )
+    .await;
+    assert!(
+        stuck["message"].as_str().unwrap().contains("unreachable"),
+        "{stuck}"
+    );
+    broker.resume().await.unwrap();
+    eventually(
+        "the pipeline to be gone",
+        Duration::from_secs(60),
+        || async {
+            match pipeline(&scene, "flaky").await {
+                Err(error) if error.to_string().contains("not found") => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", operator.log_tail()));
     operator.stop().await.unwrap();
     scene.finish().await.unwrap();
 }

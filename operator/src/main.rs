@@ -2,6 +2,7 @@
 //! producer and consumer workloads.
 
 mod app;
+mod autoscale;
 mod config;
 mod crd;
 mod http;

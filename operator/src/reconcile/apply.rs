@@ -16,6 +16,7 @@ use super::status::{self, Judgement, TopicOutcome};
 use super::topic::{self, TopicAction};
 use super::workloads::{self, Workloads};
 use super::{Context, Error, FIELD_MANAGER, announce};
+use crate::autoscale::policy;
 use crate::crd::{CoffeeOrderPipeline, CoffeeOrderPipelineStatus};
 
 /// How often a healthy pipeline is looked at again (topic config drift is not watched).
@@ -25,8 +26,15 @@ const NOT_READY_RESYNC: Duration = Duration::from_secs(5);
 
 pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Action, Error> {
     let (topic_outcome, partitions, kafka_error) = reconcile_topics(pipeline, ctx).await;
-    let consumer_replicas = pipeline.spec.consumer.replicas.min;
-    let workers = pipeline.spec.consumer.workers.min;
+    let decision = policy::decide(
+        &pipeline.spec.autoscaling,
+        &policy::Observation {
+            partitions: partitions.unwrap_or(pipeline.spec.kafka.partitions),
+            replicas: pipeline.spec.consumer.replicas,
+            workers: pipeline.spec.consumer.workers,
+        },
+    );
+    let (consumer_replicas, workers) = (decision.replicas, decision.workers);
     let desired =
         workloads::build(pipeline, consumer_replicas, workers).map_err(|source| Error::Build {
             what: "workloads",

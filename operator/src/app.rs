@@ -167,6 +167,9 @@ async fn run_controller(
         .owns(services, selector.clone())
         .owns(budgets, selector.clone())
         .owns(accounts, selector)
+        // Bounded: a burst of new pipelines should not open hundreds of Kafka admin requests
+        // at once on a small cluster.
+        .with_config(kube::runtime::controller::Config::default().concurrency(16))
         .graceful_shutdown_on(async move {
             let _ = stop.wait_for(|stopped| *stopped).await;
         })

@@ -28,7 +28,7 @@ impl Metrics {
                 "coffee_operator_reconcile_duration_seconds",
                 "Time of one reconcile",
             )
-            .buckets(prometheus::exponential_buckets(0.001, 2.0, 15)?),
+            .buckets(prometheus::exponential_buckets(0.001, 2.0, 19)?),
         )?;
         let topic_actions = IntCounterVec::new(
             Opts::new(

@@ -25,7 +25,16 @@ const RESYNC: Duration = Duration::from_secs(60);
 const NOT_READY_RESYNC: Duration = Duration::from_secs(5);
 
 pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Action, Error> {
-    let (topic_outcome, partitions, kafka_error) = reconcile_topics(pipeline, ctx).await;
+    let (topic_outcome, partitions, kafka_error) = match ctx.recent_topics(pipeline) {
+        Some(partitions) => (TopicOutcome::Ready, Some(partitions), None),
+        None => {
+            let checked = reconcile_topics(pipeline, ctx).await;
+            if let (TopicOutcome::Ready, Some(partitions), None) = &checked {
+                ctx.topics_checked(pipeline, *partitions);
+            }
+            checked
+        }
+    };
     let decision = policy::decide(
         &pipeline.spec.autoscaling,
         &policy::Observation {

@@ -37,7 +37,23 @@ pub struct Context {
     pub metrics: Metrics,
     /// Consecutive failed reconciles per pipeline (`namespace/name`), for the back-off.
     pub failures: Mutex<HashMap<String, u32>>,
+    /// When each pipeline's topics were last found as desired, for which generation, with how
+    /// many partitions. Reconciles caused by status changes of the pipeline or its Deployments
+    /// reuse a recent check instead of asking Kafka again.
+    topics_checked: Mutex<HashMap<String, TopicCheck>>,
 }
+
+/// A successful topic check: the pipeline's generation, when, and the order topic's partitions.
+#[derive(Debug, Clone, Copy)]
+struct TopicCheck {
+    generation: Option<i64>,
+    at: Instant,
+    partitions: i32,
+}
+
+/// How long a successful topic check stands in for a new one (also bounds how long topic
+/// configuration drift goes unnoticed).
+const TOPIC_CHECK_VALID: Duration = Duration::from_secs(55);
 
 impl Context {
     pub fn new(client: Client, recorder: Recorder, metrics: Metrics) -> Self {
@@ -47,7 +63,34 @@ impl Context {
             recorder,
             metrics,
             failures: Mutex::new(HashMap::new()),
+            topics_checked: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The partitions of the order topic, if the topics were found as desired for this
+    /// generation recently.
+    pub fn recent_topics(&self, pipeline: &CoffeeOrderPipeline) -> Option<i32> {
+        let checked = self
+            .topics_checked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let check = checked.get(&key(pipeline))?;
+        (check.generation == pipeline.meta().generation && check.at.elapsed() < TOPIC_CHECK_VALID)
+            .then_some(check.partitions)
+    }
+
+    pub fn topics_checked(&self, pipeline: &CoffeeOrderPipeline, partitions: i32) {
+        self.topics_checked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(
+                key(pipeline),
+                TopicCheck {
+                    generation: pipeline.meta().generation,
+                    at: Instant::now(),
+                    partitions,
+                },
+            );
     }
 
     fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {

@@ -4,6 +4,7 @@
 
 mod drain;
 mod intake;
+mod operator;
 
 use std::path::PathBuf;
 
@@ -62,6 +63,12 @@ enum Bench {
         #[arg(long)]
         topic: Option<String>,
     },
+    /// The operator: many pipelines at once.
+    Operator {
+        /// Pipelines to create.
+        #[arg(long, default_value_t = 200)]
+        pipelines: usize,
+    },
 }
 
 pub fn median(values: &mut [f64]) -> f64 {
@@ -91,6 +98,7 @@ async fn main() -> anyhow::Result<()> {
             rate,
             oha,
         } => intake::intake(runs, seconds, &connections, rate, &oha).await,
+        Bench::Operator { pipelines } => operator::operator(pipelines).await,
         Bench::Drain {
             orders,
             partitions,

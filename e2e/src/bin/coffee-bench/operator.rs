@@ -1,0 +1,191 @@
+//! `coffee-bench operator`: many pipelines at once. Creates N pipelines (one-partition topics;
+//! no pod runtime, so their Deployments run no processes) for a `coffee-operator` watching
+//! their namespace, and measures the time until every pipeline's topics exist and its status
+//! describes its current generation, the reconcile latency from the operator's own histogram,
+//! and the operator's peak RSS.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use e2e::fixtures::{create_namespace, delete_namespace, unique_name};
+use e2e::kafka::admin;
+use e2e::testbed::TestBed;
+use kube::Api;
+use kube::api::{ApiResource, DynamicObject, ListParams, PostParams};
+use serde_json::json;
+use tokio::process::Command;
+
+use crate::peak_rss_mib;
+
+fn resource() -> ApiResource {
+    ApiResource {
+        group: "coffee-pipeline.io".into(),
+        version: "v1alpha1".into(),
+        api_version: "coffee-pipeline.io/v1alpha1".into(),
+        kind: "CoffeeOrderPipeline".into(),
+        plural: "coffeeorderpipelines".into(),
+    }
+}
+
+/// Installs the CRD from `crds/` with the test bed's kubectl.
+fn install_crd(bed: &TestBed) -> anyhow::Result<()> {
+    let crd = std::env::current_dir()?.join("crds/coffeeorderpipelines.coffee-pipeline.io.yaml");
+    let status = std::process::Command::new(bed.tool("kubectl"))
+        .env("KUBECONFIG", &bed.kubeconfig)
+        .args(["apply", "--server-side", "--force-conflicts", "-f"])
+        .arg(&crd)
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        bail!(
+            "installing {} failed (run from the repository root)",
+            crd.display()
+        );
+    }
+    Ok(())
+}
+
+/// Quantile `q` of a Prometheus histogram in the operator's metrics, by linear interpolation
+/// inside the bucket that holds it.
+fn quantile(metrics: &str, name: &str, q: f64) -> f64 {
+    let buckets: Vec<(f64, f64)> = metrics
+        .lines()
+        .filter(|l| l.starts_with(&format!("{name}_bucket{{")))
+        .filter_map(|l| {
+            let le = l.split("le=\"").nth(1)?.split('"').next()?;
+            let bound = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            Some((bound, l.rsplit(' ').next()?.parse().ok()?))
+        })
+        .collect();
+    let Some(&(_, total)) = buckets.last() else {
+        return f64::NAN;
+    };
+    let target = total * q;
+    let mut previous = (0.0, 0.0);
+    for &(bound, count) in &buckets {
+        if count >= target {
+            if bound.is_infinite() {
+                return previous.0;
+            }
+            let width = count - previous.1;
+            let within = if width > 0.0 {
+                (target - previous.1) / width
+            } else {
+                0.0
+            };
+            return previous.0 + (bound - previous.0) * within;
+        }
+        previous = (bound, count);
+    }
+    f64::NAN
+}
+
+pub async fn operator(pipelines: usize) -> anyhow::Result<()> {
+    let bed = TestBed::load()?;
+    install_crd(&bed)?;
+    let client = bed.kube_client().await?;
+    let namespace = unique_name("bench-operator");
+    create_namespace(&client, &namespace).await?;
+    let binary = std::env::current_exe()?
+        .parent()
+        .context("bin dir")?
+        .join("coffee-operator");
+    let port = e2e::ports::free_local_port()?;
+    let log = std::fs::File::create(PathBuf::from(&bed.log_dir).join("bench-operator.log"))?;
+    let mut child = Command::new(&binary)
+        .args(["--port", &port.to_string(), "--namespace", &namespace])
+        .args(["--leader-election", "false"])
+        .env("KUBECONFIG", &bed.kubeconfig)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource());
+    let prefix = unique_name("bench-cop");
+    let started = Instant::now();
+    for i in 0..pipelines {
+        let object: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "coffee-pipeline.io/v1alpha1",
+            "kind": "CoffeeOrderPipeline",
+            "metadata": { "name": format!("p{i}") },
+            "spec": {
+                "kafka": { "bootstrapServers": bed.kafka_bootstrap_servers, "topic": format!("{prefix}-{i}"), "partitions": 1 },
+                "producer": { "replicas": 0 },
+            },
+        }))?;
+        api.create(&PostParams::default(), &object).await?;
+    }
+    let created = started.elapsed();
+    let current = loop {
+        let list = api.list(&ListParams::default()).await?;
+        let done = list
+            .items
+            .iter()
+            .filter(|p| {
+                let status = &p.data["status"];
+                status["observedGeneration"].as_i64() == p.metadata.generation
+                    && status["conditions"].as_array().is_some_and(|c| {
+                        c.iter()
+                            .any(|c| c["type"] == "TopicReady" && c["status"] == "True")
+                    })
+            })
+            .count();
+        if done == pipelines {
+            break started.elapsed();
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            bail!("only {done} of {pipelines} pipelines current after 10 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await?
+        .text()
+        .await?;
+    let name = "coffee_operator_reconcile_duration_seconds";
+    println!(
+        "| pipelines | all created after | all current after | reconcile p50 | reconcile p99 | operator peak RSS |"
+    );
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| {pipelines} | {:.1} s | {:.1} s | {:.0} ms | {:.0} ms | {:.1} MiB |",
+        created.as_secs_f64(),
+        current.as_secs_f64(),
+        quantile(&metrics, name, 0.5) * 1000.0,
+        quantile(&metrics, name, 0.99) * 1000.0,
+        peak_rss_mib(&child)
+    );
+    let reconciles: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("coffee_operator_reconciles_total"))
+        .collect();
+    eprintln!("{}", reconciles.join("\n"));
+
+    let _ = child.kill().await;
+    delete_namespace(&client, &namespace).await?;
+    let topics: Vec<String> = (0..pipelines)
+        .flat_map(|i| {
+            [
+                format!("{prefix}-{i}"),
+                format!("{prefix}-{i}-status"),
+                format!("{prefix}-{i}-dead-letters"),
+            ]
+        })
+        .collect();
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let _ = admin(&bed)
+        .await?
+        .delete_topics(&names, &rdkafka::admin::AdminOptions::new())
+        .await;
+    Ok(())
+}

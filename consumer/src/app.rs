@@ -29,7 +29,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let shared = Arc::new(shared);
     let (retries, failed) = mpsc::unbounded_channel();
     let outbox = Outbox::new(
-        &config.brokers(),
+        &config.kafka_client(),
         config.status_topic.clone(),
         config.dead_letter_topic(),
         Arc::clone(&shared),
@@ -64,7 +64,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         )),
         tokio::spawn(
             control::Follower {
-                brokers: config.brokers(),
+                kafka: config.kafka_client(),
                 topic: config.control_topic(),
                 group: config.group_id(),
                 max_workers: config.max_workers,
@@ -77,7 +77,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let fetch_context = Arc::new(FetchContext::new(
         Arc::clone(&shared),
         reports,
-        config.brokers(),
+        config.kafka_client(),
         config.kafka_topic.clone(),
         config.status_topic.clone(),
     ));

@@ -83,6 +83,9 @@ pub struct Config {
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// TLS and SASL to the brokers.
+    #[command(flatten)]
+    pub kafka_security: coffee_kafka_security::Security,
     /// Export spans over OTLP/HTTP to this URL; off when unset.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")]
     pub otlp_traces_endpoint: Option<String>,
@@ -110,11 +113,14 @@ pub enum ConfigError {
     WorkersAboveMax { workers: u32, max: u32 },
     #[error("--{flag} ({topic:?}) must differ from the order topic")]
     SameTopic { flag: &'static str, topic: String },
+    #[error("Kafka security: {0}")]
+    Security(#[from] coffee_kafka_security::SecurityError),
 }
 
 impl Config {
     /// Rejects combinations the flag parsers cannot see.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.kafka_security.validate()?;
         if self.kafka_brokers.iter().any(|b| b.trim().is_empty()) {
             return Err(ConfigError::EmptyBroker(self.kafka_brokers.clone()));
         }
@@ -148,6 +154,14 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Client settings every Kafka client of the process starts from: brokers and security.
+    pub fn kafka_client(&self) -> rdkafka::ClientConfig {
+        let mut client = rdkafka::ClientConfig::new();
+        client.set("bootstrap.servers", self.brokers());
+        self.kafka_security.apply(&mut client);
+        client
     }
 
     pub fn brokers(&self) -> String {

@@ -58,7 +58,8 @@ pub fn workers_from(
 
 /// Follows the control topic into `target` until the process ends.
 pub struct Follower {
-    pub brokers: String,
+    /// Brokers and security settings.
+    pub kafka: ClientConfig,
     pub topic: String,
     pub group: String,
     pub max_workers: u32,
@@ -83,8 +84,9 @@ impl Follower {
     }
 
     async fn follow(&self) -> Result<(), KafkaError> {
-        let consumer: StreamConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &self.brokers)
+        let consumer: StreamConsumer = self
+            .kafka
+            .clone()
             .set("group.id", format!("{}-control-reader", self.group))
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")

@@ -91,14 +91,14 @@ pub struct Outbox {
 
 impl Outbox {
     pub fn new(
-        brokers: &str,
+        kafka: &ClientConfig,
         status_topic: String,
         dead_letter_topic: String,
         shared: Arc<Shared>,
         retries: mpsc::UnboundedSender<Job>,
     ) -> Result<Self, KafkaError> {
-        let producer = ClientConfig::new()
-            .set("bootstrap.servers", brokers)
+        let producer = kafka
+            .clone()
             .set("client.id", "coffee-consumer")
             .set("enable.idempotence", "true")
             .set("acks", "all")

@@ -31,13 +31,13 @@ pub fn parse_metadata(metadata: &str) -> Option<i64> {
 /// The orders with a final status written to `status_topic` since `since_ms`, read up to the
 /// end of each partition as it was when the scan began.
 pub fn finished_since(
-    brokers: &str,
+    kafka: &ClientConfig,
     status_topic: &str,
     since_ms: i64,
     timeout: Duration,
 ) -> Result<Vec<Uuid>, KafkaError> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
+    let consumer: BaseConsumer = kafka
+        .clone()
         .set("group.id", "coffee-consumer-recovery")
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")

@@ -37,11 +37,31 @@ pub struct KafkaInstance {
     port: u16,
     classpath: String,
     child: Option<Child>,
+    /// User name and password of the broker's own SASL/PLAIN user, when it requires SASL.
+    sasl_admin: Option<(String, String)>,
 }
 
 impl KafkaInstance {
     /// Formats storage under the test bed's log directory and starts the broker.
     pub async fn start(bed: &TestBed, name: &str) -> Result<Self, InstanceError> {
+        Self::start_with(bed, name, &[]).await
+    }
+
+    /// Like [`KafkaInstance::start`], but clients must authenticate with SASL/PLAIN as one of
+    /// `users` (name, password); the first is also the broker's own.
+    pub async fn start_sasl_plain(
+        bed: &TestBed,
+        name: &str,
+        users: &[(&str, &str)],
+    ) -> Result<Self, InstanceError> {
+        Self::start_with(bed, name, users).await
+    }
+
+    async fn start_with(
+        bed: &TestBed,
+        name: &str,
+        sasl_users: &[(&str, &str)],
+    ) -> Result<Self, InstanceError> {
         let dir = PathBuf::from(&bed.log_dir)
             .join("kafka-instances")
             .join(name);
@@ -56,12 +76,28 @@ impl KafkaInstance {
         std::fs::create_dir_all(dir.join("data")).map_err(io("creating the data directory"))?;
         let port = free_local_port().map_err(io("choosing a port"))?;
         let controller_port = free_local_port().map_err(io("choosing a port"))?;
+        let listener = if sasl_users.is_empty() {
+            "PLAINTEXT"
+        } else {
+            "SASL_PLAINTEXT"
+        };
+        let mut sasl = String::new();
+        if let Some((admin, admin_password)) = sasl_users.first() {
+            let users: String = sasl_users
+                .iter()
+                .map(|(user, password)| format!(" user_{user}=\"{password}\""))
+                .collect();
+            sasl = format!(
+                "sasl.enabled.mechanisms=PLAIN\nsasl.mechanism.inter.broker.protocol=PLAIN\n\
+                 listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"{admin}\" password=\"{admin_password}\"{users};\n"
+            );
+        }
         let properties = format!(
             "process.roles=broker,controller\nnode.id=1\n\
              controller.quorum.voters=1@127.0.0.1:{controller_port}\ncontroller.listener.names=CONTROLLER\n\
-             listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}\n\
-             advertised.listeners=PLAINTEXT://127.0.0.1:{port}\ninter.broker.listener.name=PLAINTEXT\n\
-             listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n\
+             listeners={listener}://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}\n\
+             advertised.listeners={listener}://127.0.0.1:{port}\ninter.broker.listener.name={listener}\n\
+             listener.security.protocol.map={listener}:{listener},CONTROLLER:PLAINTEXT\n{sasl}\
              log.dirs={}\nauto.create.topics.enable=false\noffsets.topic.replication.factor=1\n\
              offsets.topic.num.partitions=3\ntransaction.state.log.replication.factor=1\n\
              transaction.state.log.min.isr=1\nshare.coordinator.state.topic.replication.factor=1\n\
@@ -75,10 +111,27 @@ impl KafkaInstance {
             port,
             classpath: bed.kafka_classpath.clone(),
             child: None,
+            sasl_admin: sasl_users
+                .first()
+                .map(|(user, password)| ((*user).to_owned(), (*password).to_owned())),
         };
         instance.format().await?;
         instance.resume().await?;
         Ok(instance)
+    }
+
+    /// Client settings for this broker, authenticated as its own user when it requires SASL.
+    pub fn client_config(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", self.bootstrap_servers());
+        if let Some((user, password)) = &self.sasl_admin {
+            config
+                .set("security.protocol", "sasl_plaintext")
+                .set("sasl.mechanism", "PLAIN")
+                .set("sasl.username", user)
+                .set("sasl.password", password);
+        }
+        config
     }
 
     /// `host:port` for clients.
@@ -196,12 +249,9 @@ impl KafkaInstance {
     }
 
     async fn serves_metadata(&self) -> bool {
-        let servers = self.bootstrap_servers();
+        let mut config = self.client_config();
         tokio::task::spawn_blocking(move || {
-            let consumer: Result<BaseConsumer, _> = ClientConfig::new()
-                .set("bootstrap.servers", &servers)
-                .set("log_level", "0")
-                .create();
+            let consumer: Result<BaseConsumer, _> = config.set("log_level", "0").create();
             consumer.is_ok_and(|c| {
                 c.fetch_metadata(None, Duration::from_millis(500))
                     .is_ok_and(|m| !m.brokers().is_empty())

@@ -15,6 +15,8 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 
+use coffee_kafka_security::Security;
+
 use crate::reconcile::topic::{ObservedTopic, TopicAction};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -52,24 +54,28 @@ pub struct KafkaAdmin {
 }
 
 impl KafkaAdmin {
-    fn client(&self, brokers: &str) -> Result<Arc<Admin>, KafkaAdminError> {
+    fn client(&self, brokers: &str, security: &Security) -> Result<Arc<Admin>, KafkaAdminError> {
+        // Keyed by everything that makes a connection, so a rotated password gets a new client.
+        let key = format!("{brokers}\n{security:?}");
         let mut clients = self
             .clients
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(client) = clients.get(brokers) {
+        if let Some(client) = clients.get(&key) {
             return Ok(Arc::clone(client));
         }
-        let client: Admin = ClientConfig::new()
+        let mut config = ClientConfig::new();
+        config
             .set("bootstrap.servers", brokers)
-            .set("client.id", "coffee-operator")
-            .create()
-            .map_err(|source| KafkaAdminError::Unreachable {
+            .set("client.id", "coffee-operator");
+        let client: Admin = security.apply(&mut config).create().map_err(|source| {
+            KafkaAdminError::Unreachable {
                 brokers: brokers.to_owned(),
                 source,
-            })?;
+            }
+        })?;
         let client = Arc::new(client);
-        clients.insert(brokers.to_owned(), Arc::clone(&client));
+        clients.insert(key, Arc::clone(&client));
         Ok(client)
     }
 
@@ -77,9 +83,10 @@ impl KafkaAdmin {
     pub async fn observe(
         &self,
         brokers: &str,
+        security: &Security,
         topic: &str,
     ) -> Result<Option<ObservedTopic>, KafkaAdminError> {
-        let client = self.client(brokers)?;
+        let client = self.client(brokers, security)?;
         let unreachable = |source| KafkaAdminError::Unreachable {
             brokers: brokers.to_owned(),
             source,
@@ -127,8 +134,13 @@ impl KafkaAdmin {
     }
 
     /// Carries out `action` (a refused decrease is not an action on Kafka and does nothing).
-    pub async fn apply(&self, brokers: &str, action: &TopicAction) -> Result<(), KafkaAdminError> {
-        let client = self.client(brokers)?;
+    pub async fn apply(
+        &self,
+        brokers: &str,
+        security: &Security,
+        action: &TopicAction,
+    ) -> Result<(), KafkaAdminError> {
+        let client = self.client(brokers, security)?;
         let unreachable = |source| KafkaAdminError::Unreachable {
             brokers: brokers.to_owned(),
             source,
@@ -201,8 +213,13 @@ impl KafkaAdmin {
     }
 
     /// Deletes `topics`; topics already gone count as deleted.
-    pub async fn delete(&self, brokers: &str, topics: &[&str]) -> Result<(), KafkaAdminError> {
-        let client = self.client(brokers)?;
+    pub async fn delete(
+        &self,
+        brokers: &str,
+        security: &Security,
+        topics: &[&str],
+    ) -> Result<(), KafkaAdminError> {
+        let client = self.client(brokers, security)?;
         let results = client
             .delete_topics(topics, &options())
             .await

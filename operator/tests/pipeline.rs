@@ -9,5 +9,7 @@ mod support;
 mod lifecycle;
 #[path = "pipeline/resilience.rs"]
 mod resilience;
+#[path = "pipeline/sasl.rs"]
+mod sasl;
 #[path = "pipeline/security.rs"]
 mod security;

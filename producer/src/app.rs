@@ -43,7 +43,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let follower = Follower {
             kind,
             topic: topic.clone(),
-            brokers: config.brokers(),
+            kafka: config.kafka_client(),
             view: Arc::clone(&view),
             metrics: metrics.clone(),
             caught_up: flag,

@@ -66,6 +66,9 @@ pub struct Config {
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// TLS and SASL to the brokers.
+    #[command(flatten)]
+    pub kafka_security: coffee_kafka_security::Security,
     /// Export spans over OTLP/HTTP to this URL (e.g. http://collector:4318/v1/traces); off when unset.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")]
     pub otlp_traces_endpoint: Option<String>,
@@ -111,6 +114,12 @@ pub struct ConfigError {
 impl Config {
     /// Checks what clap's parsers cannot: broker addresses and Kafka topic names.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.kafka_security
+            .validate()
+            .map_err(|error| ConfigError {
+                flag: "kafka-security-protocol",
+                reason: error.to_string(),
+            })?;
         if self.kafka_brokers.iter().all(|b| b.trim().is_empty()) {
             return Err(ConfigError {
                 flag: "kafka-brokers",
@@ -137,6 +146,14 @@ impl Config {
             });
         }
         Ok(())
+    }
+
+    /// Client settings every Kafka client of the process starts from: brokers and security.
+    pub fn kafka_client(&self) -> rdkafka::ClientConfig {
+        let mut client = rdkafka::ClientConfig::new();
+        client.set("bootstrap.servers", self.brokers());
+        self.kafka_security.apply(&mut client);
+        client
     }
 
     pub fn brokers(&self) -> String {

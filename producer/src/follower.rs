@@ -50,7 +50,8 @@ impl TopicKind {
 pub struct Follower {
     pub kind: TopicKind,
     pub topic: String,
-    pub brokers: String,
+    /// Brokers and security settings.
+    pub kafka: ClientConfig,
     pub view: Arc<RwLock<OrderView>>,
     pub metrics: Metrics,
     pub caught_up: Arc<AtomicBool>,
@@ -76,8 +77,8 @@ impl Follower {
 
     async fn follow(&self) -> Result<(), KafkaError> {
         let consumer: Arc<StreamConsumer> = Arc::new(
-            ClientConfig::new()
-                .set("bootstrap.servers", &self.brokers)
+            self.kafka
+                .clone()
                 .set("group.id", "coffee-producer-view")
                 .set("enable.auto.commit", "false")
                 .set("enable.auto.offset.store", "false")

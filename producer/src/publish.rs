@@ -62,9 +62,8 @@ impl std::fmt::Debug for Publisher {
 
 /// librdkafka settings for `config`'s publish mode.
 pub fn client_config(config: &Config) -> ClientConfig {
-    let mut client = ClientConfig::new();
+    let mut client = config.kafka_client();
     client
-        .set("bootstrap.servers", config.brokers())
         .set("client.id", "coffee-producer")
         .set("acks", "all")
         .set("enable.idempotence", "true")

@@ -20,7 +20,8 @@ use crate::state::{Shared, Source};
 /// What the callbacks need, and what they tell the rest of the process.
 pub struct FetchContext {
     pub shared: Arc<Shared>,
-    pub brokers: String,
+    /// Brokers and security settings, for the status-topic reader.
+    pub kafka: rdkafka::ClientConfig,
     pub topic: String,
     pub status_topic: String,
     /// How long a revoke waits for work already with a worker.
@@ -39,13 +40,13 @@ impl FetchContext {
     pub fn new(
         shared: Arc<Shared>,
         reports: mpsc::Receiver<Source>,
-        brokers: String,
+        kafka: rdkafka::ClientConfig,
         topic: String,
         status_topic: String,
     ) -> Self {
         Self {
             shared,
-            brokers,
+            kafka,
             topic,
             status_topic,
             revoke_wait: Duration::from_secs(5),
@@ -169,7 +170,7 @@ impl FetchContext {
             let margin = i64::try_from(recovery::CLOCK_SKEW_MARGIN.as_millis()).unwrap_or(0);
             let since = (since - margin).max(0);
             match recovery::finished_since(
-                &self.brokers,
+                &self.kafka,
                 &self.status_topic,
                 since,
                 Duration::from_secs(30),

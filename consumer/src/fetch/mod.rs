@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers};
-use rdkafka::{ClientConfig, Message};
 use tokio::runtime::Handle;
 use tracing::{info, warn};
 
@@ -40,8 +40,8 @@ pub fn consumer(
     config: &Config,
     context: Arc<FetchContext>,
 ) -> Result<BaseConsumer<Callbacks>, KafkaError> {
-    let consumer: BaseConsumer<Callbacks> = ClientConfig::new()
-        .set("bootstrap.servers", config.brokers())
+    let consumer: BaseConsumer<Callbacks> = config
+        .kafka_client()
         .set("group.id", config.group_id())
         .set("session.timeout.ms", config.session_timeout_ms.to_string())
         .set("client.id", "coffee-consumer")

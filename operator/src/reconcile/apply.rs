@@ -15,7 +15,7 @@ use super::names::TopicNames;
 use super::status::{self, Judgement, TopicOutcome};
 use super::topic::{self, TopicAction};
 use super::workloads::{self, Workloads};
-use super::{Context, Error, FIELD_MANAGER, announce};
+use super::{Context, Error, FIELD_MANAGER, announce, credentials};
 use crate::autoscale::policy;
 use crate::crd::{CoffeeOrderPipeline, CoffeeOrderPipelineStatus};
 
@@ -101,7 +101,7 @@ pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Acti
     }
     patch_status(pipeline, ctx, &new_status).await?;
     if let Some(error) = kafka_error {
-        return Err(error.into());
+        return Err(error);
     }
     Ok(Action::requeue(if ready {
         RESYNC
@@ -115,16 +115,33 @@ pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Acti
 async fn reconcile_topics(
     pipeline: &CoffeeOrderPipeline,
     ctx: &Context,
-) -> (
-    TopicOutcome,
-    Option<i32>,
-    Option<crate::kafka::KafkaAdminError>,
-) {
+) -> (TopicOutcome, Option<i32>, Option<Error>) {
     let brokers = &pipeline.spec.kafka.bootstrap_servers;
+    let namespace = pipeline.namespace().unwrap_or_default();
+    let security = match credentials::resolve(&ctx.client, &namespace, &pipeline.spec.kafka).await {
+        Ok(security) => security,
+        Err(error) => {
+            let message = error.to_string();
+            announce(
+                ctx,
+                pipeline,
+                true,
+                "KafkaCredentialsUnavailable",
+                "UpdateTopic",
+                message.clone(),
+            )
+            .await;
+            let outcome = TopicOutcome::Failed {
+                reason: "KafkaCredentialsUnavailable".to_owned(),
+                message,
+            };
+            return (outcome, None, Some(error.into()));
+        }
+    };
     let mut outcome = TopicOutcome::Ready;
     let mut order_partitions = None;
     for (index, desired) in topic::desired(pipeline).iter().enumerate() {
-        let observed = match ctx.kafka.observe(brokers, &desired.name).await {
+        let observed = match ctx.kafka.observe(brokers, &security, &desired.name).await {
             Ok(observed) => observed,
             Err(error) => return failed(ctx, pipeline, error).await,
         };
@@ -152,7 +169,7 @@ async fn reconcile_topics(
                 .await;
                 continue;
             }
-            if let Err(error) = ctx.kafka.apply(brokers, &action).await {
+            if let Err(error) = ctx.kafka.apply(brokers, &security, &action).await {
                 return failed(ctx, pipeline, error).await;
             }
             let (reason, note) = match &action {
@@ -189,11 +206,7 @@ async fn failed(
     ctx: &Context,
     pipeline: &CoffeeOrderPipeline,
     error: crate::kafka::KafkaAdminError,
-) -> (
-    TopicOutcome,
-    Option<i32>,
-    Option<crate::kafka::KafkaAdminError>,
-) {
+) -> (TopicOutcome, Option<i32>, Option<Error>) {
     let message = error.to_string();
     announce(
         ctx,
@@ -208,7 +221,7 @@ async fn failed(
         reason: error.kind().to_owned(),
         message,
     };
-    (outcome, None, Some(error))
+    (outcome, None, Some(error.into()))
 }
 
 /// Server-side applies every workload object, owned by the pipeline; returns both Deployments

@@ -3,13 +3,13 @@
 //! the status says why, and the deletion is retried with back-off.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::Resource;
 use kube::runtime::controller::Action;
+use kube::{Resource, ResourceExt};
 
 use super::apply::patch_status;
 use super::names::TopicNames;
 use super::status::{self, Judgement};
-use super::{Context, Error, announce};
+use super::{Context, Error, announce, credentials};
 use crate::crd::{CoffeeOrderPipeline, TopicDeletionPolicy};
 
 pub async fn cleanup(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Action, Error> {
@@ -22,11 +22,17 @@ pub async fn cleanup(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Ac
         names.statuses.as_str(),
         names.dead_letters.as_str(),
     ];
-    match ctx
-        .kafka
-        .delete(&pipeline.spec.kafka.bootstrap_servers, &topics)
-        .await
-    {
+    let namespace = pipeline.namespace().unwrap_or_default();
+    let security = credentials::resolve(&ctx.client, &namespace, &pipeline.spec.kafka).await;
+    let deleted = match security {
+        Ok(security) => ctx
+            .kafka
+            .delete(&pipeline.spec.kafka.bootstrap_servers, &security, &topics)
+            .await
+            .map_err(Error::from),
+        Err(error) => Err(Error::from(error)),
+    };
+    match deleted {
         Ok(()) => {
             announce(
                 ctx,
@@ -68,7 +74,7 @@ pub async fn cleanup(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Ac
             conditions.extend(status.conditions.into_iter().filter(|c| c.type_ != "Ready"));
             status.conditions = conditions;
             patch_status(pipeline, ctx, &status).await?;
-            Err(error.into())
+            Err(error)
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod apply;
 mod cleanup;
+mod credentials;
 pub mod names;
 pub mod status;
 pub mod topic;
@@ -128,6 +129,8 @@ pub enum Error {
         what: &'static str,
         source: serde_json::Error,
     },
+    #[error(transparent)]
+    Credentials(#[from] credentials::CredentialsError),
     #[error("the pipeline has no namespace")]
     NoNamespace,
     #[error("finalizer: {0}")]
@@ -141,6 +144,7 @@ impl Error {
             Error::Kafka(error) => error.kind(),
             Error::Kube(_) => "KubeApi",
             Error::Build { .. } => "Build",
+            Error::Credentials(_) => "KafkaCredentialsUnavailable",
             Error::NoNamespace => "NoNamespace",
             Error::Finalizer(_) => "Finalizer",
         }

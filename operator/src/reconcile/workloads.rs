@@ -115,13 +115,8 @@ fn secret_env(name: &str, secret: &str, key: &str) -> Value {
 fn security_env(pipeline: &CoffeeOrderPipeline) -> Vec<Value> {
     let kafka = &pipeline.spec.kafka;
     let mut vars = Vec::new();
-    let protocol = match (kafka.tls.is_some(), kafka.sasl.is_some()) {
-        (false, false) => "plaintext",
-        (true, false) => "ssl",
-        (false, true) => "sasl_plaintext",
-        (true, true) => "sasl_ssl",
-    };
-    vars.push(env("KAFKA_SECURITY_PROTOCOL", protocol));
+    let protocol = super::credentials::protocol(kafka);
+    vars.push(env("KAFKA_SECURITY_PROTOCOL", protocol.as_str()));
     if let Some(tls) = &kafka.tls {
         for (var, secret) in [
             ("KAFKA_SSL_CA_PEM", &tls.ca_secret),

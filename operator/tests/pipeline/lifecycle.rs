@@ -73,6 +73,26 @@ async fn a_pipeline_is_created_grown_refused_a_decrease_and_deleted_with_its_top
     .unwrap_or_else(|e| panic!("{e}\n{}", operator.log_tail()));
     assert_eq!(ready["status"]["partitions"], 3);
     assert_eq!(ready["status"]["consumers"], "1x4");
+    let table = kubectl(&bed, &["get", "cop", "shop", "-n", &scene.namespace], None).unwrap();
+    let table = String::from_utf8_lossy(&table.stdout).into_owned();
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME",
+            "TOPIC",
+            "PARTITIONS",
+            "CONSUMERS",
+            "LAG",
+            "READY",
+            "AGE"
+        ]
+    );
+    let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(&row[..4], ["shop", topic.as_str(), "3", "1x4"], "{table}");
+    // Lag is not measured yet (autoscaling issue): its column may be empty or `<none>`.
+    assert!(row[4..].contains(&"True"), "{table}");
     let pods = scene.runtime.pods();
     assert!(
         pods.iter()

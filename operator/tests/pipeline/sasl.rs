@@ -1,0 +1,71 @@
+//! A Kafka cluster that requires SASL: the operator reads the pipeline's Secret for its own
+//! admin client, and the workloads get the credentials from the same Secret.
+
+use std::time::Duration;
+
+use e2e::fixtures::unique_name;
+use e2e::kafka_instance::KafkaInstance;
+use e2e::poll::eventually;
+use e2e::testbed::TestBed;
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
+
+use crate::support::{
+    OperatorProcess, apply_pipeline, condition, install, kubectl, operator_kubeconfig, pipeline,
+    scene,
+};
+
+#[tokio::test]
+async fn a_pipeline_on_a_sasl_cluster_authenticates_with_its_secret() {
+    let bed = TestBed::load().unwrap();
+    install(&bed).unwrap();
+    let broker = KafkaInstance::start_sasl_plain(
+        &bed,
+        &unique_name("sasl"),
+        &[("admin", "admin-secret"), ("coffee", "coffee-secret")],
+    )
+    .await
+    .unwrap();
+    let scene = scene("sasl").await.unwrap();
+    let secret = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: kafka-user\n  namespace: {}\nstringData:\n  username: coffee\n  password: coffee-secret\n",
+        scene.namespace
+    );
+    let created = kubectl(&bed, &["apply", "-f", "-"], Some(&secret)).unwrap();
+    assert!(created.status.success(), "{created:?}");
+    let operator = OperatorProcess::start(
+        &bed,
+        &operator_kubeconfig(&bed).unwrap(),
+        &scene.namespace,
+        &unique_name("lease"),
+    )
+    .await
+    .unwrap();
+    let topic = unique_name("cop-sasl");
+    let spec = format!(
+        "  kafka:\n    bootstrapServers: \"{}\"\n    topic: {topic}\n    partitions: 2\n    sasl: {{mechanism: PLAIN, secretName: kafka-user}}\n  producer:\n    replicas: 1\n",
+        broker.bootstrap_servers()
+    );
+    apply_pipeline(&bed, &scene.namespace, "secured", &spec).unwrap();
+    eventually("Ready=True", Duration::from_secs(90), || async {
+        let object = pipeline(&scene, "secured")
+            .await
+            .map_err(|e| e.to_string())?;
+        if condition(&object, "Ready")["status"] == "True" {
+            Ok(())
+        } else {
+            Err(object["status"].to_string())
+        }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", operator.log_tail()));
+
+    let admin: AdminClient<DefaultClientContext> = broker.client_config().create().unwrap();
+    let metadata = admin
+        .inner()
+        .fetch_metadata(Some(&topic), Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(metadata.topics()[0].partitions().len(), 2);
+    operator.stop().await.unwrap();
+    scene.finish().await.unwrap();
+}

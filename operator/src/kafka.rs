@@ -54,9 +54,31 @@ pub struct KafkaAdmin {
 }
 
 impl KafkaAdmin {
+    /// Keyed by everything that makes a connection, so a rotated password gets a new client.
+    fn key(brokers: &str, security: &Security) -> String {
+        format!("{brokers}\n{security:?}")
+    }
+
+    /// Drops the client after a failure to reach the cluster: a fresh client starts with fresh
+    /// connections (a broker restarted behind the same address was seen to leave an old admin
+    /// client timing out for minutes).
+    fn forget_if_unreachable<T>(
+        &self,
+        brokers: &str,
+        security: &Security,
+        result: Result<T, KafkaAdminError>,
+    ) -> Result<T, KafkaAdminError> {
+        if let Err(KafkaAdminError::Unreachable { .. }) = &result {
+            self.clients
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&Self::key(brokers, security));
+        }
+        result
+    }
+
     fn client(&self, brokers: &str, security: &Security) -> Result<Arc<Admin>, KafkaAdminError> {
-        // Keyed by everything that makes a connection, so a rotated password gets a new client.
-        let key = format!("{brokers}\n{security:?}");
+        let key = Self::key(brokers, security);
         let mut clients = self
             .clients
             .lock()
@@ -81,6 +103,16 @@ impl KafkaAdmin {
 
     /// The topic's partitions and configuration; `None` when it does not exist.
     pub async fn observe(
+        &self,
+        brokers: &str,
+        security: &Security,
+        topic: &str,
+    ) -> Result<Option<ObservedTopic>, KafkaAdminError> {
+        let result = self.try_observe(brokers, security, topic).await;
+        self.forget_if_unreachable(brokers, security, result)
+    }
+
+    async fn try_observe(
         &self,
         brokers: &str,
         security: &Security,
@@ -135,6 +167,16 @@ impl KafkaAdmin {
 
     /// Carries out `action` (a refused decrease is not an action on Kafka and does nothing).
     pub async fn apply(
+        &self,
+        brokers: &str,
+        security: &Security,
+        action: &TopicAction,
+    ) -> Result<(), KafkaAdminError> {
+        let result = self.try_apply(brokers, security, action).await;
+        self.forget_if_unreachable(brokers, security, result)
+    }
+
+    async fn try_apply(
         &self,
         brokers: &str,
         security: &Security,
@@ -214,6 +256,16 @@ impl KafkaAdmin {
 
     /// Deletes `topics`; topics already gone count as deleted.
     pub async fn delete(
+        &self,
+        brokers: &str,
+        security: &Security,
+        topics: &[&str],
+    ) -> Result<(), KafkaAdminError> {
+        let result = self.try_delete(brokers, security, topics).await;
+        self.forget_if_unreachable(brokers, security, result)
+    }
+
+    async fn try_delete(
         &self,
         brokers: &str,
         security: &Security,

@@ -14,13 +14,12 @@ use kube::Api;
 use rdkafka::admin::{AdminOptions, ResourceSpecifier};
 
 use crate::support::{
-    OperatorProcess, apply_pipeline, condition, install, kubectl, operator_kubeconfig, pipeline,
-    scene,
+    OperatorProcess, apply_pipeline, condition, install, kubectl, pipeline, scene,
 };
 
 fn spec(brokers: &str, topic: &str, partitions: i32, policy: &str) -> String {
     format!(
-        "  kafka:\n    bootstrapServers: \"{brokers}\"\n    topic: {topic}\n    partitions: {partitions}\n  producer:\n    replicas: 1\n  consumer:\n    replicas: {{min: 1, max: 1}}\n    workers: {{min: 4, max: 4}}\n  topicDeletionPolicy: {policy}\n"
+        "  kafka:\n    bootstrapServers: \"{brokers}\"\n    topic: {topic}\n    partitions: {partitions}\n    topicConfig: {{retention.ms: \"3600000\"}}\n  producer:\n    replicas: 1\n  consumer:\n    replicas: {{min: 1, max: 1}}\n    workers: {{min: 4, max: 4}}\n  topicDeletionPolicy: {policy}\n"
     )
 }
 
@@ -43,14 +42,7 @@ async fn a_pipeline_is_created_grown_refused_a_decrease_and_deleted_with_its_top
     let bed = TestBed::load().unwrap();
     install(&bed).unwrap();
     let scene = scene("pipeline").await.unwrap();
-    let operator = OperatorProcess::start(
-        &bed,
-        &operator_kubeconfig(&bed).unwrap(),
-        &scene.namespace,
-        &unique_name("lease"),
-    )
-    .await
-    .unwrap();
+    let operator = OperatorProcess::start_watching(&bed, &scene).await.unwrap();
     let topic = unique_name("cop-orders");
     apply_pipeline(
         &bed,
@@ -107,6 +99,10 @@ async fn a_pipeline_is_created_grown_refused_a_decrease_and_deleted_with_its_top
 
     // Topics, checked through Kafka's admin API rather than the operator's status.
     assert_eq!(partition_count(&bed, &topic).await.unwrap(), 3);
+    assert_eq!(
+        topic_config(&bed, &topic, "retention.ms").await.as_deref(),
+        Some("3600000")
+    );
     assert_eq!(
         partition_count(&bed, &format!("{topic}-status"))
             .await
@@ -168,6 +164,17 @@ async fn a_pipeline_is_created_grown_refused_a_decrease_and_deleted_with_its_top
     .unwrap();
     assert_eq!(String::from_utf8_lossy(&can.stdout).trim(), "no");
 
+    // Configuration drift made behind the operator's back is corrected at the next check (here
+    // the one the partition change below causes).
+    let drift = rdkafka::admin::AlterConfig::new(ResourceSpecifier::Topic(&topic))
+        .set("retention.ms", "7200000");
+    admin(&bed)
+        .await
+        .unwrap()
+        .alter_configs([&drift], &AdminOptions::new())
+        .await
+        .unwrap();
+
     // More partitions: the topic grows.
     apply_pipeline(
         &bed,
@@ -182,6 +189,18 @@ async fn a_pipeline_is_created_grown_refused_a_decrease_and_deleted_with_its_top
         || async {
             match partition_count(&bed, &topic).await {
                 Ok(5) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await
+    .unwrap();
+    eventually(
+        "the drifted retention to be corrected",
+        Duration::from_secs(30),
+        || async {
+            match topic_config(&bed, &topic, "retention.ms").await.as_deref() {
+                Some("3600000") => Ok(()),
                 other => Err(format!("{other:?}")),
             }
         },
@@ -271,14 +290,7 @@ async fn a_pipeline_deleted_with_retain_keeps_its_topics() {
     let bed = TestBed::load().unwrap();
     install(&bed).unwrap();
     let scene = scene("retain").await.unwrap();
-    let operator = OperatorProcess::start(
-        &bed,
-        &operator_kubeconfig(&bed).unwrap(),
-        &scene.namespace,
-        &unique_name("lease"),
-    )
-    .await
-    .unwrap();
+    let operator = OperatorProcess::start_watching(&bed, &scene).await.unwrap();
     let topic = unique_name("cop-kept");
     apply_pipeline(
         &bed,

@@ -9,39 +9,14 @@ use e2e::poll::eventually;
 use e2e::testbed::TestBed;
 
 use crate::support::{
-    OperatorProcess, apply_pipeline, condition, install, kubectl, operator_kubeconfig, pipeline,
-    scene,
+    OperatorProcess, apply_pipeline, install, kubectl, operator_kubeconfig, pipeline, scene,
+    wait_for_condition,
 };
 
 fn spec(brokers: &str, topic: &str, partitions: i32) -> String {
     format!(
         "  kafka:\n    bootstrapServers: \"{brokers}\"\n    topic: {topic}\n    partitions: {partitions}\n  producer:\n    replicas: 0\n"
     )
-}
-
-async fn wait_for_condition(
-    scene: &e2e::fixtures::RuntimeScene,
-    name: &str,
-    type_: &str,
-    status: &str,
-    reason: Option<&str>,
-    log: &str,
-) -> serde_json::Value {
-    eventually(
-        &format!("{type_}={status} {reason:?}"),
-        Duration::from_secs(60),
-        || async {
-            let object = pipeline(scene, name).await.map_err(|e| e.to_string())?;
-            let found = condition(&object, type_);
-            if found["status"] == status && reason.is_none_or(|r| found["reason"] == r) {
-                Ok(found)
-            } else {
-                Err(found.to_string())
-            }
-        },
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}\n{log}"))
 }
 
 #[tokio::test]
@@ -160,14 +135,7 @@ async fn an_unreachable_kafka_is_explained_and_recovered_from() {
         .await
         .unwrap();
     let scene = scene("outage").await.unwrap();
-    let operator = OperatorProcess::start(
-        &bed,
-        &operator_kubeconfig(&bed).unwrap(),
-        &scene.namespace,
-        &unique_name("lease"),
-    )
-    .await
-    .unwrap();
+    let operator = OperatorProcess::start_watching(&bed, &scene).await.unwrap();
     let topic = unique_name("cop-outage");
     apply_pipeline(
         &bed,
@@ -257,9 +225,10 @@ async fn an_unreachable_kafka_is_explained_and_recovered_from() {
         "{stuck}"
     );
     broker.resume().await.unwrap();
+    // Retries back off exponentially while Kafka is away, so allow for a long last wait.
     eventually(
         "the pipeline to be gone",
-        Duration::from_secs(60),
+        Duration::from_secs(120),
         || async {
             match pipeline(&scene, "flaky").await {
                 Err(error) if error.to_string().contains("not found") => Ok(()),

@@ -11,8 +11,7 @@ use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
 
 use crate::support::{
-    OperatorProcess, apply_pipeline, condition, install, kubectl, operator_kubeconfig, pipeline,
-    scene,
+    OperatorProcess, apply_pipeline, condition, install, kubectl, pipeline, scene,
 };
 
 #[tokio::test]
@@ -33,14 +32,7 @@ async fn a_pipeline_on_a_sasl_cluster_authenticates_with_its_secret() {
     );
     let created = kubectl(&bed, &["apply", "-f", "-"], Some(&secret)).unwrap();
     assert!(created.status.success(), "{created:?}");
-    let operator = OperatorProcess::start(
-        &bed,
-        &operator_kubeconfig(&bed).unwrap(),
-        &scene.namespace,
-        &unique_name("lease"),
-    )
-    .await
-    .unwrap();
+    let operator = OperatorProcess::start_watching(&bed, &scene).await.unwrap();
     let topic = unique_name("cop-sasl");
     let spec = format!(
         "  kafka:\n    bootstrapServers: \"{}\"\n    topic: {topic}\n    partitions: 2\n    sasl: {{mechanism: PLAIN, secretName: kafka-user}}\n  producer:\n    replicas: 1\n",

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use e2e::fixtures::{RuntimeScene, unique_name};
+use e2e::poll::eventually;
 use e2e::testbed::TestBed;
 use kube::Api;
 use serde_json::Value;
@@ -151,6 +152,12 @@ impl OperatorProcess {
         Ok(process)
     }
 
+    /// An operator with its own ServiceAccount token and Lease, watching `scene`'s namespace.
+    pub async fn start_watching(bed: &TestBed, scene: &RuntimeScene) -> anyhow::Result<Self> {
+        let kubeconfig = operator_kubeconfig(bed)?;
+        Self::start(bed, &kubeconfig, &scene.namespace, &unique_name("lease")).await
+    }
+
     async fn wait_ready(&mut self) -> anyhow::Result<()> {
         let url = format!("{}/readyz", self.base);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -268,4 +275,30 @@ pub fn condition(pipeline: &Value, type_: &str) -> Value {
         .as_array()
         .and_then(|all| all.iter().find(|c| c["type"] == type_).cloned())
         .unwrap_or(Value::Null)
+}
+
+/// Waits until the pipeline's condition `type_` has `status` (and `reason`, if given).
+pub async fn wait_for_condition(
+    scene: &e2e::fixtures::RuntimeScene,
+    name: &str,
+    type_: &str,
+    status: &str,
+    reason: Option<&str>,
+    log: &str,
+) -> serde_json::Value {
+    eventually(
+        &format!("{type_}={status} {reason:?}"),
+        Duration::from_secs(60),
+        || async {
+            let object = pipeline(scene, name).await.map_err(|e| e.to_string())?;
+            let found = condition(&object, type_);
+            if found["status"] == status && reason.is_none_or(|r| found["reason"] == r) {
+                Ok(found)
+            } else {
+                Err(found.to_string())
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{log}"))
 }

@@ -50,23 +50,12 @@ async fn main() -> ExitCode {
             }
         };
     }
-    let _telemetry = match coffee_telemetry::init(
+    let otlp = args.run.otlp_traces_endpoint.clone();
+    coffee_telemetry::run_service(
         "coffee-operator",
         args.run.log_format,
-        args.run.otlp_traces_endpoint.as_deref(),
-    ) {
-        Ok(telemetry) => telemetry,
-        Err(error) => {
-            eprintln!("coffee-operator: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    match app::run(args.run).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("{error:#}");
-            eprintln!("coffee-operator: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+        otlp.as_deref(),
+        app::run(args.run),
+    )
+    .await
 }

@@ -27,23 +27,12 @@ async fn main() -> ExitCode {
         eprintln!("coffee-producer: invalid configuration: {error}");
         return ExitCode::from(2);
     }
-    let _telemetry = match coffee_telemetry::init(
+    let otlp = config.otlp_traces_endpoint.clone();
+    coffee_telemetry::run_service(
         "coffee-producer",
         config.log_format,
-        config.otlp_traces_endpoint.as_deref(),
-    ) {
-        Ok(telemetry) => telemetry,
-        Err(error) => {
-            eprintln!("coffee-producer: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    match app::run(config).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("{error:#}");
-            eprintln!("coffee-producer: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+        otlp.as_deref(),
+        app::run(config),
+    )
+    .await
 }

@@ -101,3 +101,29 @@ pub fn init(
         .map_err(|e| TelemetryError::AlreadyInstalled(e.to_string()))?;
     Ok(Telemetry { provider })
 }
+
+/// Runs a service's main future with telemetry set up first, and turns the outcome into the
+/// process's exit code: 0 on success; 1 with the error logged and printed (alternate form, so
+/// an `anyhow` chain shows every cause); 2 when telemetry itself cannot be set up.
+pub async fn run_service<E: std::fmt::Display>(
+    service: &'static str,
+    format: LogFormat,
+    otlp_traces_endpoint: Option<&str>,
+    app: impl std::future::Future<Output = Result<(), E>>,
+) -> std::process::ExitCode {
+    let _telemetry = match init(service, format, otlp_traces_endpoint) {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("{service}: {error}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match app.await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("{service}: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
@@ -121,7 +120,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     info!(%address, topic = %config.kafka_topic, group = %config.group_id(), workers = config.workers, "coffee-consumer running");
     let server = tokio::spawn(async move {
         axum::serve(listener, http::router(probes))
-            .with_graceful_shutdown(wait_for_signal())
+            .with_graceful_shutdown(coffee_telemetry::shutdown_signal())
             .await
     });
     match server.await {
@@ -143,20 +142,4 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     info!("stopped");
     Ok(())
-}
-
-async fn wait_for_signal() {
-    let mut terminate = match signal(SignalKind::terminate()) {
-        Ok(terminate) => terminate,
-        Err(error) => {
-            warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the consumer");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = terminate.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-    info!("shutting down");
 }

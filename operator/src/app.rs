@@ -14,7 +14,6 @@ use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::watcher;
 use kube::{Api, Client};
 use kube_lease_manager::LeaseManagerBuilder;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
@@ -42,7 +41,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
 
     let (stop, stopped) = watch::channel(false);
     tokio::spawn(async move {
-        wait_for_signal().await;
+        coffee_telemetry::shutdown_signal().await;
         let _ = stop.send(true);
     });
     probes.ready.store(true, Ordering::Relaxed);
@@ -186,16 +185,4 @@ async fn run_controller(
         })
         .await;
     info!("controller stopped");
-}
-
-async fn wait_for_signal() {
-    let Ok(mut terminate) = signal(SignalKind::terminate()) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = terminate.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-    info!("shutting down");
 }

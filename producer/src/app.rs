@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
@@ -70,7 +69,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let shutdown_state = Arc::clone(&state);
     axum::serve(listener, api::router(Arc::clone(&state)))
         .with_graceful_shutdown(async move {
-            wait_for_signal().await;
+            coffee_telemetry::shutdown_signal().await;
             info!("shutting down: no new connections; answering requests in flight");
             shutdown_state.shutting_down.store(true, Ordering::Relaxed);
         })
@@ -89,19 +88,4 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let _ = task.await;
     }
     Ok(())
-}
-
-async fn wait_for_signal() {
-    let mut terminate = match signal(SignalKind::terminate()) {
-        Ok(terminate) => terminate,
-        Err(error) => {
-            warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the server");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = terminate.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
 }

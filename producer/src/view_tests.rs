@@ -259,3 +259,28 @@ fn a_cursor_between_orders_starts_the_page_below_it() {
         [id(1)]
     );
 }
+
+proptest::proptest! {
+    #[test]
+    fn orders_arriving_in_any_order_are_found_and_listed_newest_first(
+        ids in proptest::collection::vec(0u128..200, 1..60)
+    ) {
+        let events: Vec<OrderEvent> = ids.iter().map(|&n| created(n, "Ada", None)).collect();
+        let view = view_with(&events);
+        let mut expected: Vec<Uuid> = ids.iter().map(|&n| id(n)).collect();
+        expected.sort_unstable();
+        expected.dedup();
+        for order_id in &expected {
+            proptest::prop_assert_eq!(view.get(order_id).map(|o| o.id), Some(*order_id));
+        }
+        proptest::prop_assert!(view.get(&id(200)).is_none());
+        let listed: Vec<Uuid> = view
+            .list(&ListQuery { limit: 100, ..ListQuery::default() })
+            .orders
+            .iter()
+            .map(|o| o.id)
+            .collect();
+        expected.reverse();
+        proptest::prop_assert_eq!(listed, expected);
+    }
+}

@@ -81,6 +81,12 @@ pub fn init(
                 reason: e.to_string(),
             })?;
         builder = builder.with_batch_exporter(exporter);
+    } else {
+        // Nothing would receive a recorded span. New traces still get ids (they travel in the
+        // `traceparent` headers, marked not sampled); a trace a caller marked sampled stays so.
+        builder = builder.with_sampler(opentelemetry_sdk::trace::Sampler::ParentBased(Box::new(
+            opentelemetry_sdk::trace::Sampler::AlwaysOff,
+        )));
     }
     let provider = builder.build();
     let tracer = provider.tracer(service);
@@ -96,7 +102,17 @@ pub fn init(
     tracing_subscriber::registry()
         .with(filter)
         .with(logs)
-        .with(tracing_opentelemetry::layer().with_tracer(tracer))
+        // Per-span bookkeeping that nothing here reads (busy/idle time, thread and source
+        // location attributes, the OpenTelemetry context on every poll) cost the order intake
+        // about 8 of its 55 µs of CPU per order; trace ids come from the span itself.
+        .with(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_tracked_inactivity(false)
+                .with_context_activation(false)
+                .with_threads(false)
+                .with_location(false),
+        )
         .try_init()
         .map_err(|e| TelemetryError::AlreadyInstalled(e.to_string()))?;
     Ok(Telemetry { provider })

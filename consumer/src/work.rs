@@ -102,7 +102,10 @@ impl Context {
                     self.outbox
                         .status(&event, &job.trace, Delivery::Untracked)
                         .await;
-                    tokio::time::sleep(duration).await;
+                    // tokio's timer rounds a sleep up to its next 1 ms tick: ~1 ms more per
+                    // brew, 15 % of the pool's throughput at 6 ms brews. async-io's timers fire
+                    // from a timerfd, within microseconds, and still never block a worker.
+                    async_io::Timer::after(duration).await;
                 }
                 metrics.brew_duration.observe(duration.as_secs_f64());
                 self.conclude(job, OrderStatus::Completed, None).await;

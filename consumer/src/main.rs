@@ -3,6 +3,7 @@
 
 mod app;
 mod assignment;
+mod brew;
 mod config;
 mod control;
 mod fetch;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tracing::info;
 
+use crate::brew::BrewTimer;
 use crate::retry::backoff;
 use crate::state::Job;
 use crate::work::Context;
@@ -61,6 +62,7 @@ async fn work(
     stats: Arc<PoolStats>,
     mut target: watch::Receiver<u32>,
 ) {
+    let mut timer = BrewTimer::new();
     stats.live.fetch_add(1, Ordering::Relaxed);
     ctx.shared.metrics.workers.inc();
     loop {
@@ -84,7 +86,7 @@ async fn work(
         }
         let began = Instant::now();
         for (started, already_finished) in jobs {
-            ctx.process(started, already_finished).await;
+            ctx.process(started, already_finished, &mut timer).await;
         }
         let busy = began.elapsed();
         stats.busy_micros.fetch_add(

@@ -109,7 +109,7 @@ impl Context {
                 if !duration.is_zero() {
                     let event = status_event(&job, OrderStatus::Processing, None);
                     self.outbox
-                        .status(&event, &job.trace, Delivery::Untracked)
+                        .status(&event, &trace_of(&job), Delivery::Untracked)
                         .await;
                     timer.brew(duration).await;
                 }
@@ -134,7 +134,7 @@ impl Context {
     /// Writes the final status; the offset finishes when it is acknowledged.
     async fn conclude(&self, job: Job, status: OrderStatus, reason: Option<&str>) {
         let event = status_event(&job, status, reason);
-        let trace = job.trace.clone();
+        let trace = trace_of(&job);
         let delivery = Delivery::Finishes {
             source: job.source,
             retry: Some(Box::new(job)),
@@ -192,8 +192,19 @@ impl Context {
             .inc();
         let status = status_event(&job, OrderStatus::Failed, Some(&detail));
         self.outbox
-            .status(&status, &job.trace, Delivery::Untracked)
+            .status(&status, &trace_of(&job), Delivery::Untracked)
             .await;
+    }
+}
+
+/// Trace headers for a job's status events: the current `ProcessOrder` span's, so that they
+/// continue the order's trace as children of its processing; the order's own if spans are off.
+fn trace_of(job: &Job) -> Vec<(String, String)> {
+    let current = coffee_telemetry::propagation::headers_of(&tracing::Span::current());
+    if current.is_empty() {
+        job.trace.clone()
+    } else {
+        current
     }
 }
 

@@ -1,7 +1,7 @@
 //! `coffee-consumer` as a real process against the test bed's Kafka: per-order ordering under
 //! parallelism, cancel before brewing, dead letters, at-least-once through SIGKILL and
 //! rebalances without completing an order twice, live worker resizing, and commits that never
-//! run ahead of finished work.
+//! run ahead of finished work; status events that continue each order's trace.
 
 #[path = "processing/support.rs"]
 mod support;
@@ -16,3 +16,5 @@ mod failover;
 mod ordering;
 #[path = "processing/resize.rs"]
 mod resize;
+#[path = "processing/tracing.rs"]
+mod tracing;

@@ -88,6 +88,21 @@ impl OrderWriter {
         self.event(&event).await
     }
 
+    /// Creates an order as a traced HTTP request would: with a `traceparent` header.
+    pub async fn create_traced(
+        &self,
+        id: Uuid,
+        details: &OrderDetails,
+        traceparent: &str,
+    ) -> anyhow::Result<()> {
+        let event = OrderEvent::OrderCreated {
+            order_id: id,
+            order: details.clone(),
+            idempotency_key: None,
+        };
+        self.write(&event, Some(traceparent)).await
+    }
+
     pub async fn cancel(&self, id: Uuid) -> anyhow::Result<()> {
         let event = OrderEvent::OrderCancelRequested {
             order_id: id,
@@ -97,15 +112,26 @@ impl OrderWriter {
     }
 
     async fn event(&self, event: &OrderEvent) -> anyhow::Result<()> {
+        self.write(event, None).await
+    }
+
+    async fn write(&self, event: &OrderEvent, traceparent: Option<&str>) -> anyhow::Result<()> {
         let key = event.order_id().to_string();
         let body = event.encode();
+        let mut record_headers = OwnedHeaders::new().insert(Header {
+            key: headers::EVENT_TYPE,
+            value: Some(event.event_type()),
+        });
+        if let Some(traceparent) = traceparent {
+            record_headers = record_headers.insert(Header {
+                key: headers::TRACEPARENT,
+                value: Some(traceparent),
+            });
+        }
         let record = FutureRecord::to(&self.topic)
             .key(&key)
             .payload(&body)
-            .headers(OwnedHeaders::new().insert(Header {
-                key: headers::EVENT_TYPE,
-                value: Some(event.event_type()),
-            }));
+            .headers(record_headers);
         self.producer
             .send(record, Duration::from_secs(10))
             .await

@@ -5,7 +5,7 @@
 //! timerfd of its own, watched by tokio's reactor: it fires within microseconds, one wake-up per
 //! brew, as a real I/O completion would. The price shows only when the CPU is the limit: tokio's
 //! wheel wakes all brews ending in the same millisecond together, so 1,000 workers on 6 ms brews
-//! spent about 18 µs of CPU per order with it and 33 µs with timerfds (docs/benchmarks.md).
+//! spent about 18 µs of CPU per order with it and 33–40 µs with timerfds (docs/benchmarks.md).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -13,43 +13,59 @@ use std::time::{Duration, Instant};
 use tokio_timerfd::Delay;
 use tracing::warn;
 
-/// One worker's brewing clock. Without a timerfd (the process is out of file descriptors, or
-/// the kernel has none) it falls back to tokio's timer, a millisecond less precise.
+/// One worker's brewing clock. Its timerfd is opened at the first brew, so a pool that never
+/// brews (brew scale 0) holds none. Without a timerfd (the process is out of file descriptors,
+/// or the kernel has none) it falls back to tokio's timer, a millisecond less precise.
+#[derive(Default)]
 pub struct BrewTimer {
-    delay: Option<Delay>,
+    clock: Clock,
+}
+
+#[derive(Default)]
+enum Clock {
+    #[default]
+    NotOpened,
+    Timerfd(Delay),
+    Tokio,
 }
 
 /// Whether the fallback was already reported; one warning per process is enough.
 static FALLBACK_REPORTED: AtomicBool = AtomicBool::new(false);
 
 impl BrewTimer {
-    /// Must be called inside the tokio runtime, whose reactor watches the timer.
-    pub fn new() -> Self {
-        match Delay::new(Instant::now()) {
-            Ok(delay) => Self { delay: Some(delay) },
-            Err(error) => {
-                if !FALLBACK_REPORTED.swap(true, Ordering::Relaxed) {
-                    warn!(%error, "no timerfd for brewing; using tokio's millisecond timer");
-                }
-                Self { delay: None }
-            }
-        }
-    }
-
     /// Waits `duration`. Dropping the future midway is safe: the next brew re-arms the timer.
+    /// Must run inside the tokio runtime, whose reactor watches the timerfd.
     pub async fn brew(&mut self, duration: Duration) {
+        if duration.is_zero() {
+            return;
+        }
         let deadline = Instant::now() + duration;
-        if let Some(delay) = &mut self.delay {
+        if matches!(self.clock, Clock::NotOpened) {
+            self.clock = open();
+        }
+        if let Clock::Timerfd(delay) = &mut self.clock {
             delay.reset(deadline);
             match delay.await {
                 Ok(()) => return,
                 Err(error) => {
                     warn!(%error, "the brewing timer failed; finishing this brew on tokio's timer");
-                    self.delay = None;
+                    self.clock = Clock::Tokio;
                 }
             }
         }
         tokio::time::sleep_until(deadline.into()).await;
+    }
+}
+
+fn open() -> Clock {
+    match Delay::new(Instant::now()) {
+        Ok(delay) => Clock::Timerfd(delay),
+        Err(error) => {
+            if !FALLBACK_REPORTED.swap(true, Ordering::Relaxed) {
+                warn!(%error, "no timerfd for brewing; using tokio's millisecond timer");
+            }
+            Clock::Tokio
+        }
     }
 }
 
@@ -59,7 +75,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_brew_lasts_at_least_its_duration() {
-        let mut timer = BrewTimer::new();
+        let mut timer = BrewTimer::default();
         for millis in [1, 3, 7] {
             let began = Instant::now();
             timer.brew(Duration::from_millis(millis)).await;
@@ -69,7 +85,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_zero_brew_returns_at_once() {
-        let mut timer = BrewTimer::new();
+        let mut timer = BrewTimer::default();
         tokio::time::timeout(Duration::from_secs(5), timer.brew(Duration::ZERO))
             .await
             .expect("a zero brew must not wait for a timer that is never armed");
@@ -77,7 +93,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_abandoned_brew_does_not_shorten_the_next() {
-        let mut timer = BrewTimer::new();
+        let mut timer = BrewTimer::default();
         let abandoned = tokio::time::timeout(
             Duration::from_millis(1),
             timer.brew(Duration::from_millis(3)),
@@ -92,7 +108,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_worker_brews_on_a_timerfd_when_the_kernel_has_one() {
-        assert!(BrewTimer::new().delay.is_some());
+    async fn the_timerfd_is_opened_at_the_first_brew() {
+        let mut timer = BrewTimer::default();
+        assert!(matches!(timer.clock, Clock::NotOpened));
+        timer.brew(Duration::from_millis(1)).await;
+        assert!(matches!(timer.clock, Clock::Timerfd(_)));
     }
 }

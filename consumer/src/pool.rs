@@ -62,7 +62,7 @@ async fn work(
     stats: Arc<PoolStats>,
     mut target: watch::Receiver<u32>,
 ) {
-    let mut timer = BrewTimer::new();
+    let mut timer = BrewTimer::default();
     stats.live.fetch_add(1, Ordering::Relaxed);
     ctx.shared.metrics.workers.inc();
     loop {

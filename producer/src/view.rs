@@ -168,6 +168,22 @@ impl OrderView {
         }
     }
 
+    /// Applies this replica's own creation of an order and returns the order to answer with: as
+    /// the view holds it, or as created if a full view let it go at once. That happens when its
+    /// publishing took longer than the view takes to fill with newer orders: it is then older
+    /// than every order kept, yet it is in Kafka and its client must hear so.
+    pub fn apply_creation(&mut self, event: &OrderEvent) -> Option<Order> {
+        self.apply_order_event(event);
+        match event {
+            OrderEvent::OrderCreated {
+                order_id, order, ..
+            } => Some(self.get(order_id).cloned().unwrap_or_else(|| {
+                Order::new(*order_id, order, OrderStatus::Pending, order.created_at)
+            })),
+            OrderEvent::OrderCancelRequested { .. } => None,
+        }
+    }
+
     /// Applies an event from the status topic; an older status than the one held is ignored.
     pub fn apply_status_event(&mut self, event: &StatusEvent) {
         let order = self.entry(event.order_id, || {

@@ -220,6 +220,27 @@ fn a_full_view_forgets_the_oldest_orders_and_their_keys() {
 }
 
 #[test]
+fn a_creation_older_than_a_full_view_is_answered_though_not_kept() {
+    let mut view = OrderView::new(2);
+    view.apply_order_event(&created(5, "Ada", None));
+    view.apply_order_event(&created(6, "Ada", None));
+    let answer = view.apply_creation(&created(1, "Grace", None));
+    assert_eq!(
+        answer.map(|o| (o.id, o.status, o.customer_name)),
+        Some((id(1), OrderStatus::Pending, "Grace".into()))
+    );
+    assert!(view.get(&id(1)).is_none());
+}
+
+#[test]
+fn a_creation_is_answered_as_the_view_holds_it() {
+    let mut view = OrderView::new(10);
+    view.apply_status_event(&status(1, OrderStatus::Processing, 5));
+    let answer = view.apply_creation(&created(1, "Ada", None));
+    assert_eq!(answer.map(|o| o.status), Some(OrderStatus::Processing));
+}
+
+#[test]
 fn orders_serialize_without_internal_fields() {
     let view = view_with(&[created(1, "Ada", Some("secret-key"))]);
     let json = serde_json::to_value(view.get(&id(1)).unwrap()).unwrap();

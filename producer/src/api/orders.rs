@@ -78,17 +78,13 @@ async fn place_order(
         idempotency_key: key,
     };
     publish(state, &event).await?;
-    let created = {
-        let mut view = state.view_mut();
-        view.apply_order_event(&event);
-        view.get(&order_id).cloned()
-    };
+    let created = state.view_mut().apply_creation(&event);
     state.metrics.orders_accepted.inc();
     let created = created.ok_or_else(|| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
-            "the order was published but is missing from the view",
+            "the order was published but could not be described",
         )
     })?;
     Ok(accepted(created, false))

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use prometheus::{Encoder, Histogram, HistogramOpts, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
 
 #[derive(Debug, Clone)]
 pub struct Metrics {
@@ -57,10 +57,7 @@ impl Metrics {
     }
 
     pub fn render(&self) -> String {
-        let mut buffer = Vec::new();
-        // Encoding into a Vec only fails on invalid metric families, which `new` rules out.
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buffer);
-        String::from_utf8(buffer).unwrap_or_default()
+        coffee_telemetry::metrics_text(&self.registry)
     }
 }
 

@@ -2,8 +2,7 @@
 //! templates (never raw ids), methods, status codes, error codes.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
-    Registry, TextEncoder,
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
 };
 
 /// Every metric the producer exports.
@@ -97,10 +96,7 @@ impl Metrics {
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
-        let mut buffer = Vec::new();
-        // Encoding into a Vec only fails on invalid metric families, which `new` rules out.
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buffer);
-        String::from_utf8(buffer).unwrap_or_default()
+        coffee_telemetry::metrics_text(&self.registry)
     }
 }
 

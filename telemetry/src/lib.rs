@@ -144,6 +144,17 @@ pub async fn run_service<E: std::fmt::Display>(
     }
 }
 
+/// The Prometheus text exposition of every metric in `registry`, as each service's `/metrics`
+/// answers it.
+pub fn metrics_text(registry: &prometheus::Registry) -> String {
+    use prometheus::Encoder as _;
+    let mut buffer = Vec::new();
+    // Encoding into a Vec fails only for invalid metric families, which registering them rules
+    // out; a scrape then gets what was encoded so far.
+    let _ = prometheus::TextEncoder::new().encode(&registry.gather(), &mut buffer);
+    String::from_utf8(buffer).unwrap_or_default()
+}
+
 /// Resolves on SIGTERM (what Kubernetes sends) or Ctrl-C, so every service stops the same way.
 pub async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};

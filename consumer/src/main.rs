@@ -29,7 +29,7 @@ use config::Config;
 
 // The system allocator, not mimalloc as in the producer: jobs are allocated on the fetch thread
 // and freed on the workers, and mimalloc kept about 30 MiB more of such memory at peak (~115 MiB
-// against ~85 MiB), for 15 % more orders/s at brew scale 0 (docs/benchmarks.md).
+// against ~85 MiB), for 10–15 % more orders/s at brew scale 0 (docs/benchmarks.md).
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();

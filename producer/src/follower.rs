@@ -173,7 +173,7 @@ impl Follower {
                     .view
                     .read()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                view.get(&id).is_some()
+                view.contains(&id)
             })
     }
 

@@ -4,14 +4,18 @@
 //! The two topics are read independently, so a status may arrive before its order's creation;
 //! statuses never move backwards, and the first final status wins.
 
+mod record;
+
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use coffee_events::order::{OrderDetails, OrderEvent};
+use coffee_events::order::OrderEvent;
 use coffee_events::status::{OrderStatus, StatusEvent};
 use jiff::Timestamp;
 use serde::Serialize;
 use uuid::Uuid;
+
+use record::Record;
 
 /// An order as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -26,25 +30,9 @@ pub struct Order {
     pub reason: Option<Box<str>>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
-    #[serde(skip)]
-    idempotency_key: Option<Box<str>>,
 }
 
 impl Order {
-    fn new(id: Uuid, details: &OrderDetails, status: OrderStatus, at: Timestamp) -> Self {
-        Self {
-            id,
-            customer_name: details.customer_name.as_str().into(),
-            coffee_type: details.coffee_type.as_str().into(),
-            status,
-            cancel_requested: false,
-            reason: None,
-            created_at: details.created_at,
-            updated_at: at,
-            idempotency_key: None,
-        }
-    }
-
     /// Whether this order was created from the same request as `customer_name`/`coffee_type`.
     pub fn matches_request(&self, customer_name: &str, coffee_type: &str) -> bool {
         &*self.customer_name == customer_name && &*self.coffee_type == coffee_type
@@ -76,7 +64,7 @@ pub struct Page {
 /// ascending order, whose nodes stay half empty.
 #[derive(Debug)]
 pub struct OrderView {
-    orders: VecDeque<Order>,
+    orders: VecDeque<Record>,
     by_idempotency_key: HashMap<Box<str>, Uuid>,
     max_orders: usize,
 }
@@ -104,8 +92,14 @@ impl OrderView {
         self.orders.len()
     }
 
-    pub fn get(&self, id: &Uuid) -> Option<&Order> {
-        self.slot(id).ok().map(|index| &self.orders[index])
+    pub fn get(&self, id: &Uuid) -> Option<Order> {
+        self.slot(id)
+            .ok()
+            .map(|index| self.orders[index].to_order())
+    }
+
+    pub fn contains(&self, id: &Uuid) -> bool {
+        self.slot(id).is_ok()
     }
 
     /// Where the order with `id` is, or where it belongs. The newest order is checked first:
@@ -121,16 +115,23 @@ impl OrderView {
         }
     }
 
-    /// The order with `id`, inserted from `make` if absent.
-    fn entry(&mut self, id: Uuid, make: impl FnOnce() -> Order) -> &mut Order {
+    /// The order with `id`, inserted from `make` if absent; `None` when the view is full and
+    /// the order is older than every order kept. A full view makes room before it inserts: one
+    /// more order than the reserved capacity would double the buffer.
+    fn entry(&mut self, id: Uuid, make: impl FnOnce() -> Record) -> Option<&mut Record> {
         let index = match self.slot(&id) {
             Ok(index) => index,
-            Err(index) => {
+            Err(0) if self.orders.len() >= self.max_orders => return None,
+            Err(mut index) => {
+                if self.orders.len() >= self.max_orders {
+                    self.evict_oldest();
+                    index -= 1;
+                }
                 self.orders.insert(index, make());
                 index
             }
         };
-        &mut self.orders[index]
+        Some(&mut self.orders[index])
     }
 
     /// Applies an event from the order topic. Applying the same event twice changes nothing.
@@ -142,16 +143,16 @@ impl OrderView {
                 idempotency_key,
             } => {
                 let entry = self.entry(*order_id, || {
-                    Order::new(*order_id, order, OrderStatus::Pending, order.created_at)
+                    Record::new(*order_id, order, OrderStatus::Pending, order.created_at)
                 });
-                if let Some(key) = idempotency_key
-                    && entry.idempotency_key.is_none()
+                if let Some(entry) = entry
+                    && let Some(key) = idempotency_key
+                    && entry.idempotency_key().is_none()
                 {
-                    entry.idempotency_key = Some(key.as_str().into());
+                    entry.set_idempotency_key(key);
                     self.by_idempotency_key
                         .insert(key.as_str().into(), *order_id);
                 }
-                self.evict_oldest();
             }
             OrderEvent::OrderCancelRequested {
                 order_id,
@@ -177,8 +178,8 @@ impl OrderView {
         match event {
             OrderEvent::OrderCreated {
                 order_id, order, ..
-            } => Some(self.get(order_id).cloned().unwrap_or_else(|| {
-                Order::new(*order_id, order, OrderStatus::Pending, order.created_at)
+            } => Some(self.get(order_id).unwrap_or_else(|| {
+                Record::new(*order_id, order, OrderStatus::Pending, order.created_at).to_order()
             })),
             OrderEvent::OrderCancelRequested { .. } => None,
         }
@@ -187,17 +188,18 @@ impl OrderView {
     /// Applies an event from the status topic; an older status than the one held is ignored.
     pub fn apply_status_event(&mut self, event: &StatusEvent) {
         let order = self.entry(event.order_id, || {
-            Order::new(event.order_id, &event.order, event.status, event.at)
+            Record::new(event.order_id, &event.order, event.status, event.at)
         });
-        if rank(event.status) > rank(order.status) {
+        if let Some(order) = order
+            && rank(event.status) > rank(order.status)
+        {
             order.status = event.status;
-            order.reason = event.reason.as_deref().map(Box::from);
+            order.set_reason(event.reason.as_deref());
             order.updated_at = order.updated_at.max(event.at);
             if order.status.is_final() {
                 order.cancel_requested = false;
             }
         }
-        self.evict_oldest();
     }
 
     /// The order created with this `Idempotency-Key` less than `retention` before `now`.
@@ -206,10 +208,11 @@ impl OrderView {
         key: &str,
         now: Timestamp,
         retention: Duration,
-    ) -> Option<&Order> {
-        let order = self.get(self.by_idempotency_key.get(key)?)?;
-        let age = now.duration_since(order.created_at);
-        (age.unsigned_abs() < retention || age.is_negative()).then_some(order)
+    ) -> Option<Order> {
+        let index = self.slot(self.by_idempotency_key.get(key)?).ok()?;
+        let record = &self.orders[index];
+        let age = now.duration_since(record.created_at);
+        (age.unsigned_abs() < retention || age.is_negative()).then(|| record.to_order())
     }
 
     /// Orders matching `query`, newest first.
@@ -224,8 +227,11 @@ impl OrderView {
             .range(..end)
             .rev()
             .filter(|order| query.status.is_none_or(|status| order.status == status))
-            .filter(|order| customer.is_none_or(|c| order.customer_name.eq_ignore_ascii_case(c)));
-        let mut orders: Vec<Order> = matching.take(query.limit + 1).cloned().collect();
+            .filter(|order| customer.is_none_or(|c| order.customer_name().eq_ignore_ascii_case(c)));
+        let mut orders: Vec<Order> = matching
+            .take(query.limit + 1)
+            .map(Record::to_order)
+            .collect();
         let next_cursor = if orders.len() > query.limit {
             orders.truncate(query.limit);
             orders.last().map(|order| order.id)
@@ -239,12 +245,10 @@ impl OrderView {
     }
 
     fn evict_oldest(&mut self) {
-        while self.orders.len() > self.max_orders {
-            if let Some(order) = self.orders.pop_front()
-                && let Some(key) = order.idempotency_key
-            {
-                self.by_idempotency_key.remove(&key);
-            }
+        if let Some(order) = self.orders.pop_front()
+            && let Some(key) = order.idempotency_key()
+        {
+            self.by_idempotency_key.remove(key);
         }
     }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use coffee_events::order::OrderDetails;
 
 fn at(second: i64) -> Timestamp {
     Timestamp::from_second(1_700_000_000 + second).unwrap()
@@ -217,6 +218,23 @@ fn a_full_view_forgets_the_oldest_orders_and_their_keys() {
         view.by_idempotency_key("k1", at(3), Duration::from_secs(60))
             .is_none()
     );
+}
+
+#[test]
+fn a_full_view_keeps_its_reserved_buffer() {
+    let mut view = OrderView::new(1_000);
+    let reserved = view.orders.capacity();
+    (1..=3_000).for_each(|n| view.apply_order_event(&created(n, "Ada", None)));
+    assert_eq!((view.len(), view.orders.capacity()), (1_000, reserved));
+}
+
+#[test]
+fn a_status_older_than_a_full_view_is_not_kept() {
+    let mut view = OrderView::new(2);
+    view.apply_order_event(&created(5, "Ada", None));
+    view.apply_order_event(&created(6, "Ada", None));
+    view.apply_status_event(&status(1, OrderStatus::Completed, 7));
+    assert_eq!((view.len(), view.get(&id(1))), (2, None));
 }
 
 #[test]

@@ -42,7 +42,7 @@ pub fn replay(
     let view = state.view();
     match view.by_idempotency_key(key, Timestamp::now(), state.idempotency_retention) {
         None => Ok(None),
-        Some(order) if order.matches_request(customer_name, coffee_type) => Ok(Some(order.clone())),
+        Some(order) if order.matches_request(customer_name, coffee_type) => Ok(Some(order)),
         Some(order) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "idempotency_key_reused",

@@ -103,7 +103,6 @@ fn find_order(state: &AppState, id: &str) -> Result<Order, ApiError> {
     state
         .view()
         .get(&id)
-        .cloned()
         .ok_or_else(|| ApiError::not_found(format!("no order {id}")))
 }
 
@@ -138,7 +137,7 @@ pub async fn cancel(
     publish(&state, &event).instrument(span).await?;
     let mut view = state.view_mut();
     view.apply_order_event(&event);
-    let order = view.get(&id).cloned().unwrap_or(order);
+    let order = view.get(&id).unwrap_or(order);
     Ok((StatusCode::ACCEPTED, Json(order)).into_response())
 }
 

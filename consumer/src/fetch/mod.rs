@@ -51,12 +51,16 @@ pub fn consumer(
         .set("auto.offset.reset", "earliest")
         .set("isolation.level", "read_committed")
         .set("statistics.interval.ms", "5000")
-        // Bounded prefetch: the in-flight budget, not librdkafka's 64 MiB default, decides how
-        // much is held in memory. Smaller fetches (256 KiB per partition) saved ~25 MiB of RSS
-        // but halved the drain rate (docs/benchmarks.md).
+        // Bounded prefetch. Orders compress ~7:1, so a fetch is sized by what it holds once
+        // decompressed: at most 1 MiB (64 KiB per partition), about 20,000 orders. Larger
+        // fetches held whole topics in memory (~180 MiB for 500,000 orders). Fetching pauses at
+        // 20,000 queued orders or 4 MiB, and resumes 10 ms later instead of librdkafka's 1 s,
+        // which with small fetches left the workers idle (docs/benchmarks.md).
+        .set("fetch.max.bytes", "1048576")
+        .set("max.partition.fetch.bytes", "65536")
+        .set("queued.min.messages", "20000")
         .set("queued.max.messages.kbytes", "4096")
-        .set("fetch.max.bytes", "8388608")
-        .set("max.partition.fetch.bytes", "1048576")
+        .set("fetch.queue.backoff.ms", "10")
         .create_with_context(Callbacks(context))?;
     consumer.subscribe(&[&config.kafka_topic])?;
     Ok(consumer)

@@ -27,9 +27,12 @@ use clap::Parser;
 
 use config::Config;
 
-// The system allocator, not mimalloc as in the producer: jobs are allocated on the fetch thread
-// and freed on the workers, and mimalloc kept about 30 MiB more of such memory at peak (~115 MiB
-// against ~85 MiB), for 10–15 % more orders/s at brew scale 0 (docs/benchmarks.md).
+/// Jobs are allocated on the fetch thread and freed on the workers, and librdkafka's threads
+/// allocate beside them: with glibc's allocator the consumer spent 10–30 % more CPU per order at
+/// brew scale 0, for ~5 MiB less peak memory (alternating runs, docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();

@@ -187,8 +187,10 @@ impl OrderView {
 
     /// Applies an event from the status topic; an older status than the one held is ignored.
     pub fn apply_status_event(&mut self, event: &StatusEvent) {
+        // An order first seen here starts as pending and moves forward like any other, so a
+        // final status read before the creation keeps its reason.
         let order = self.entry(event.order_id, || {
-            Record::new(event.order_id, &event.order, event.status, event.at)
+            Record::new(event.order_id, &event.order, OrderStatus::Pending, event.at)
         });
         if let Some(order) = order
             && rank(event.status) > rank(order.status)

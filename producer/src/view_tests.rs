@@ -102,6 +102,19 @@ fn a_status_before_the_creation_still_yields_the_order() {
 }
 
 #[test]
+fn a_failure_seen_before_anything_else_keeps_its_reason() {
+    let mut view = OrderView::new(10);
+    view.apply_status_event(&StatusEvent {
+        reason: Some("out of milk".into()),
+        ..status(1, OrderStatus::Failed, 9)
+    });
+    assert_eq!(
+        view.get(&id(1)).unwrap().reason.as_deref(),
+        Some("out of milk")
+    );
+}
+
+#[test]
 fn a_cancel_request_is_shown_until_the_consumer_decides() {
     let mut view = view_with(&[
         created(1, "Ada", None),

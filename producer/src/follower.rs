@@ -8,6 +8,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use coffee_events::DecodeError;
+use coffee_events::order::OrderEvent;
+use coffee_events::status::StatusEvent;
 use futures::StreamExt;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
@@ -32,19 +34,34 @@ impl TopicKind {
             TopicKind::Statuses => "statuses",
         }
     }
+}
 
-    fn apply(self, view: &mut OrderView, body: &[u8]) -> Result<(), DecodeError> {
-        match self {
-            TopicKind::Orders => {
-                view.apply_order_event(&coffee_events::order::OrderEvent::decode(body)?)
-            }
-            TopicKind::Statuses => {
-                view.apply_status_event(&coffee_events::status::StatusEvent::decode(body)?)
-            }
+/// Events decoded from one read of the topic, applied to the view together.
+#[derive(Debug, Default)]
+struct Decoded {
+    orders: Vec<OrderEvent>,
+    statuses: Vec<StatusEvent>,
+    undecodable: u64,
+}
+
+impl Decoded {
+    fn push(&mut self, kind: TopicKind, body: &[u8]) -> Result<(), DecodeError> {
+        match kind {
+            TopicKind::Orders => self.orders.push(OrderEvent::decode(body)?),
+            TopicKind::Statuses => self.statuses.push(StatusEvent::decode(body)?),
         }
         Ok(())
     }
+
+    fn applied(&self) -> u64 {
+        u64::try_from(self.orders.len() + self.statuses.len()).unwrap_or(u64::MAX)
+    }
 }
+
+/// Most messages applied under one lock of the view. A message held keeps the buffer of its
+/// fetched batch alive: reads of 4,096 raised the peak of a catch-up by 10-15 MiB and were no
+/// faster.
+const READ_BATCH: usize = 512;
 
 /// Reads one topic into the view.
 pub struct Follower {
@@ -98,7 +115,7 @@ impl Follower {
             .assign_new_partitions(&consumer, &BTreeSet::new())
             .await?;
         let mut at_end: BTreeSet<i32> = BTreeSet::new();
-        let mut stream = consumer.stream();
+        let mut stream = consumer.stream().ready_chunks(READ_BATCH);
         let mut refresh = tokio::time::interval(Duration::from_secs(10));
         loop {
             tokio::select! {
@@ -106,53 +123,71 @@ impl Follower {
                     let grown = self.assign_new_partitions(&consumer, &assigned).await?;
                     assigned.extend(grown);
                 }
-                item = stream.next() => match item {
-                    None => return Ok(()),
-                    Some(Ok(message)) => self.apply(&message),
-                    Some(Err(KafkaError::PartitionEOF(partition))) => {
-                        at_end.insert(partition);
-                        if !self.caught_up.load(Ordering::Relaxed) && assigned.is_subset(&at_end) {
-                            info!(topic = %self.topic, orders = self.view_len(), "view caught up");
-                            self.caught_up.store(true, Ordering::Relaxed);
+                items = stream.next() => {
+                    let Some(items) = items else { return Ok(()) };
+                    let mut messages = Vec::with_capacity(items.len());
+                    for item in items {
+                        match item {
+                            Ok(message) => messages.push(message),
+                            Err(KafkaError::PartitionEOF(partition)) => {
+                                // What came before the end counts towards catching up.
+                                self.apply(&messages);
+                                messages.clear();
+                                at_end.insert(partition);
+                                if !self.caught_up.load(Ordering::Relaxed)
+                                    && assigned.is_subset(&at_end)
+                                {
+                                    info!(topic = %self.topic, orders = self.view_len(), "view caught up");
+                                    self.caught_up.store(true, Ordering::Relaxed);
+                                }
+                            }
+                            Err(error) => warn!(topic = %self.topic, %error, "reading the topic"),
                         }
                     }
-                    Some(Err(error)) => warn!(topic = %self.topic, %error, "reading the topic"),
-                },
+                    self.apply(&messages);
+                }
             }
         }
     }
 
-    fn apply(&self, message: &impl Message) {
-        if self.is_known_creation(message) {
-            self.metrics
-                .view_events
-                .with_label_values(&[self.kind.label(), "known"])
-                .inc();
-            return;
+    /// Decodes `messages` and applies them to the view under one lock.
+    fn apply(&self, messages: &[impl Message]) {
+        let mut decoded = Decoded::default();
+        let mut known = 0;
+        for message in messages {
+            if self.is_known_creation(message) {
+                known += 1;
+            } else if let Err(error) =
+                decoded.push(self.kind, message.payload().unwrap_or_default())
+            {
+                warn!(topic = %self.topic, %error, "skipping an event the view cannot read");
+                decoded.undecodable += 1;
+            }
         }
-        let body = message.payload().unwrap_or_default();
-        let result = {
+        if decoded.applied() > 0 {
             let mut view = self
                 .view
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let result = TopicKind::apply(self.kind, &mut view, body);
+            view.apply_order_events(&decoded.orders);
+            view.apply_status_events(&decoded.statuses);
             self.metrics
                 .view_orders
                 .set(i64::try_from(view.len()).unwrap_or(i64::MAX));
-            result
-        };
-        let outcome = match result {
-            Ok(()) => "applied",
-            Err(error) => {
-                warn!(topic = %self.topic, %error, "skipping an event the view cannot read");
-                "undecodable"
+        }
+        let label = self.kind.label();
+        for (outcome, count) in [
+            ("known", known),
+            ("applied", decoded.applied()),
+            ("undecodable", decoded.undecodable),
+        ] {
+            if count > 0 {
+                self.metrics
+                    .view_events
+                    .with_label_values(&[label, outcome])
+                    .inc_by(count);
             }
-        };
-        self.metrics
-            .view_events
-            .with_label_values(&[self.kind.label(), outcome])
-            .inc();
+        }
     }
 
     /// A creation this replica already applied when it published the order: the common case

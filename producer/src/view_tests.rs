@@ -336,3 +336,78 @@ proptest::proptest! {
         proptest::prop_assert_eq!(listed, expected);
     }
 }
+
+#[test]
+fn a_full_view_merging_a_batch_keeps_its_reserved_buffer() {
+    let mut view = OrderView::new(1_000);
+    let reserved = view.orders.capacity();
+    let events: Vec<OrderEvent> = (1..=3_000).rev().map(|n| created(n, "Ada", None)).collect();
+    view.apply_order_events(&events);
+    assert_eq!((view.len(), view.orders.capacity()), (1_000, reserved));
+    assert!(view.get(&id(2_001)).is_some() && view.get(&id(2_000)).is_none());
+}
+
+fn order_event(kind: u8, n: u128, second: i64) -> OrderEvent {
+    match kind {
+        0 => created(n, "Ada", None),
+        1 => created(n, "Grace", Some(&format!("key-{n}"))),
+        _ => OrderEvent::OrderCancelRequested {
+            order_id: id(n),
+            requested_at: at(second),
+        },
+    }
+}
+
+fn status_event(rank: usize, n: u128, second: i64) -> StatusEvent {
+    let statuses = [
+        OrderStatus::Processing,
+        OrderStatus::Completed,
+        OrderStatus::Failed,
+    ];
+    StatusEvent {
+        reason: Some(format!("reason {second}")),
+        ..status(n, statuses[rank], second)
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn events_applied_in_batches_give_the_view_they_give_one_by_one(
+        orders in proptest::collection::vec((0u8..3, 0u128..40, 0i64..100), 0..80),
+        statuses in proptest::collection::vec((0usize..3, 0u128..40, 0i64..100), 0..80),
+        max_orders in 1usize..30,
+        batch in 1usize..12,
+    ) {
+        // As in the topic, an order's cancel request follows its creation.
+        let mut created_so_far = std::collections::HashSet::new();
+        let orders: Vec<OrderEvent> = orders
+            .into_iter()
+            .filter(|&(kind, n, _)| {
+                let is_creation = kind < 2;
+                if is_creation {
+                    created_so_far.insert(n);
+                }
+                is_creation || created_so_far.contains(&n)
+            })
+            .map(|(k, n, s)| order_event(k, n, s))
+            .collect();
+        let statuses: Vec<StatusEvent> =
+            statuses.into_iter().map(|(r, n, s)| status_event(r, n, s)).collect();
+        let mut one_by_one = OrderView::new(max_orders);
+        orders.iter().for_each(|e| one_by_one.apply_order_event(e));
+        statuses.iter().for_each(|e| one_by_one.apply_status_event(e));
+        let mut batched = OrderView::new(max_orders);
+        orders.chunks(batch).for_each(|chunk| batched.apply_order_events(chunk));
+        statuses.chunks(batch).for_each(|chunk| batched.apply_status_events(chunk));
+
+        let everything = ListQuery { limit: 100, ..ListQuery::default() };
+        proptest::prop_assert_eq!(batched.list(&everything), one_by_one.list(&everything));
+        for n in 0..40 {
+            let key = format!("key-{n}");
+            let lookup = |view: &OrderView| {
+                view.by_idempotency_key(&key, at(0), Duration::from_secs(1_000))
+            };
+            proptest::prop_assert_eq!(lookup(&batched), lookup(&one_by_one));
+        }
+    }
+}

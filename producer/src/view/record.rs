@@ -76,6 +76,20 @@ impl Record {
         record
     }
 
+    /// A record that owns nothing, to be overwritten: room made in the view before a merge.
+    pub fn vacant() -> Self {
+        Self {
+            id: Uuid::nil(),
+            customer_name: CompactString::const_new(""),
+            created_at: Timestamp::UNIX_EPOCH,
+            updated_at: Timestamp::UNIX_EPOCH,
+            rare: None,
+            coffee: OFF_MENU,
+            status: OrderStatus::Pending,
+            cancel_requested: false,
+        }
+    }
+
     pub fn customer_name(&self) -> &str {
         &self.customer_name
     }

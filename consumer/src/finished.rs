@@ -35,6 +35,11 @@ impl FinishedOrders {
         }
     }
 
+    /// How many orders it remembers at most.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     pub fn contains(&self, id: &Uuid) -> bool {
         self.ids.contains(id)
     }

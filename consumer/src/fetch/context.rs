@@ -169,11 +169,13 @@ impl FetchContext {
         if let Some(since) = since {
             let margin = i64::try_from(recovery::CLOCK_SKEW_MARGIN.as_millis()).unwrap_or(0);
             let since = (since - margin).max(0);
+            let keep = self.shared.lock().finished.capacity();
             match recovery::finished_since(
                 &self.kafka,
                 &self.status_topic,
                 since,
                 Duration::from_secs(30),
+                keep,
             ) {
                 Ok(ids) => {
                     info!(

@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::{ClientConfig, Message};
 use tokio::runtime::Handle;
 use tracing::{info, warn};
 
@@ -40,8 +40,8 @@ pub fn consumer(
     config: &Config,
     context: Arc<FetchContext>,
 ) -> Result<BaseConsumer<Callbacks>, KafkaError> {
-    let consumer: BaseConsumer<Callbacks> = config
-        .kafka_client()
+    let mut client = config.kafka_client();
+    client
         .set("group.id", config.group_id())
         .set("session.timeout.ms", config.session_timeout_ms.to_string())
         .set("client.id", "coffee-consumer")
@@ -50,20 +50,25 @@ pub fn consumer(
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("isolation.level", "read_committed")
-        .set("statistics.interval.ms", "5000")
-        // Bounded prefetch. Orders compress ~7:1, so a fetch is sized by what it holds once
-        // decompressed: at most 1 MiB (64 KiB per partition), about 20,000 orders. Larger
-        // fetches held whole topics in memory (~180 MiB for 500,000 orders). Fetching pauses at
-        // 20,000 queued orders or 4 MiB, and resumes 10 ms later instead of librdkafka's 1 s,
-        // which with small fetches left the workers idle (docs/benchmarks.md).
+        .set("statistics.interval.ms", "5000");
+    let consumer: BaseConsumer<Callbacks> =
+        with_bounded_prefetch(&mut client).create_with_context(Callbacks(context))?;
+    consumer.subscribe(&[&config.kafka_topic])?;
+    Ok(consumer)
+}
+
+/// Bounds what a consumer of orders or statuses prefetches. Events compress ~7:1, so a fetch is
+/// sized by what it holds once decompressed: at most 1 MiB (64 KiB per partition), about 20,000
+/// events. Larger fetches held whole topics in memory (~180 MiB for 500,000 orders). Fetching
+/// pauses at 20,000 queued events or 4 MiB, and resumes 10 ms later instead of librdkafka's 1 s,
+/// which with small fetches left the workers idle (docs/benchmarks.md).
+pub fn with_bounded_prefetch(client: &mut ClientConfig) -> &mut ClientConfig {
+    client
         .set("fetch.max.bytes", "1048576")
         .set("max.partition.fetch.bytes", "65536")
         .set("queued.min.messages", "20000")
         .set("queued.max.messages.kbytes", "4096")
         .set("fetch.queue.backoff.ms", "10")
-        .create_with_context(Callbacks(context))?;
-    consumer.subscribe(&[&config.kafka_topic])?;
-    Ok(consumer)
 }
 
 /// A message of the current batch, decoded.

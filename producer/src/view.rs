@@ -163,7 +163,7 @@ impl OrderView {
                     && !order.status.is_final()
                 {
                     order.cancel_requested = true;
-                    order.updated_at = order.updated_at.max(*requested_at);
+                    order.touch(*requested_at);
                 }
             }
         }
@@ -263,7 +263,7 @@ impl OrderView {
         {
             order.status = event.status;
             order.set_reason(event.reason.as_deref());
-            order.updated_at = order.updated_at.max(event.at);
+            order.touch(event.at);
             if order.status.is_final() {
                 order.cancel_requested = false;
             }
@@ -279,7 +279,7 @@ impl OrderView {
     ) -> Option<Order> {
         let index = self.slot(self.by_idempotency_key.get(key)?).ok()?;
         let record = &self.orders[index];
-        let age = now.duration_since(record.created_at);
+        let age = now.duration_since(record.created_at());
         (age.unsigned_abs() < retention || age.is_negative()).then(|| record.to_order())
     }
 

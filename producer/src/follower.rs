@@ -136,12 +136,7 @@ impl Follower {
                                 // What came before the end counts towards catching up.
                                 self.apply(std::mem::take(&mut decoded));
                                 at_end.insert(partition);
-                                if !self.caught_up.load(Ordering::Relaxed)
-                                    && assigned.is_subset(&at_end)
-                                {
-                                    info!(topic = %self.topic, orders = self.view_len(), "view caught up");
-                                    self.caught_up.store(true, Ordering::Relaxed);
-                                }
+                                self.note_if_caught_up(&assigned, &at_end);
                             }
                             Err(error) => warn!(topic = %self.topic, %error, "reading the topic"),
                         }
@@ -155,6 +150,14 @@ impl Follower {
                     self.apply(decoded);
                 }
             }
+        }
+    }
+
+    /// Marks the view caught up once every assigned partition has been read to its end.
+    fn note_if_caught_up(&self, assigned: &BTreeSet<i32>, at_end: &BTreeSet<i32>) {
+        if !self.caught_up.load(Ordering::Relaxed) && assigned.is_subset(at_end) {
+            info!(topic = %self.topic, orders = self.view_len(), "view caught up");
+            self.caught_up.store(true, Ordering::Relaxed);
         }
     }
 

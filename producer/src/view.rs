@@ -188,18 +188,20 @@ impl OrderView {
     /// Applies events read together from the order topic, as if one after another (in the
     /// topic an order's cancel request always follows its creation).
     pub fn apply_order_events(&mut self, events: &[OrderEvent]) {
-        let missing = events.iter().filter_map(|event| match event {
-            OrderEvent::OrderCreated {
-                order_id, order, ..
-            } if !self.contains(order_id) => Some(Record::new(
-                *order_id,
-                order,
-                OrderStatus::Pending,
-                order.created_at,
-            )),
-            _ => None,
-        });
-        let missing: Vec<Record> = missing.collect();
+        let missing: Vec<Record> = events
+            .iter()
+            .filter_map(|event| match event {
+                OrderEvent::OrderCreated {
+                    order_id, order, ..
+                } if !self.contains(order_id) => Some(Record::new(
+                    *order_id,
+                    order,
+                    OrderStatus::Pending,
+                    order.created_at,
+                )),
+                _ => None,
+            })
+            .collect();
         self.insert_missing(missing);
         events
             .iter()

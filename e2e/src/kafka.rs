@@ -136,3 +136,78 @@ pub fn header<'a>(message: &'a OwnedMessage, name: &str) -> Option<&'a str> {
         .find(|h| h.key == name)
         .and_then(|h| std::str::from_utf8(h.value?).ok())
 }
+
+/// One partition's offsets as an independent reader sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupPartition {
+    pub partition: i32,
+    pub low: i64,
+    pub high: i64,
+    pub committed: Option<i64>,
+}
+
+impl GroupPartition {
+    /// Lag with the same edge cases as the operator's: no commit (or one below the log start)
+    /// counts from the log start.
+    pub fn lag(&self) -> i64 {
+        let from = self
+            .committed
+            .filter(|&c| c >= self.low)
+            .unwrap_or(self.low);
+        (self.high - from).max(0)
+    }
+}
+
+/// `group`'s committed offsets on `topic` and its watermarks, asked of the group coordinator
+/// by a consumer handle in the group that never joins it: a different path from the
+/// operator's, which follows `__consumer_offsets`.
+pub async fn group_offsets(
+    bed: &TestBed,
+    topic: &str,
+    group: &str,
+) -> Result<Vec<GroupPartition>, KafkaTestError> {
+    let consumer: StreamConsumer = client_config(bed)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let partitions = i32::try_from(partition_count(bed, topic).await?).unwrap_or(0);
+    let topic = topic.to_owned();
+    let read = tokio::task::spawn_blocking(move || {
+        let mut list = TopicPartitionList::new();
+        for partition in 0..partitions {
+            list.add_partition(&topic, partition);
+        }
+        let committed = consumer.committed_offsets(list, TIMEOUT)?;
+        (0..partitions)
+            .map(|partition| {
+                let (low, high) = consumer.fetch_watermarks(&topic, partition, TIMEOUT)?;
+                let committed = committed
+                    .find_partition(&topic, partition)
+                    .and_then(|e| e.offset().to_raw())
+                    .filter(|&o| o >= 0);
+                Ok(GroupPartition {
+                    partition,
+                    low,
+                    high,
+                    committed,
+                })
+            })
+            .collect::<Result<Vec<_>, KafkaError>>()
+    });
+    Ok(read.await.map_err(|_| KafkaError::Canceled)??)
+}
+
+/// The value of the newest record keyed `key` in `topic`, if any.
+pub async fn last_value(
+    bed: &TestBed,
+    topic: &str,
+    key: &str,
+) -> Result<Option<String>, KafkaTestError> {
+    let messages = read_all(bed, topic, Duration::from_secs(15)).await?;
+    Ok(messages
+        .iter()
+        .rev()
+        .find(|m| m.key() == Some(key.as_bytes()))
+        .and_then(|m| m.payload())
+        .map(|p| String::from_utf8_lossy(p).into_owned()))
+}

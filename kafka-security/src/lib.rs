@@ -6,7 +6,7 @@ use clap::ValueEnum;
 use rdkafka::ClientConfig;
 
 /// How to reach the brokers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, clap::Args)]
 pub struct Security {
     /// `plaintext`, `ssl`, `sasl_plaintext` or `sasl_ssl`.
     #[arg(long = "kafka-security-protocol", env = "KAFKA_SECURITY_PROTOCOL", value_enum, default_value_t = Protocol::Plaintext)]
@@ -51,7 +51,7 @@ pub struct Security {
     pub key_pem: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, ValueEnum)]
 pub enum Protocol {
     #[default]
     #[value(name = "plaintext")]
@@ -64,7 +64,7 @@ pub enum Protocol {
     SaslSsl,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
 pub enum Mechanism {
     #[value(name = "PLAIN")]
     Plain,

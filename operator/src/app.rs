@@ -10,15 +10,18 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::runtime::controller::Controller;
-use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::watcher;
+use kube::runtime::{PredicateConfig, WatchStreamExt, reflector, watcher};
 use kube::{Api, Client};
 use kube_lease_manager::LeaseManagerBuilder;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
+use crate::autoscale::cluster::Clusters;
+use crate::autoscale::scaler::Shared;
+use crate::autoscale::supervisor;
 use crate::config::RunArgs;
 use crate::crd::CoffeeOrderPipeline;
+use crate::events::Events;
 use crate::http::{self, Probes};
 use crate::metrics::Metrics;
 use crate::reconcile::{self, Context};
@@ -151,17 +154,26 @@ async fn run_controller(
         }
     };
     let (deployments, services, budgets, accounts) = owned(&client);
-    let recorder = Recorder::new(
-        client.clone(),
-        Reporter {
-            controller: "coffee-operator".into(),
-            instance: args.identity.clone(),
-        },
-    );
-    let ctx = Arc::new(Context::new(client, recorder, metrics));
+    let events = Events::new(client.clone(), args.identity.clone());
+    let autoscaler = Arc::new(Shared {
+        client: client.clone(),
+        clusters: Clusters::default(),
+        events: events.clone(),
+        metrics: metrics.autoscaler.clone(),
+    });
+    let ctx = Arc::new(Context::new(client, events, metrics));
+    let (store, writer) = reflector::store();
+    // Reconcile on what the reconciler acts on, not on every status write: the autoscaler
+    // writes lag and rates every few seconds and must not re-apply every object each time.
+    let triggers = watcher(pipelines, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(reconcile::trigger, PredicateConfig::default());
+    let supervisor = tokio::spawn(supervisor::run(autoscaler, store.clone(), stop.clone()));
     let selector =
         watcher::Config::default().labels("app.kubernetes.io/managed-by=coffee-operator");
-    Controller::new(pipelines, watcher::Config::default())
+    Controller::for_stream(triggers, store)
         .owns(deployments, selector.clone())
         .owns(services, selector.clone())
         .owns(budgets, selector.clone())
@@ -184,5 +196,6 @@ async fn run_controller(
             }
         })
         .await;
+    let _ = supervisor.await;
     info!("controller stopped");
 }

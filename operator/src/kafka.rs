@@ -50,13 +50,13 @@ type Admin = AdminClient<DefaultClientContext>;
 
 #[derive(Default)]
 pub struct KafkaAdmin {
-    clients: Mutex<HashMap<String, Arc<Admin>>>,
+    clients: Mutex<HashMap<(String, Security), Arc<Admin>>>,
 }
 
 impl KafkaAdmin {
     /// Keyed by everything that makes a connection, so a rotated password gets a new client.
-    fn key(brokers: &str, security: &Security) -> String {
-        format!("{brokers}\n{security:?}")
+    fn key(brokers: &str, security: &Security) -> (String, Security) {
+        (brokers.to_owned(), security.clone())
     }
 
     /// Drops the client after a failure to reach the cluster: a fresh client starts with fresh
@@ -86,16 +86,12 @@ impl KafkaAdmin {
         if let Some(client) = clients.get(&key) {
             return Ok(Arc::clone(client));
         }
-        let mut config = ClientConfig::new();
-        config
-            .set("bootstrap.servers", brokers)
-            .set("client.id", "coffee-operator");
-        let client: Admin = security.apply(&mut config).create().map_err(|source| {
-            KafkaAdminError::Unreachable {
+        let client: Admin = client_config(brokers, security)
+            .create()
+            .map_err(|source| KafkaAdminError::Unreachable {
                 brokers: brokers.to_owned(),
                 source,
-            }
-        })?;
+            })?;
         let client = Arc::new(client);
         clients.insert(key, Arc::clone(&client));
         Ok(client)
@@ -299,6 +295,17 @@ impl KafkaAdmin {
         }
         Ok(())
     }
+}
+
+/// The settings every Kafka client of the operator starts from: the cluster, how to reach it,
+/// and a client id that names the operator in the brokers' logs and quotas.
+pub fn client_config(brokers: &str, security: &Security) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", brokers)
+        .set("client.id", "coffee-operator");
+    security.apply(&mut config);
+    config
 }
 
 fn options() -> AdminOptions {

@@ -5,6 +5,7 @@ mod app;
 mod autoscale;
 mod config;
 mod crd;
+mod events;
 mod http;
 mod kafka;
 mod metrics;

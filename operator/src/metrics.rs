@@ -1,9 +1,12 @@
-//! The operator's Prometheus metrics. Never labelled by pipeline name: with many pipelines the
-//! series would grow without bound; errors are labelled by kind instead.
+//! The operator's Prometheus metrics. The controller's own are never labelled by pipeline
+//! name (errors are labelled by kind instead); the autoscaler's per-pipeline figures are, in
+//! [`AutoscalerMetrics`], and go away with their pipeline.
 
 use std::time::Duration;
 
 use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
+
+use crate::autoscale::metrics::AutoscalerMetrics;
 
 #[derive(Debug, Clone)]
 pub struct Metrics {
@@ -11,6 +14,7 @@ pub struct Metrics {
     pub reconciles: IntCounterVec,
     pub reconcile_duration: Histogram,
     pub topic_actions: IntCounterVec,
+    pub autoscaler: AutoscalerMetrics,
 }
 
 impl Metrics {
@@ -40,11 +44,13 @@ impl Metrics {
         registry.register(Box::new(reconciles.clone()))?;
         registry.register(Box::new(reconcile_duration.clone()))?;
         registry.register(Box::new(topic_actions.clone()))?;
+        let autoscaler = AutoscalerMetrics::register(&registry)?;
         Ok(Self {
             registry,
             reconciles,
             reconcile_duration,
             topic_actions,
+            autoscaler,
         })
     }
 

@@ -202,3 +202,69 @@ fn an_invalid_topic_name_is_rejected() {
         stderr(&output)
     );
 }
+
+#[test]
+fn an_unknown_autoscaling_mode_is_rejected_with_the_allowed_values() {
+    let bed = TestBed::load().unwrap();
+    install_crd(&bed);
+    let output = dry_run(
+        &bed,
+        "mode",
+        "  kafka:\n    bootstrapServers: k:9092\n    partitions: 1\n  autoscaling:\n    mode: Aggressive\n",
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains(r#"supported values: "Off", "Observe", "Enabled""#),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_drain_target_shorter_than_the_poll_is_rejected_by_a_cel_rule() {
+    let bed = TestBed::load().unwrap();
+    install_crd(&bed);
+    let output = dry_run(
+        &bed,
+        "drain",
+        "  kafka:\n    bootstrapServers: k:9092\n    partitions: 1\n  autoscaling:\n    pollIntervalSeconds: 30\n    targetDrainSeconds: 10\n",
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("targetDrainSeconds must be at least pollIntervalSeconds"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn autoscaling_and_session_settings_out_of_range_are_rejected_naming_the_field() {
+    let bed = TestBed::load().unwrap();
+    install_crd(&bed);
+    for (field, spec) in [
+        (
+            "spec.autoscaling.stallPolls",
+            "  autoscaling:\n    stallPolls: 1\n",
+        ),
+        (
+            "spec.autoscaling.minRebalanceIntervalSeconds",
+            "  autoscaling:\n    minRebalanceIntervalSeconds: -1\n",
+        ),
+        (
+            "spec.autoscaling.lagThreshold",
+            "  autoscaling:\n    lagThreshold: 0\n",
+        ),
+        (
+            "spec.consumer.sessionTimeoutSeconds",
+            "  consumer:\n    sessionTimeoutSeconds: 5\n",
+        ),
+    ] {
+        let output = dry_run(
+            &bed,
+            "ranges",
+            &format!("  kafka:\n    bootstrapServers: k:9092\n    partitions: 1\n{spec}"),
+        );
+        assert!(!output.status.success(), "{field} accepted");
+        assert!(stderr(&output).contains(field), "{}", stderr(&output));
+    }
+}

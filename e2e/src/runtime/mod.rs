@@ -136,6 +136,11 @@ pub struct RuntimeHandle {
 }
 
 impl RuntimeHandle {
+    /// The pods as of each pass, for a task that follows them.
+    pub fn subscribe(&self) -> watch::Receiver<Vec<PodSnapshot>> {
+        self.pods.clone()
+    }
+
     /// The pods as of the runtime's last pass (every 200 ms).
     pub fn pods(&self) -> Vec<PodSnapshot> {
         self.pods.borrow().clone()

@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::ResourceRequirements;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
-use super::CoffeeOrderPipelineStatus;
+use super::{AutoscalingSpec, CoffeeOrderPipelineStatus};
 
 /// A coffee ordering pipeline: a Kafka order topic (plus its status and dead-letter topics),
 /// the order intake (`coffee-producer`) and the order processing (`coffee-consumer`).
@@ -22,6 +22,7 @@ use super::CoffeeOrderPipelineStatus;
     printcolumn = r#"{"name":"Partitions","type":"integer","jsonPath":".status.partitions"}"#,
     printcolumn = r#"{"name":"Consumers","type":"string","description":"consumer pods × workers per pod","jsonPath":".status.consumers"}"#,
     printcolumn = r#"{"name":"Lag","type":"integer","jsonPath":".status.lag"}"#,
+    printcolumn = r#"{"name":"Scaling","type":"string","description":"what the autoscaler is doing","jsonPath":".status.conditions[?(@.type==\"Scaling\")].reason"}"#,
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
     validation = Rule::new("size(self.metadata.name) <= 50").message("metadata.name must be at most 50 characters: the operator derives Deployment and topic names from it")
@@ -202,10 +203,11 @@ pub struct ConsumerSpec {
     pub image: String,
     /// CPU and memory; sensible requests and limits when unset.
     pub resources: Option<ResourceRequirements>,
-    /// Consumer pods; without autoscaling the minimum runs. At most one pod per partition.
+    /// Consumer pods; with autoscaling `Off` the minimum runs. At most one pod per partition.
     #[serde(default = "default_consumer_replicas")]
     pub replicas: Range,
-    /// Workers per consumer pod (orders brewed at once); without autoscaling the minimum runs.
+    /// Workers per consumer pod (orders brewed at once); with autoscaling `Off` the minimum
+    /// runs. Pods start with the minimum; the autoscaler changes the count live.
     #[serde(default = "default_workers")]
     pub workers: Range,
     /// Most messages handed to the workers as one batch.
@@ -216,6 +218,11 @@ pub struct ConsumerSpec {
     #[serde(default = "default_batch_max_wait_ms")]
     #[schemars(range(min = 0, max = 10000))]
     pub batch_max_wait_ms: u32,
+    /// How long the consumer group waits for a silent pod before giving its partitions to
+    /// others, in seconds (the broker allows 6 s to 30 min by default).
+    #[serde(default = "default_session_timeout")]
+    #[schemars(range(min = 6, max = 1800))]
+    pub session_timeout_seconds: u32,
 }
 
 impl Default for ConsumerSpec {
@@ -227,6 +234,7 @@ impl Default for ConsumerSpec {
             workers: default_workers(),
             batch_max_messages: default_batch_max_messages(),
             batch_max_wait_ms: default_batch_max_wait_ms(),
+            session_timeout_seconds: default_session_timeout(),
         }
     }
 }
@@ -251,6 +259,10 @@ fn default_batch_max_wait_ms() -> u32 {
     100
 }
 
+fn default_session_timeout() -> u32 {
+    10
+}
+
 /// An inclusive range.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[x_kube(validation = Rule::new("self.min <= self.max").message("min must not exceed max"))]
@@ -259,59 +271,6 @@ pub struct Range {
     pub min: i32,
     #[schemars(range(min = 1, max = 1000))]
     pub max: i32,
-}
-
-/// Lag-driven scaling of consumer pods and workers.
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct AutoscalingSpec {
-    /// Scale between the consumer's min and max from consumer-group lag.
-    #[serde(default)]
-    pub enabled: bool,
-    /// How often lag is read from Kafka, in seconds.
-    #[serde(default = "default_poll_interval")]
-    #[schemars(range(min = 1, max = 300))]
-    pub poll_interval_seconds: u32,
-    /// Capacity is sized to drain the current lag within this many seconds.
-    #[serde(default = "default_target_drain")]
-    #[schemars(range(min = 1, max = 86400))]
-    pub target_drain_seconds: u32,
-    /// Lag below which the pipeline counts as keeping up.
-    #[serde(default = "default_lag_threshold")]
-    #[schemars(range(min = 0, max = 100_000_000))]
-    pub lag_threshold: u64,
-    /// How long lower capacity must suffice before scaling down, in seconds.
-    #[serde(default = "default_scale_down_window")]
-    #[schemars(range(min = 0, max = 3600))]
-    pub scale_down_stabilization_seconds: u32,
-}
-
-impl Default for AutoscalingSpec {
-    fn default() -> Self {
-        Self {
-            enabled: false,
-            poll_interval_seconds: default_poll_interval(),
-            target_drain_seconds: default_target_drain(),
-            lag_threshold: default_lag_threshold(),
-            scale_down_stabilization_seconds: default_scale_down_window(),
-        }
-    }
-}
-
-fn default_poll_interval() -> u32 {
-    5
-}
-
-fn default_target_drain() -> u32 {
-    30
-}
-
-fn default_lag_threshold() -> u64 {
-    100
-}
-
-fn default_scale_down_window() -> u32 {
-    120
 }
 
 /// What happens to the topics when the pipeline is deleted.

@@ -16,7 +16,7 @@ use super::status::{self, Judgement, TopicOutcome};
 use super::topic::{self, TopicAction};
 use super::workloads::{self, Workloads};
 use super::{Context, Error, FIELD_MANAGER, announce, credentials};
-use crate::autoscale::policy;
+use crate::autoscale::replicas;
 use crate::crd::{CoffeeOrderPipeline, CoffeeOrderPipelineStatus};
 
 /// How often a healthy pipeline is looked at again (topic config drift is not watched).
@@ -35,20 +35,15 @@ pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Acti
             checked
         }
     };
-    let decision = policy::decide(
-        &pipeline.spec.autoscaling,
-        &policy::Observation {
-            partitions: partitions.unwrap_or(pipeline.spec.kafka.partitions),
-            replicas: pipeline.spec.consumer.replicas,
-            workers: pipeline.spec.consumer.workers,
-        },
+    let consumer_replicas = replicas::consumer_replicas(
+        &pipeline.spec,
+        pipeline.status.as_ref(),
+        partitions.unwrap_or(pipeline.spec.kafka.partitions),
     );
-    let (consumer_replicas, workers) = (decision.replicas, decision.workers);
-    let desired =
-        workloads::build(pipeline, consumer_replicas, workers).map_err(|source| Error::Build {
-            what: "workloads",
-            source,
-        })?;
+    let desired = workloads::build(pipeline, consumer_replicas).map_err(|source| Error::Build {
+        what: "workloads",
+        source,
+    })?;
     let (producer, consumer) = apply_workloads(pipeline, ctx, desired).await?;
 
     let producer_status = status::workload_status(Some(&producer));
@@ -60,7 +55,11 @@ pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Acti
             pipeline.spec.producer.replicas,
             &producer_status,
         ),
-        status::workload_condition("ConsumerReady", consumer_replicas, &consumer_status),
+        status::workload_condition(
+            "ConsumerReady",
+            consumer.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+            &consumer_status,
+        ),
     ];
     judgements.insert(0, status::ready_condition(&judgements));
     let ready = judgements[0].ready;
@@ -75,11 +74,9 @@ pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Acti
         ),
         topic: Some(TopicNames::of(pipeline).orders),
         partitions: partitions.or(previous.partitions),
-        consumers: Some(format!("{}x{workers}", consumer_status.replicas)),
-        lag: previous.lag,
         producer: Some(producer_status),
         consumer: Some(consumer_status),
-        workers_per_pod: Some(workers),
+        ..CoffeeOrderPipelineStatus::default()
     };
     if previous
         .conditions
@@ -267,6 +264,8 @@ where
     Ok(api.patch(&name, &params, &Patch::Apply(&object)).await?)
 }
 
+/// Applies the reconciler's part of the status (see [`crate::crd::CoffeeOrderPipelineStatus`]
+/// for who owns what): `status` must hold only the reconciler's fields.
 pub(super) async fn patch_status(
     pipeline: &CoffeeOrderPipeline,
     ctx: &Context,

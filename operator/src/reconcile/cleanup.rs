@@ -1,5 +1,5 @@
 //! A deleted pipeline: its Kubernetes objects go with it (owner references); its topics go
-//! only with `topicDeletionPolicy: Delete`. While Kafka cannot delete them the finalizer stays,
+//! (order, status, dead-letter and control) only with `topicDeletionPolicy: Delete`. While Kafka cannot delete them the finalizer stays,
 //! the status says why, and the deletion is retried with back-off.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -17,11 +17,7 @@ pub async fn cleanup(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Ac
         return Ok(Action::await_change());
     }
     let names = TopicNames::of(pipeline);
-    let topics = [
-        names.orders.as_str(),
-        names.statuses.as_str(),
-        names.dead_letters.as_str(),
-    ];
+    let topics = names.all();
     let namespace = pipeline.namespace().unwrap_or_default();
     let security = credentials::resolve(&ctx.client, &namespace, &pipeline.spec.kafka).await;
     let deleted = match security {
@@ -58,7 +54,7 @@ pub async fn cleanup(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Ac
                 note.clone(),
             )
             .await;
-            let mut status = pipeline.status.clone().unwrap_or_default();
+            let mut status = status::owned(&pipeline.status.clone().unwrap_or_default());
             let judgement = Judgement {
                 type_: "Ready",
                 ready: false,

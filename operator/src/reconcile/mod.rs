@@ -3,7 +3,7 @@
 
 mod apply;
 mod cleanup;
-mod credentials;
+pub mod credentials;
 pub mod names;
 pub mod status;
 pub mod topic;
@@ -16,12 +16,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::finalizer::{self, finalizer};
 use kube::{Api, Client, Resource, ResourceExt};
-use tracing::{info, warn};
+use tracing::warn;
 
 use crate::crd::CoffeeOrderPipeline;
+use crate::events::Events;
 use crate::kafka::{KafkaAdmin, KafkaAdminError};
 use crate::metrics::Metrics;
 
@@ -34,7 +34,7 @@ pub const FINALIZER: &str = "coffee-pipeline.io/topics";
 pub struct Context {
     pub client: Client,
     pub kafka: KafkaAdmin,
-    pub recorder: Recorder,
+    pub events: Events,
     pub metrics: Metrics,
     /// Consecutive failed reconciles per pipeline (`namespace/name`), for the back-off.
     pub failures: Mutex<HashMap<String, u32>>,
@@ -57,11 +57,11 @@ struct TopicCheck {
 const TOPIC_CHECK_VALID: Duration = Duration::from_secs(55);
 
 impl Context {
-    pub fn new(client: Client, recorder: Recorder, metrics: Metrics) -> Self {
+    pub fn new(client: Client, events: Events, metrics: Metrics) -> Self {
         Self {
             client,
             kafka: KafkaAdmin::default(),
-            recorder,
+            events,
             metrics,
             failures: Mutex::new(HashMap::new()),
             topics_checked: Mutex::new(HashMap::new()),
@@ -107,6 +107,29 @@ fn key(pipeline: &CoffeeOrderPipeline) -> String {
         pipeline.namespace().unwrap_or_default(),
         pipeline.name_any()
     )
+}
+
+/// What a reconcile depends on, hashed: a change of it triggers one. The spec (generation),
+/// a deletion, the finalizers (the finalizer helper's own update), and the pod count the
+/// autoscaler decided. Status the reconciler or the autoscaler writes otherwise (lag, rates,
+/// conditions, replica counts) triggers nothing.
+pub fn trigger(pipeline: &CoffeeOrderPipeline) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    pipeline.metadata.generation.hash(&mut hasher);
+    pipeline
+        .metadata
+        .deletion_timestamp
+        .is_some()
+        .hash(&mut hasher);
+    pipeline.metadata.finalizers.hash(&mut hasher);
+    pipeline
+        .status
+        .as_ref()
+        .and_then(|s| s.autoscaling.as_ref())
+        .map(|a| (a.mode, a.desired.pods))
+        .hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// The wait before retrying after `failures` consecutive failures: 2 s, doubling, at most 5 min.
@@ -196,7 +219,7 @@ pub fn error_policy(
     Action::requeue(wait)
 }
 
-/// Publishes an Event about `pipeline`; failing to do so is logged, never fatal.
+/// Publishes an Event about `pipeline` (each its own object; see [`crate::events`]).
 pub async fn announce(
     ctx: &Context,
     pipeline: &CoffeeOrderPipeline,
@@ -205,30 +228,67 @@ pub async fn announce(
     action: &str,
     note: String,
 ) {
-    info!(pipeline = %pipeline.name_any(), reason, %note, "event");
-    let event = Event {
-        type_: if warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        },
-        reason: reason.to_owned(),
-        note: Some(note),
-        action: action.to_owned(),
-        secondary: None,
-    };
-    if let Err(error) = ctx
-        .recorder
-        .publish(&event, &pipeline.object_ref(&()))
-        .await
-    {
-        warn!(%error, "publishing an event failed");
-    }
+    ctx.events
+        .publish(pipeline, warning, reason, action, note)
+        .await;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pipeline() -> CoffeeOrderPipeline {
+        serde_yaml::from_str(
+            "apiVersion: coffee-pipeline.io/v1alpha1\nkind: CoffeeOrderPipeline\nmetadata: {name: bar, generation: 1}\nspec:\n  kafka: {bootstrapServers: 'k:9092', partitions: 6}\n",
+        )
+        .unwrap()
+    }
+
+    fn with_autoscaling(status: crate::crd::AutoscalingStatus) -> CoffeeOrderPipeline {
+        let mut pipeline = pipeline();
+        pipeline.status = Some(crate::crd::CoffeeOrderPipelineStatus {
+            autoscaling: Some(status),
+            ..Default::default()
+        });
+        pipeline
+    }
+
+    #[test]
+    fn lag_and_rates_written_to_the_status_trigger_no_reconcile() {
+        let before = with_autoscaling(Default::default());
+        let mut after = with_autoscaling(crate::crd::AutoscalingStatus {
+            lag: 1_000,
+            arrival_rate: Some(50.0),
+            ..Default::default()
+        });
+        after.status.as_mut().unwrap().lag = Some(1_000);
+        assert_eq!(trigger(&before), trigger(&after));
+    }
+
+    #[test]
+    fn a_new_pod_count_decision_triggers_a_reconcile() {
+        let before = with_autoscaling(Default::default());
+        let mut decided = crate::crd::AutoscalingStatus::default();
+        decided.desired.pods = 3;
+        assert_ne!(trigger(&before), trigger(&with_autoscaling(decided)));
+    }
+
+    #[test]
+    fn a_spec_change_a_deletion_and_a_finalizer_trigger_a_reconcile() {
+        let before = pipeline();
+        let mut newer = before.clone();
+        newer.metadata.generation = Some(2);
+        let mut deleted = before.clone();
+        deleted.metadata.deletion_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                k8s_openapi::jiff::Timestamp::now(),
+            ));
+        let mut finalized = before.clone();
+        finalized.metadata.finalizers = Some(vec![FINALIZER.to_owned()]);
+        for changed in [newer, deleted, finalized] {
+            assert_ne!(trigger(&before), trigger(&changed));
+        }
+    }
 
     #[test]
     fn backoff_doubles_from_two_seconds_to_five_minutes() {

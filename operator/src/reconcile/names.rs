@@ -72,12 +72,15 @@ pub fn labels(pipeline: &str, workload: Workload) -> BTreeMap<String, String> {
     labels
 }
 
-/// The pipeline's three topics.
+/// The pipeline's topics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicNames {
     pub orders: String,
     pub statuses: String,
     pub dead_letters: String,
+    /// Where the operator sets the consumers' worker count live (`{"workers": N}` keyed by
+    /// the group id).
+    pub control: String,
 }
 
 impl TopicNames {
@@ -91,6 +94,7 @@ impl TopicNames {
         Self {
             statuses: format!("{orders}-status"),
             dead_letters: format!("{orders}-dead-letters"),
+            control: format!("{orders}-control"),
             orders,
         }
     }
@@ -98,5 +102,15 @@ impl TopicNames {
     /// The consumer group of the pipeline's consumers.
     pub fn group(&self) -> String {
         format!("{}-processor", self.orders)
+    }
+
+    /// Every topic, the order topic first.
+    pub fn all(&self) -> [&str; 4] {
+        [
+            &self.orders,
+            &self.statuses,
+            &self.dead_letters,
+            &self.control,
+        ]
     }
 }

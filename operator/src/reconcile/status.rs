@@ -4,7 +4,29 @@
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
-use crate::crd::WorkloadStatus;
+use crate::crd::{CoffeeOrderPipelineStatus, WorkloadStatus};
+
+/// The conditions the reconciler writes; `Scaling` and `Stalled` are the autoscaler's.
+pub const CONDITIONS: [&str; 4] = ["Ready", "TopicReady", "ProducerReady", "ConsumerReady"];
+
+/// The reconciler's part of `status`: what it applies, so that it never claims the
+/// autoscaler's fields.
+pub fn owned(status: &CoffeeOrderPipelineStatus) -> CoffeeOrderPipelineStatus {
+    CoffeeOrderPipelineStatus {
+        observed_generation: status.observed_generation,
+        conditions: status
+            .conditions
+            .iter()
+            .filter(|c| CONDITIONS.contains(&c.type_.as_str()))
+            .cloned()
+            .collect(),
+        topic: status.topic.clone(),
+        partitions: status.partitions,
+        producer: status.producer.clone(),
+        consumer: status.consumer.clone(),
+        ..CoffeeOrderPipelineStatus::default()
+    }
+}
 
 /// What became of the topics in this reconcile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +155,33 @@ mod tests {
 
     fn time(seconds: i64) -> Time {
         Time(k8s_openapi::jiff::Timestamp::from_second(seconds).unwrap())
+    }
+
+    #[test]
+    fn the_reconcilers_part_leaves_out_the_autoscalers_fields() {
+        let condition = |type_: &str| Condition {
+            type_: type_.into(),
+            status: "True".into(),
+            reason: "R".into(),
+            message: String::new(),
+            observed_generation: None,
+            last_transition_time: time(1),
+        };
+        let full = CoffeeOrderPipelineStatus {
+            conditions: vec![condition("Ready"), condition("Scaling")],
+            lag: Some(5),
+            consumers: Some("1x10".into()),
+            autoscaling: Some(Default::default()),
+            topic: Some("orders".into()),
+            ..CoffeeOrderPipelineStatus::default()
+        };
+        let owned = owned(&full);
+        assert_eq!(owned.conditions, vec![condition("Ready")]);
+        assert_eq!(
+            (owned.lag, owned.consumers, owned.autoscaling),
+            (None, None, None)
+        );
+        assert_eq!(owned.topic.as_deref(), Some("orders"));
     }
 
     #[test]

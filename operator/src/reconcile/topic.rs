@@ -47,7 +47,7 @@ pub enum TopicAction {
     },
 }
 
-/// The order, status and dead-letter topics of `pipeline`.
+/// The order, status, dead-letter and control topics of `pipeline`.
 pub fn desired(pipeline: &CoffeeOrderPipeline) -> Vec<DesiredTopic> {
     let names = TopicNames::of(pipeline);
     let kafka = &pipeline.spec.kafka;
@@ -71,6 +71,14 @@ pub fn desired(pipeline: &CoffeeOrderPipeline) -> Vec<DesiredTopic> {
             partitions: 1,
             replication_factor: kafka.replication_factor,
             config: BTreeMap::new(),
+        },
+        // One record per consumer group (the worker count): compaction keeps the latest, which
+        // a consumer started later reads first.
+        DesiredTopic {
+            name: names.control,
+            partitions: 1,
+            replication_factor: kafka.replication_factor,
+            config: BTreeMap::from([("cleanup.policy".to_owned(), "compact".to_owned())]),
         },
     ]
 }

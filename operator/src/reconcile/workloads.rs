@@ -25,11 +25,13 @@ pub struct Workloads {
     pub consumer_account: ServiceAccount,
 }
 
-/// Builds the workloads with `consumer_replicas` pods of `workers` workers each.
+/// Builds the workloads with `consumer_replicas` consumer pods; `None` leaves the consumer
+/// Deployment's replicas to another owner (autoscaling `Observe`). The pod template carries
+/// the fixed worker range: the count changes live through the control topic, so a decision
+/// never restarts a pod.
 pub fn build(
     pipeline: &CoffeeOrderPipeline,
-    consumer_replicas: i32,
-    workers: i32,
+    consumer_replicas: Option<i32>,
 ) -> Result<Workloads, serde_json::Error> {
     let name = pipeline.metadata.name.clone().unwrap_or_default();
     let topics = TopicNames::of(pipeline);
@@ -52,10 +54,12 @@ pub fn build(
     consumer_env.extend([
         env("KAFKA_GROUP_ID", &topics.group()),
         env("KAFKA_DEAD_LETTER_TOPIC", &topics.dead_letters),
-        env("WORKERS", &workers.to_string()),
+        env("KAFKA_CONTROL_TOPIC", &topics.control),
+        env("WORKERS", &spec.consumer.workers.min.to_string()),
+        env("MAX_WORKERS", &spec.consumer.workers.max.to_string()),
         env(
-            "MAX_WORKERS",
-            &spec.consumer.workers.max.max(workers).to_string(),
+            "KAFKA_SESSION_TIMEOUT_MS",
+            &(u64::from(spec.consumer.session_timeout_seconds) * 1000).to_string(),
         ),
         env(
             "BATCH_MAX_MESSAGES",
@@ -74,7 +78,7 @@ pub fn build(
             &name,
             Workload::Producer,
             &spec.producer.image,
-            spec.producer.replicas,
+            Some(spec.producer.replicas),
             producer_env,
             producer_resources,
         )?,
@@ -174,7 +178,7 @@ fn deployment(
     pipeline: &str,
     workload: Workload,
     image: &str,
-    replicas: i32,
+    replicas: Option<i32>,
     env: Vec<Value>,
     resources: Value,
 ) -> Result<Deployment, serde_json::Error> {
@@ -185,12 +189,11 @@ fn deployment(
             "failureThreshold": 3,
         })
     };
-    serde_json::from_value(json!({
+    let mut deployment: Deployment = serde_json::from_value(json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": { "name": workload_name(pipeline, workload), "labels": labels(pipeline, workload) },
         "spec": {
-            "replicas": replicas,
             "selector": { "matchLabels": selector_labels(pipeline, workload) },
             "strategy": { "type": "RollingUpdate", "rollingUpdate": { "maxSurge": 1, "maxUnavailable": 0 } },
             "template": {
@@ -224,7 +227,11 @@ fn deployment(
                 },
             },
         },
-    }))
+    }))?;
+    if let Some(spec) = deployment.spec.as_mut() {
+        spec.replicas = replicas;
+    }
+    Ok(deployment)
 }
 
 /// At most one pod of the workload down for voluntary disruptions (drains, upgrades).

@@ -34,7 +34,7 @@ fn env_value(container: &Value, name: &str) -> Value {
 
 #[test]
 fn names_derive_from_the_pipeline() {
-    let workloads = build(&minimal(), 1, 10).unwrap();
+    let workloads = build(&minimal(), Some(1)).unwrap();
     assert_eq!(
         workloads.producer.metadata.name.as_deref(),
         Some("bar-producer")
@@ -51,7 +51,7 @@ fn names_derive_from_the_pipeline() {
 
 #[test]
 fn pods_pass_pod_security_restricted() {
-    let workloads = build(&minimal(), 1, 10).unwrap();
+    let workloads = build(&minimal(), Some(1)).unwrap();
     for deployment in [&workloads.producer, &workloads.consumer] {
         let json = serde_json::to_value(deployment).unwrap();
         let pod = &json["spec"]["template"]["spec"];
@@ -69,36 +69,56 @@ fn pods_pass_pod_security_restricted() {
 
 #[test]
 fn probes_use_healthz_and_readyz() {
-    let container = container(&build(&minimal(), 1, 10).unwrap().consumer);
+    let container = container(&build(&minimal(), Some(1)).unwrap().consumer);
     assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
     assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
 }
 
 #[test]
-fn the_consumer_is_wired_to_its_topics_group_and_workers() {
-    let container = container(&build(&minimal(), 2, 7).unwrap().consumer);
-    assert_eq!(env_value(&container, "KAFKA_BROKERS")["value"], "k:9092");
-    assert_eq!(env_value(&container, "KAFKA_TOPIC")["value"], "bar");
-    assert_eq!(
-        env_value(&container, "KAFKA_STATUS_TOPIC")["value"],
-        "bar-status"
+fn the_consumer_is_wired_to_its_topics_and_group() {
+    let container = container(&build(&minimal(), Some(2)).unwrap().consumer);
+    for (var, value) in [
+        ("KAFKA_BROKERS", "k:9092"),
+        ("KAFKA_TOPIC", "bar"),
+        ("KAFKA_STATUS_TOPIC", "bar-status"),
+        ("KAFKA_DEAD_LETTER_TOPIC", "bar-dead-letters"),
+        ("KAFKA_CONTROL_TOPIC", "bar-control"),
+        ("KAFKA_GROUP_ID", "bar-processor"),
+        ("KAFKA_SESSION_TIMEOUT_MS", "10000"),
+    ] {
+        assert_eq!(env_value(&container, var)["value"], value, "{var}");
+    }
+}
+
+#[test]
+fn the_pod_template_carries_the_fixed_worker_range_not_a_decision() {
+    let wide = pipeline(
+        "apiVersion: coffee-pipeline.io/v1alpha1\nkind: CoffeeOrderPipeline\nmetadata: {name: bar}\nspec:\n  kafka: {bootstrapServers: 'k:9092', partitions: 6}\n  consumer:\n    workers: {min: 4, max: 64}\n",
     );
+    let small = build(&wide, Some(1)).unwrap().consumer;
+    let large = build(&wide, Some(6)).unwrap().consumer;
+    let container = container(&small);
+    assert_eq!(env_value(&container, "WORKERS")["value"], "4");
+    assert_eq!(env_value(&container, "MAX_WORKERS")["value"], "64");
     assert_eq!(
-        env_value(&container, "KAFKA_DEAD_LETTER_TOPIC")["value"],
-        "bar-dead-letters"
+        small.spec.unwrap().template,
+        large.spec.unwrap().template,
+        "a change of size must not change the pod template (it would restart every pod)"
     );
-    assert_eq!(
-        env_value(&container, "KAFKA_GROUP_ID")["value"],
-        "bar-processor"
-    );
-    assert_eq!(env_value(&container, "WORKERS")["value"], "7");
 }
 
 #[test]
 fn consumer_replicas_are_the_ones_asked_for() {
-    let workloads = build(&minimal(), 3, 10).unwrap();
+    let workloads = build(&minimal(), Some(3)).unwrap();
     assert_eq!(workloads.consumer.spec.unwrap().replicas, Some(3));
     assert_eq!(workloads.producer.spec.unwrap().replicas, Some(2));
+}
+
+#[test]
+fn consumer_replicas_left_to_another_owner_are_not_applied() {
+    let workloads = build(&minimal(), None).unwrap();
+    let json = serde_json::to_value(&workloads.consumer).unwrap();
+    assert!(json["spec"].get("replicas").is_none(), "{json}");
 }
 
 #[test]
@@ -106,7 +126,7 @@ fn sasl_credentials_come_from_the_secret_never_inline() {
     let with_sasl = pipeline(
         "apiVersion: coffee-pipeline.io/v1alpha1\nkind: CoffeeOrderPipeline\nmetadata: {name: bar}\nspec:\n  kafka:\n    bootstrapServers: 'k:9092'\n    partitions: 6\n    sasl: {mechanism: SCRAM-SHA-512, secretName: kafka-user}\n",
     );
-    let container = container(&build(&with_sasl, 1, 10).unwrap().producer);
+    let container = container(&build(&with_sasl, Some(1)).unwrap().producer);
     assert_eq!(
         env_value(&container, "KAFKA_SECURITY_PROTOCOL")["value"],
         "sasl_plaintext"
@@ -123,14 +143,14 @@ fn sasl_credentials_come_from_the_secret_never_inline() {
 
 #[test]
 fn unset_resources_get_requests_and_limits() {
-    let container = container(&build(&minimal(), 1, 10).unwrap().producer);
+    let container = container(&build(&minimal(), Some(1)).unwrap().producer);
     assert_eq!(container["resources"]["requests"]["cpu"], "100m");
     assert_eq!(container["resources"]["limits"]["memory"], "128Mi");
 }
 
 #[test]
 fn workload_accounts_get_no_token() {
-    let workloads = build(&minimal(), 1, 10).unwrap();
+    let workloads = build(&minimal(), Some(1)).unwrap();
     assert_eq!(
         workloads.consumer_account.automount_service_account_token,
         Some(false)

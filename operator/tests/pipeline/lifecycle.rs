@@ -13,9 +13,8 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Api;
 use rdkafka::admin::{AdminOptions, ResourceSpecifier};
 
-use crate::support::{
-    OperatorProcess, apply_pipeline, condition, install, kubectl, pipeline, scene,
-};
+use crate::support::{scene, start_operator};
+use e2e::operator::{apply_pipeline, condition, install, kubectl, pipeline};
 
 fn spec(brokers: &str, topic: &str, partitions: i32, policy: &str) -> String {
     format!(
@@ -42,7 +41,7 @@ async fn a_pipeline_is_created_grown_refused_a_decrease_and_deleted_with_its_top
     let bed = TestBed::load().unwrap();
     install(&bed).unwrap();
     let scene = scene("pipeline").await.unwrap();
-    let operator = OperatorProcess::start_watching(&bed, &scene).await.unwrap();
+    let operator = start_operator(&bed, &scene).await.unwrap();
     let topic = unique_name("cop-orders");
     apply_pipeline(
         &bed,
@@ -77,14 +76,15 @@ async fn a_pipeline_is_created_grown_refused_a_decrease_and_deleted_with_its_top
             "PARTITIONS",
             "CONSUMERS",
             "LAG",
+            "SCALING",
             "READY",
             "AGE"
         ]
     );
     let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
     assert_eq!(&row[..4], ["shop", topic.as_str(), "3", "1x4"], "{table}");
-    // Lag is not measured yet (autoscaling issue): its column may be empty or `<none>`.
-    assert!(row[4..].contains(&"True"), "{table}");
+    // Autoscaling is Off: no lag is read, and the Scaling column says so.
+    assert_eq!(&row[4..7], ["<none>", "Off", "True"], "{table}");
     let pods = scene.runtime.pods();
     assert!(
         pods.iter()
@@ -115,11 +115,20 @@ async fn a_pipeline_is_created_grown_refused_a_decrease_and_deleted_with_its_top
             .unwrap(),
         1
     );
+    for compacted in ["status", "control"] {
+        assert_eq!(
+            topic_config(&bed, &format!("{topic}-{compacted}"), "cleanup.policy")
+                .await
+                .as_deref(),
+            Some("compact"),
+            "{compacted}"
+        );
+    }
     assert_eq!(
-        topic_config(&bed, &format!("{topic}-status"), "cleanup.policy")
+        partition_count(&bed, &format!("{topic}-control"))
             .await
-            .as_deref(),
-        Some("compact")
+            .unwrap(),
+        1
     );
 
     // Owned objects with the expected spec.
@@ -270,12 +279,24 @@ async fn a_pipeline_is_created_grown_refused_a_decrease_and_deleted_with_its_top
         operator.log_tail()
     );
     eventually(
-        "the topics to be deleted",
+        "all four topics to be deleted",
         Duration::from_secs(30),
         || async {
-            match partition_count(&bed, &topic).await {
-                Ok(0) => Ok(()),
-                other => Err(format!("{other:?}")),
+            let mut left = Vec::new();
+            for name in [
+                topic.clone(),
+                format!("{topic}-status"),
+                format!("{topic}-dead-letters"),
+                format!("{topic}-control"),
+            ] {
+                if !matches!(partition_count(&bed, &name).await, Ok(0)) {
+                    left.push(name);
+                }
+            }
+            if left.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{left:?}"))
             }
         },
     )
@@ -290,7 +311,7 @@ async fn a_pipeline_deleted_with_retain_keeps_its_topics() {
     let bed = TestBed::load().unwrap();
     install(&bed).unwrap();
     let scene = scene("retain").await.unwrap();
-    let operator = OperatorProcess::start_watching(&bed, &scene).await.unwrap();
+    let operator = start_operator(&bed, &scene).await.unwrap();
     let topic = unique_name("cop-kept");
     apply_pipeline(
         &bed,

@@ -8,8 +8,9 @@ use e2e::kafka_instance::KafkaInstance;
 use e2e::poll::eventually;
 use e2e::testbed::TestBed;
 
-use crate::support::{
-    OperatorProcess, apply_pipeline, install, kubectl, operator_kubeconfig, pipeline, scene,
+use crate::support::{binary, scene, start_operator};
+use e2e::operator::{
+    OperatorProcess, apply_pipeline, install, kubectl, operator_kubeconfig, pipeline,
     wait_for_condition,
 };
 
@@ -26,7 +27,7 @@ async fn only_the_leader_reconciles_and_a_standby_takes_over() {
     let scene = scene("leader").await.unwrap();
     let kubeconfig = operator_kubeconfig(&bed).unwrap();
     let lease = unique_name("lease");
-    let first = OperatorProcess::start(&bed, &kubeconfig, &scene.namespace, &lease)
+    let first = OperatorProcess::start(&bed, binary(), &kubeconfig, &scene.namespace, &lease)
         .await
         .unwrap();
     eventually(
@@ -42,7 +43,7 @@ async fn only_the_leader_reconciles_and_a_standby_takes_over() {
     )
     .await
     .unwrap();
-    let second = OperatorProcess::start(&bed, &kubeconfig, &scene.namespace, &lease)
+    let second = OperatorProcess::start(&bed, binary(), &kubeconfig, &scene.namespace, &lease)
         .await
         .unwrap();
     // For two seconds, however often it is asked, the second replica stands by.
@@ -107,7 +108,7 @@ async fn an_operator_killed_mid_reconcile_converges_after_restart() {
     let scene = scene("restart").await.unwrap();
     let kubeconfig = operator_kubeconfig(&bed).unwrap();
     let lease = unique_name("lease");
-    let first = OperatorProcess::start(&bed, &kubeconfig, &scene.namespace, &lease)
+    let first = OperatorProcess::start(&bed, binary(), &kubeconfig, &scene.namespace, &lease)
         .await
         .unwrap();
     let topic = unique_name("cop-restart");
@@ -120,7 +121,7 @@ async fn an_operator_killed_mid_reconcile_converges_after_restart() {
     .unwrap();
     // Killed without a chance to release its lease or finish the reconcile.
     first.kill().await.unwrap();
-    let second = OperatorProcess::start(&bed, &kubeconfig, &scene.namespace, &lease)
+    let second = OperatorProcess::start(&bed, binary(), &kubeconfig, &scene.namespace, &lease)
         .await
         .unwrap();
     let ready =
@@ -139,7 +140,7 @@ async fn an_unreachable_kafka_is_explained_and_recovered_from() {
         .await
         .unwrap();
     let scene = scene("outage").await.unwrap();
-    let operator = OperatorProcess::start_watching(&bed, &scene).await.unwrap();
+    let operator = start_operator(&bed, &scene).await.unwrap();
     let topic = unique_name("cop-outage");
     apply_pipeline(
         &bed,

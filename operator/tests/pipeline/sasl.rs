@@ -10,9 +10,8 @@ use e2e::testbed::TestBed;
 use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
 
-use crate::support::{
-    OperatorProcess, apply_pipeline, condition, install, kubectl, pipeline, scene,
-};
+use crate::support::{scene, start_operator};
+use e2e::operator::{apply_pipeline, condition, install, kubectl, pipeline};
 
 #[tokio::test]
 async fn a_pipeline_on_a_sasl_cluster_authenticates_with_its_secret() {
@@ -32,7 +31,7 @@ async fn a_pipeline_on_a_sasl_cluster_authenticates_with_its_secret() {
     );
     let created = kubectl(&bed, &["apply", "-f", "-"], Some(&secret)).unwrap();
     assert!(created.status.success(), "{created:?}");
-    let operator = OperatorProcess::start_watching(&bed, &scene).await.unwrap();
+    let operator = start_operator(&bed, &scene).await.unwrap();
     let topic = unique_name("cop-sasl");
     let spec = format!(
         "  kafka:\n    bootstrapServers: \"{}\"\n    topic: {topic}\n    partitions: 2\n    sasl: {{mechanism: PLAIN, secretName: kafka-user}}\n  producer:\n    replicas: 1\n",

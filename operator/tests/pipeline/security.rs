@@ -10,7 +10,8 @@ use k8s_openapi::api::apps::v1::Deployment;
 use kube::Api;
 use serde_json::Value;
 
-use crate::support::{OperatorProcess, apply_pipeline, install, kubectl, scene};
+use crate::support::{scene, start_operator};
+use e2e::operator::{apply_pipeline, install, kubectl};
 
 /// The Deployment as a manifest another namespace could take: spec and labels only.
 fn portable(deployment: &Deployment, namespace: &str) -> Value {
@@ -40,7 +41,7 @@ async fn generated_workloads_pass_pod_security_restricted_and_a_bad_template_doe
     let bed = TestBed::load().unwrap();
     install(&bed).unwrap();
     let scene = scene("pss").await.unwrap();
-    let operator = OperatorProcess::start_watching(&bed, &scene).await.unwrap();
+    let operator = start_operator(&bed, &scene).await.unwrap();
     let spec = format!(
         "  kafka:\n    bootstrapServers: \"{}\"\n    topic: {}\n    partitions: 1\n  producer:\n    replicas: 0\n",
         bed.kafka_bootstrap_servers,

@@ -1,0 +1,163 @@
+//! Orders over HTTP at a rate that follows a profile, spread over the producer pods the local
+//! runtime runs: the load of the closed-loop tests and the autoscaling benchmark. Every
+//! acknowledged order (`202`) is counted, with its id, as an independent record of what was
+//! accepted.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::runtime::{PodSnapshot, RuntimeHandle};
+
+/// How often requests are sent: every tick sends the orders due since the last one.
+const TICK: Duration = Duration::from_millis(10);
+const COFFEES: [&str; 4] = ["Espresso", "Americano", "Latte", "Cappuccino"];
+
+/// What the load has done so far.
+#[derive(Debug, Default)]
+pub struct LoadCounts {
+    pub sent: AtomicU64,
+    pub accepted: AtomicU64,
+    pub refused: AtomicU64,
+    pub failed: AtomicU64,
+    /// Ids of the accepted orders.
+    pub accepted_ids: Mutex<Vec<String>>,
+}
+
+/// A running load; stops when dropped or with [`Load::stop`].
+#[derive(Debug)]
+pub struct Load {
+    pub counts: Arc<LoadCounts>,
+    rate: watch::Sender<f64>,
+    task: JoinHandle<()>,
+}
+
+impl Load {
+    /// Starts sending `rate` orders per second to the ready pods of `deployment` in
+    /// `namespace` run by `runtime` (port `container_port`).
+    pub fn start(
+        runtime: &RuntimeHandle,
+        namespace: &str,
+        deployment: &str,
+        container_port: i32,
+        rate: f64,
+    ) -> Self {
+        let counts = Arc::new(LoadCounts::default());
+        let (sender, receiver) = watch::channel(rate);
+        let targets = Targets {
+            pods: runtime.subscribe(),
+            namespace: namespace.to_owned(),
+            deployment: deployment.to_owned(),
+            container_port,
+        };
+        let task = tokio::spawn(send(targets, receiver, Arc::clone(&counts)));
+        Self {
+            counts,
+            rate: sender,
+            task,
+        }
+    }
+
+    /// Changes the rate, in orders per second.
+    pub fn set_rate(&self, rate: f64) {
+        self.rate.send_replace(rate);
+    }
+
+    /// Stops sending; requests already sent still count when they are answered.
+    pub fn stop(self) -> Arc<LoadCounts> {
+        self.task.abort();
+        Arc::clone(&self.counts)
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+struct Targets {
+    pods: watch::Receiver<Vec<PodSnapshot>>,
+    namespace: String,
+    deployment: String,
+    container_port: i32,
+}
+
+impl Targets {
+    fn urls(&self) -> Vec<String> {
+        self.pods
+            .borrow()
+            .iter()
+            .filter(|p| p.ready && p.namespace == self.namespace && p.deployment == self.deployment)
+            .filter_map(|p| {
+                p.ports
+                    .iter()
+                    .find(|a| a.container_port == self.container_port)
+                    .map(|a| format!("http://127.0.0.1:{}/order", a.local_port))
+            })
+            .collect()
+    }
+}
+
+async fn send(targets: Targets, rate: watch::Receiver<f64>, counts: Arc<LoadCounts>) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_default();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut owed = 0.0f64;
+    let mut next = 0usize;
+    loop {
+        tick.tick().await;
+        owed += *rate.borrow() * TICK.as_secs_f64();
+        let urls = targets.urls();
+        if urls.is_empty() {
+            owed = owed.min(1.0);
+            continue;
+        }
+        while owed >= 1.0 {
+            owed -= 1.0;
+            next = next.wrapping_add(1);
+            let url = urls[next % urls.len()].clone();
+            let body = format!(
+                r#"{{"customer_name":"load {next}","coffee_type":"{}"}}"#,
+                COFFEES[next % COFFEES.len()]
+            );
+            counts.sent.fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(order(http.clone(), url, body, Arc::clone(&counts)));
+        }
+    }
+}
+
+async fn order(http: reqwest::Client, url: String, body: String, counts: Arc<LoadCounts>) {
+    let response = http
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await;
+    match response {
+        Ok(r) if r.status() == reqwest::StatusCode::ACCEPTED => {
+            counts.accepted.fetch_add(1, Ordering::Relaxed);
+            if let Ok(order) = r.json::<serde_json::Value>().await
+                && let Some(id) = order["id"].as_str()
+            {
+                counts
+                    .accepted_ids
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(id.to_owned());
+            }
+        }
+        Ok(_) => {
+            counts.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(_) => {
+            counts.failed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}

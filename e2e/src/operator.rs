@@ -1,0 +1,333 @@
+//! Running `coffee-operator` on the test bed as a platform team would: its install (CRD,
+//! namespace, RBAC from `manifests/`), a kubeconfig with the operator's ServiceAccount token,
+//! the operator process, a namespace with a pod runtime for the Deployments it creates, and
+//! the pipelines it reconciles. Shared by the operator's tests and the benchmarks.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use crate::fixtures::{RuntimeScene, unique_name};
+use crate::poll::eventually;
+use crate::testbed::TestBed;
+use anyhow::{Context, bail};
+use kube::Api;
+use serde_json::Value;
+use tokio::process::Child;
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs the test bed's kubectl as the admin.
+pub fn kubectl(bed: &TestBed, args: &[&str], stdin: Option<&str>) -> anyhow::Result<Output> {
+    use std::io::Write;
+    let mut child = Command::new(bed.tool("kubectl"))
+        .env("KUBECONFIG", &bed.kubeconfig)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut input = child.stdin.take().context("stdin")?;
+    input.write_all(stdin.unwrap_or_default().as_bytes())?;
+    drop(input);
+    Ok(child.wait_with_output()?)
+}
+
+/// The output of a command that must have succeeded, or its stderr as the error.
+pub fn succeed(output: Output, what: &str) -> anyhow::Result<String> {
+    if !output.status.success() {
+        bail!("{what}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Installs the CRD, the operator's namespace and RBAC as a platform team would.
+pub fn install(bed: &TestBed) -> anyhow::Result<()> {
+    for file in [
+        "crds/coffeeorderpipelines.coffee-pipeline.io.yaml",
+        "manifests/namespace.yaml",
+        "manifests/rbac.yaml",
+    ] {
+        let path = repo().join(file);
+        let path = path.to_str().context("utf-8 path")?;
+        succeed(
+            kubectl(
+                bed,
+                &["apply", "--server-side", "--force-conflicts", "-f", path],
+                None,
+            )?,
+            file,
+        )?;
+    }
+    succeed(
+        kubectl(
+            bed,
+            &[
+                "wait",
+                "--for=condition=Established",
+                "--timeout=30s",
+                "crd/coffeeorderpipelines.coffee-pipeline.io",
+            ],
+            None,
+        )?,
+        "waiting for the CRD",
+    )?;
+    Ok(())
+}
+
+/// A kubeconfig that authenticates as the operator's ServiceAccount, not as the admin.
+pub fn operator_kubeconfig(bed: &TestBed) -> anyhow::Result<PathBuf> {
+    let token = succeed(
+        kubectl(
+            bed,
+            &[
+                "create",
+                "token",
+                "coffee-operator",
+                "-n",
+                "coffee-pipeline-system",
+                "--duration=2h",
+            ],
+            None,
+        )?,
+        "creating a token",
+    )?;
+    let admin: Value = serde_yaml::from_str(&std::fs::read_to_string(&bed.kubeconfig)?)?;
+    let cluster = admin["clusters"][0]["cluster"].clone();
+    let config = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{ "name": "testbed", "cluster": cluster }],
+        "users": [{ "name": "coffee-operator", "user": { "token": token.trim() } }],
+        "contexts": [{ "name": "operator", "context": { "cluster": "testbed", "user": "coffee-operator" } }],
+        "current-context": "operator",
+    });
+    let path = PathBuf::from(&bed.log_dir).join(format!("{}.kubeconfig", unique_name("operator")));
+    std::fs::write(&path, serde_yaml::to_string(&config)?)?;
+    Ok(path)
+}
+
+/// A running `coffee-operator` watching one namespace.
+#[derive(Debug)]
+pub struct OperatorProcess {
+    child: Child,
+    pub base: String,
+    log: PathBuf,
+}
+
+impl OperatorProcess {
+    /// Starts `binary` watching `namespace`, electing its leader with Lease `lease`.
+    pub async fn start(
+        bed: &TestBed,
+        binary: &Path,
+        kubeconfig: &Path,
+        namespace: &str,
+        lease: &str,
+    ) -> anyhow::Result<Self> {
+        let port = crate::ports::free_local_port()?;
+        let log = PathBuf::from(&bed.log_dir)
+            .join("operator-tests")
+            .join(format!("{namespace}-{port}.log"));
+        std::fs::create_dir_all(log.parent().context("log dir")?)?;
+        let file = std::fs::File::create(&log)?;
+        let child = tokio::process::Command::new(binary)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--namespace",
+                namespace,
+                "--lease-name",
+                lease,
+            ])
+            .args(["--lease-duration-secs", "4"])
+            .env("KUBECONFIG", kubeconfig)
+            .env("RUST_LOG", "info,kube=warn")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            .kill_on_drop(true)
+            .spawn()?;
+        let mut process = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        process.wait_ready().await?;
+        Ok(process)
+    }
+
+    /// An operator with its own ServiceAccount token and Lease, watching `scene`'s namespace.
+    pub async fn start_watching(
+        bed: &TestBed,
+        binary: &Path,
+        scene: &RuntimeScene,
+    ) -> anyhow::Result<Self> {
+        let kubeconfig = operator_kubeconfig(bed)?;
+        Self::start(
+            bed,
+            binary,
+            &kubeconfig,
+            &scene.namespace,
+            &unique_name("lease"),
+        )
+        .await
+    }
+
+    /// The operator's `/metrics` text.
+    pub async fn metrics(&self) -> anyhow::Result<String> {
+        Ok(reqwest::get(format!("{}/metrics", self.base))
+            .await?
+            .text()
+            .await?)
+    }
+
+    async fn wait_ready(&mut self) -> anyhow::Result<()> {
+        let url = format!("{}/readyz", self.base);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("the operator exited with {status}\n{}", self.log_tail());
+            }
+            if reqwest::get(&url)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!("{url} not ready within 30s\n{}", self.log_tail());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Whether this replica says it leads.
+    pub async fn leading(&self) -> bool {
+        match reqwest::get(format!("{}/readyz", self.base)).await {
+            Ok(response) => response
+                .json::<Value>()
+                .await
+                .is_ok_and(|v| v["leading"] == true),
+            Err(_) => false,
+        }
+    }
+
+    pub fn log_tail(&self) -> String {
+        crate::fixtures::log_tail(&self.log, 30)
+    }
+
+    /// SIGKILL: no lease release, no clean end of a reconcile.
+    pub async fn kill(mut self) -> anyhow::Result<()> {
+        self.kill_now().await
+    }
+
+    /// SIGKILL, keeping the handle (its log stays readable).
+    pub async fn kill_now(&mut self) -> anyhow::Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+
+    /// SIGTERM and wait for the exit.
+    pub async fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
+        let pid = self.child.id().context("already exited")?;
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(i32::try_from(pid)?),
+            nix::sys::signal::Signal::SIGTERM,
+        )?;
+        Ok(tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await??)
+    }
+}
+
+/// A namespace with a pod runtime for the operator's Deployments, running the binaries next
+/// to `operator_binary`.
+pub async fn scene(prefix: &str, operator_binary: &Path) -> anyhow::Result<RuntimeScene> {
+    let bin_dir = operator_binary.parent().context("bin dir")?.to_path_buf();
+    for binary in ["coffee-producer", "coffee-consumer"] {
+        if !bin_dir.join(binary).is_file() {
+            bail!(
+                "{binary} is not built in {}; run `cargo build --workspace` first",
+                bin_dir.display()
+            );
+        }
+    }
+    RuntimeScene::start_selecting(
+        prefix,
+        &bin_dir,
+        "app.kubernetes.io/managed-by=coffee-operator",
+    )
+    .await
+}
+
+/// Applies a pipeline (YAML of its spec, indented by two spaces) in `namespace` as the admin.
+pub fn apply_pipeline(
+    bed: &TestBed,
+    namespace: &str,
+    name: &str,
+    spec: &str,
+) -> anyhow::Result<()> {
+    let object = format!(
+        "apiVersion: coffee-pipeline.io/v1alpha1\nkind: CoffeeOrderPipeline\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n{spec}"
+    );
+    succeed(
+        kubectl(
+            bed,
+            &["apply", "--server-side", "--force-conflicts", "-f", "-"],
+            Some(&object),
+        )?,
+        "applying the pipeline",
+    )?;
+    Ok(())
+}
+
+/// The pipeline as the API server has it.
+pub async fn pipeline(scene: &RuntimeScene, name: &str) -> anyhow::Result<Value> {
+    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        scene.client.clone(),
+        &scene.namespace,
+        &kube::api::ApiResource {
+            group: "coffee-pipeline.io".into(),
+            version: "v1alpha1".into(),
+            api_version: "coffee-pipeline.io/v1alpha1".into(),
+            kind: "CoffeeOrderPipeline".into(),
+            plural: "coffeeorderpipelines".into(),
+        },
+    );
+    Ok(serde_json::to_value(api.get(name).await?)?)
+}
+
+/// The condition `type_` of a pipeline as JSON (Null when absent).
+pub fn condition(pipeline: &Value, type_: &str) -> Value {
+    pipeline["status"]["conditions"]
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["type"] == type_).cloned())
+        .unwrap_or(Value::Null)
+}
+
+/// Waits until the pipeline's condition `type_` has `status` (and `reason`, if given).
+pub async fn wait_for_condition(
+    scene: &RuntimeScene,
+    name: &str,
+    type_: &str,
+    status: &str,
+    reason: Option<&str>,
+    log: &str,
+) -> serde_json::Value {
+    eventually(
+        &format!("{type_}={status} {reason:?}"),
+        Duration::from_secs(60),
+        || async {
+            let object = pipeline(scene, name).await.map_err(|e| e.to_string())?;
+            let found = condition(&object, type_);
+            if found["status"] == status && reason.is_none_or(|r| found["reason"] == r) {
+                Ok(found)
+            } else {
+                Err(found.to_string())
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{log}"))
+}

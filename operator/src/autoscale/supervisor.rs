@@ -1,0 +1,131 @@
+//! Runs one autoscaling loop per pipeline while this replica leads: loops start for new
+//! pipelines, see every change of theirs, and stop (with their metrics) when a pipeline is
+//! deleted. Separate from the reconciler, so that reading lag every few seconds neither
+//! re-applies every object nor mixes Kafka read failures into the reconcile back-off.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::ResourceExt;
+use kube::runtime::reflector::Store;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::info;
+
+use super::scaler::{Scaler, Shared};
+use crate::crd::CoffeeOrderPipeline;
+
+/// How often the set of pipelines is compared with the running loops.
+const SYNC: Duration = Duration::from_secs(1);
+
+struct Running {
+    pipeline: watch::Sender<Arc<CoffeeOrderPipeline>>,
+    task: JoinHandle<()>,
+}
+
+/// Supervises the loops until `stop` turns true.
+pub async fn run(
+    shared: Arc<Shared>,
+    store: Store<CoffeeOrderPipeline>,
+    mut stop: watch::Receiver<bool>,
+) {
+    tokio::select! {
+        ready = store.wait_until_ready() => if ready.is_err() { return },
+        _ = stop.wait_for(|stopped| *stopped) => return,
+    }
+    info!("autoscaler started");
+    let mut running: HashMap<(String, String), Running> = HashMap::new();
+    let mut tick = tokio::time::interval(SYNC);
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|stopped| *stopped) => break,
+            _ = tick.tick() => sync(&shared, &store, &mut running),
+        }
+    }
+    for (_, loop_) in running.drain() {
+        loop_.task.abort();
+    }
+    info!("autoscaler stopped");
+}
+
+fn sync(
+    shared: &Arc<Shared>,
+    store: &Store<CoffeeOrderPipeline>,
+    running: &mut HashMap<(String, String), Running>,
+) {
+    let mut alive = Vec::new();
+    for pipeline in store.state() {
+        if pipeline.metadata.deletion_timestamp.is_some() {
+            continue;
+        }
+        let key = (
+            pipeline.namespace().unwrap_or_default(),
+            pipeline.name_any(),
+        );
+        alive.push(key.clone());
+        match running.get(&key) {
+            Some(loop_) => {
+                loop_.pipeline.send_if_modified(|seen| {
+                    let changed =
+                        seen.metadata.resource_version != pipeline.metadata.resource_version;
+                    if changed {
+                        *seen = Arc::clone(&pipeline);
+                    }
+                    changed
+                });
+            }
+            None => {
+                let (sender, receiver) = watch::channel(Arc::clone(&pipeline));
+                let task = tokio::spawn(run_one(Arc::clone(shared), receiver));
+                running.insert(
+                    key,
+                    Running {
+                        pipeline: sender,
+                        task,
+                    },
+                );
+            }
+        }
+    }
+    running.retain(|key, loop_| {
+        let keep = alive.contains(key);
+        if !keep {
+            loop_.task.abort();
+            shared.metrics.forget([key.0.as_str(), key.1.as_str()]);
+        }
+        keep
+    });
+    shared.clusters.prune();
+}
+
+/// One pipeline's loop: a round every poll interval, and at once when its spec changes.
+async fn run_one(shared: Arc<Shared>, mut pipeline: watch::Receiver<Arc<CoffeeOrderPipeline>>) {
+    let mut scaler = Scaler::new(shared);
+    // Spread the first polls of many pipelines over a second instead of all at once.
+    let spread = pipeline.borrow().metadata.uid.as_deref().map_or(0, |uid| {
+        uid.bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+            % 1000
+    });
+    tokio::time::sleep(Duration::from_millis(spread)).await;
+    loop {
+        let current = pipeline.borrow_and_update().clone();
+        let generation = current.metadata.generation;
+        let wait = scaler.tick(&current).await;
+        let next = tokio::time::Instant::now() + wait;
+        loop {
+            tokio::select! {
+                changed = pipeline.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    if pipeline.borrow().metadata.generation != generation {
+                        break;
+                    }
+                }
+                () = tokio::time::sleep_until(next) => break,
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! A consumer process stopped with SIGSTOP keeps its group membership (long session timeout)
+//! but moves none of its partitions: those partitions are reported stalled, by name, and
+//! their lag does not make the autoscaler run away. The lag it reports matches an
+//! independent reader's. When the process continues, the stall clears.
+
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::scenario::{Scenario, Shape, condition, desired};
+
+fn signal(pid: u32, signal: Signal) {
+    let pid = Pid::from_raw(i32::try_from(pid).expect("a pid"));
+    kill(pid, signal).expect("signalling the consumer");
+}
+
+#[tokio::test]
+async fn a_stopped_consumer_stalls_its_partitions_without_a_runaway_and_recovers() {
+    let mut s = Scenario::start(
+        "stall",
+        &Shape {
+            mode: "Enabled",
+            partitions: 4,
+            pods: (2, 4),
+            workers: (2, 8),
+            session_timeout_seconds: 300,
+        },
+    )
+    .await;
+    s.wait("two consumers ready", Duration::from_secs(60), |p| {
+        p["status"]["consumer"]["readyReplicas"] == 2
+    })
+    .await;
+    s.load(30.0);
+    s.wait("the lag read", Duration::from_secs(30), |p| {
+        p["status"]["autoscaling"]["lag"].is_i64()
+    })
+    .await;
+    let stopped = s.consumers()[0].pid.unwrap();
+    signal(stopped, Signal::SIGSTOP);
+
+    let stalled = s
+        .wait("Stalled=True", Duration::from_secs(60), |p| {
+            condition(p, "Stalled")["status"] == "True"
+        })
+        .await;
+    let named: Vec<i64> = stalled["status"]["autoscaling"]["stalledPartitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(serde_json::Value::as_i64)
+        .collect();
+    assert_eq!(
+        named.len(),
+        2,
+        "the stopped pod's two partitions: {named:?}"
+    );
+    let message = condition(&stalled, "Stalled")["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for partition in &named {
+        assert!(message.contains(&partition.to_string()), "{message}");
+    }
+
+    // The stalled partitions grow, the others are served: no scale-out for them.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let during = s.status().await;
+    let (pods, workers) = desired(&serde_json::json!({ "status": during }));
+    assert_eq!(pods, 2, "{during}");
+    assert!(workers <= 4, "{during}");
+
+    // Without load the healthy partitions drain; the stalled ones hold still: the lag the
+    // operator reports is the independent reader's, exactly.
+    s.load(0.0);
+    let independent = loop {
+        let before: i64 = s.offsets().await.iter().map(|p| p.lag()).sum();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let after = s.offsets().await;
+        let total: i64 = after.iter().map(|p| p.lag()).sum();
+        let only_stalled = after
+            .iter()
+            .all(|p| p.lag() == 0 || named.contains(&i64::from(p.partition)));
+        if total == before && only_stalled {
+            break total;
+        }
+    };
+    assert!(independent > 0);
+    s.wait(
+        "the operator's lag to be the independent one",
+        Duration::from_secs(20),
+        |p| p["status"]["autoscaling"]["lag"].as_i64() == Some(independent),
+    )
+    .await;
+
+    signal(stopped, Signal::SIGCONT);
+    s.wait("Stalled=False", Duration::from_secs(60), |p| {
+        condition(p, "Stalled")["status"] == "False"
+    })
+    .await;
+    assert!(!s.events("PartitionsStalled").is_empty());
+    assert!(!s.events("StallCleared").is_empty());
+    s.finish().await;
+}

@@ -322,7 +322,7 @@ fn follow_commits(
                 table.ended.insert(partition);
                 if !table.caught_up && table.ended.len() >= table.partitions {
                     table.caught_up = true;
-                    info!(%brokers, groups = table.committed.len(), "read every commit so far");
+                    info!(%brokers, commits = table.committed.len(), "read every commit so far");
                 }
             }
             Some(Err(error)) => debug!(%brokers, %error, "reading __consumer_offsets"),

@@ -69,6 +69,8 @@ pub struct Scaler {
     /// generation and at most once a [`CREDENTIALS_VALID`] otherwise, so a rotated password is
     /// picked up without reading Secrets on every poll.
     security: Option<(Option<i64>, Instant, Security)>,
+    /// The cluster's clients, held so that they outlive a poll (and the supervisor's prune).
+    cluster: Option<Arc<Cluster>>,
     last_decision: Option<ScalingDecision>,
     last_pod_change: Option<Time>,
     status: StatusWriter,
@@ -85,6 +87,7 @@ impl Scaler {
             decided: None,
             workers_written: None,
             security: None,
+            cluster: None,
             last_decision: None,
             last_pod_change: None,
             status: StatusWriter::default(),
@@ -144,24 +147,23 @@ impl Scaler {
 
     async fn cluster(&mut self, pipeline: &CoffeeOrderPipeline) -> Result<Arc<Cluster>, PollError> {
         let generation = pipeline.metadata.generation;
-        let security = match &self.security {
-            Some((seen, at, security))
-                if *seen == generation && at.elapsed() < CREDENTIALS_VALID =>
-            {
-                security.clone()
-            }
-            _ => {
-                let namespace = pipeline.namespace().ok_or(PollError::NoNamespace)?;
-                let kafka = &pipeline.spec.kafka;
-                let security = credentials::resolve(&self.shared.client, &namespace, kafka).await?;
-                self.security = Some((generation, Instant::now(), security.clone()));
-                security
-            }
-        };
-        Ok(self
+        let fresh = self
+            .security
+            .as_ref()
+            .is_some_and(|(seen, at, _)| *seen == generation && at.elapsed() < CREDENTIALS_VALID);
+        if let (true, Some(cluster)) = (fresh, &self.cluster) {
+            return Ok(Arc::clone(cluster));
+        }
+        let namespace = pipeline.namespace().ok_or(PollError::NoNamespace)?;
+        let kafka = &pipeline.spec.kafka;
+        let security = credentials::resolve(&self.shared.client, &namespace, kafka).await?;
+        let cluster = self
             .shared
             .clusters
-            .get(&pipeline.spec.kafka.bootstrap_servers, &security)?)
+            .get(&kafka.bootstrap_servers, &security)?;
+        self.security = Some((generation, Instant::now(), security));
+        self.cluster = Some(Arc::clone(&cluster));
+        Ok(cluster)
     }
 
     /// `Off`: the minimum runs; a worker count `Enabled` wrote goes back to the minimum.

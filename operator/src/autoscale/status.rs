@@ -127,13 +127,10 @@ impl StatusWriter {
         pipeline: &CoffeeOrderPipeline,
         (reason, message): (&str, String),
     ) {
+        // Before the first poll of this process, keep what an earlier one recorded: applying
+        // without a field this manager owns would delete it, and with it the decision.
         let mut part = self.last.as_ref().map_or_else(
-            || Part {
-                consumers: String::new(),
-                lag: None,
-                autoscaling: None,
-                judgements: Vec::new(),
-            },
+            || recorded(pipeline.status.as_ref()),
             |(part, _)| part.clone(),
         );
         let mode = pipeline.spec.autoscaling.mode;
@@ -193,6 +190,31 @@ impl StatusWriter {
                 warn!(pipeline = %pipeline.name_any(), %error, "writing the autoscaling status")
             }
         }
+    }
+}
+
+/// The autoscaler's part as the status holds it.
+fn recorded(status: Option<&CoffeeOrderPipelineStatus>) -> Part {
+    let judgement = |type_: &'static str| {
+        status?
+            .conditions
+            .iter()
+            .find(|c| c.type_ == type_)
+            .map(|c| Judgement {
+                type_,
+                ready: c.status == "True",
+                reason: c.reason.clone(),
+                message: c.message.clone(),
+            })
+    };
+    Part {
+        consumers: status.and_then(|s| s.consumers.clone()).unwrap_or_default(),
+        lag: status.and_then(|s| s.lag),
+        autoscaling: status.and_then(|s| s.autoscaling.clone()),
+        judgements: ["Scaling", "Stalled"]
+            .into_iter()
+            .filter_map(judgement)
+            .collect(),
     }
 }
 

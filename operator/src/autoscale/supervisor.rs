@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use tracing::info;
 
 use super::scaler::{Scaler, Shared};
-use crate::crd::CoffeeOrderPipeline;
+use crate::crd::{CoffeeOrderPipeline, WorkloadStatus};
 
 /// How often the set of pipelines is compared with the running loops.
 const SYNC: Duration = Duration::from_secs(1);
@@ -30,9 +30,8 @@ pub async fn run(
     store: Store<CoffeeOrderPipeline>,
     mut stop: watch::Receiver<bool>,
 ) {
-    tokio::select! {
-        ready = store.wait_until_ready() => if ready.is_err() { return },
-        _ = stop.wait_for(|stopped| *stopped) => return,
+    if !wait_until_ready(&store, &mut stop).await {
+        return;
     }
     info!("autoscaler started");
     let mut running: HashMap<(String, String), Running> = HashMap::new();
@@ -47,6 +46,22 @@ pub async fn run(
         loop_.task.abort();
     }
     info!("autoscaler stopped");
+}
+
+/// Waits until the store has listed the pipelines; `false` if stopped first. kube's store
+/// readiness is a oneshot shared by every waiter and wakes only the last one registered (the
+/// controller's runner, here), so the wait is re-checked every second instead of trusted.
+async fn wait_until_ready(
+    store: &Store<CoffeeOrderPipeline>,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
+    loop {
+        match tokio::time::timeout(SYNC, store.wait_until_ready()).await {
+            Ok(ready) => return ready.is_ok(),
+            Err(_) if *stop.borrow_and_update() => return false,
+            Err(_) => {}
+        }
+    }
 }
 
 fn sync(
@@ -99,7 +114,17 @@ fn sync(
     shared.clusters.prune();
 }
 
-/// One pipeline's loop: a round every poll interval, and at once when its spec changes.
+/// What wakes a pipeline's loop before its next poll: its spec, and its consumers' readiness
+/// (which the `consumers` column shows).
+fn wakes(pipeline: &CoffeeOrderPipeline) -> (Option<i64>, Option<WorkloadStatus>) {
+    (
+        pipeline.metadata.generation,
+        pipeline.status.as_ref().and_then(|s| s.consumer.clone()),
+    )
+}
+
+/// One pipeline's loop: a round every poll interval, and at once when its spec or its
+/// consumers' readiness change.
 async fn run_one(shared: Arc<Shared>, mut pipeline: watch::Receiver<Arc<CoffeeOrderPipeline>>) {
     let mut scaler = Scaler::new(shared);
     // Spread the first polls of many pipelines over a second instead of all at once.
@@ -111,7 +136,7 @@ async fn run_one(shared: Arc<Shared>, mut pipeline: watch::Receiver<Arc<CoffeeOr
     tokio::time::sleep(Duration::from_millis(spread)).await;
     loop {
         let current = pipeline.borrow_and_update().clone();
-        let generation = current.metadata.generation;
+        let seen = wakes(&current);
         let wait = scaler.tick(&current).await;
         let next = tokio::time::Instant::now() + wait;
         loop {
@@ -120,7 +145,7 @@ async fn run_one(shared: Arc<Shared>, mut pipeline: watch::Receiver<Arc<CoffeeOr
                     if changed.is_err() {
                         return;
                     }
-                    if pipeline.borrow().metadata.generation != generation {
+                    if wakes(&pipeline.borrow()) != seen {
                         break;
                     }
                 }

@@ -16,6 +16,9 @@ const LEARNING_WEIGHT: f64 = 0.5;
 const EFFECTIVE_SHARE: f64 = 0.5;
 /// How long a learned ceiling holds before more workers are tried again.
 const CEILING_MEMORY: Duration = Duration::from_secs(600);
+/// The shortest busy stretch a rate is learned from. Consumers commit about once a second, so
+/// a shorter one is mostly commit timing; a rebalance pause inside a short one halves it.
+const LEARNING_SPAN: Duration = Duration::from_secs(10);
 
 /// One poll: the offsets of every partition and the consumers running meanwhile.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +79,8 @@ pub struct Tracker {
     per_worker_rate: Option<f64>,
     /// Saturated throughput of one pod, by workers per pod, with when it was last measured.
     per_pod_rate: BTreeMap<i32, (f64, Duration)>,
+    /// Where the current busy stretch (same consumers, workers supplied) began.
+    busy_since: Option<Sample>,
     ceiling: Option<Ceiling>,
 }
 
@@ -87,6 +92,7 @@ impl Tracker {
             samples: VecDeque::new(),
             per_worker_rate: None,
             per_pod_rate: BTreeMap::new(),
+            busy_since: None,
             ceiling: None,
         }
     }
@@ -155,13 +161,11 @@ impl Tracker {
         estimates
     }
 
-    /// Learns from the interval `previous`..`now` if the workers were busy throughout it: the
-    /// same consumers ran for the interval before it too (no rebalance or resize settling), and
-    /// the lag of the partitions that move could keep every worker supplied at both ends.
+    /// Learns from a stretch of polls in which the workers were busy throughout: the same
+    /// consumers ran (no rebalance or resize settling) and the lag of the partitions that move
+    /// could keep every worker supplied at every poll. A stretch counts once it lasts
+    /// [`LEARNING_SPAN`]; then the next one begins.
     fn learn(&mut self, previous: Sample, now: &Sample, stalled: &BTreeSet<i32>) {
-        let settled = self.samples.iter().rev().nth(1).is_none_or(|before| {
-            before.running == previous.running && previous.running == now.running
-        }) && previous.running == now.running;
         let workers = i64::from(now.running.pods) * i64::from(now.running.workers);
         let active_lag = |sample: &Sample| -> i64 {
             sample
@@ -171,16 +175,26 @@ impl Tracker {
                 .map(PartitionOffsets::lag)
                 .sum()
         };
-        let busy = active_lag(&previous) >= workers && active_lag(now) >= workers;
-        let Some(processed) = rate(
-            &previous,
-            now,
-            |id| !stalled.contains(&id),
-            |o| o.position(),
-        ) else {
+        let busy = workers > 0
+            && previous.running == now.running
+            && active_lag(&previous) >= workers
+            && active_lag(now) >= workers;
+        if !busy {
+            self.busy_since = None;
+            return;
+        }
+        let start = self.busy_since.get_or_insert(previous);
+        if now.at.saturating_sub(start.at) < LEARNING_SPAN {
+            return;
+        }
+        let start = self.busy_since.replace(now.clone());
+        let Some(processed) = start
+            .as_ref()
+            .and_then(|s| rate(s, now, |id| !stalled.contains(&id), |o| o.position()))
+        else {
             return;
         };
-        if !settled || !busy || workers == 0 || processed <= 0.0 {
+        if processed <= 0.0 {
             return;
         }
         let per_pod = processed / f64::from(now.running.pods);

@@ -228,3 +228,13 @@ fn across_a_resize_the_floor_counts_the_larger_size() {
     let estimates = tracker.record(sample(5, &[(10_000, Some(1_000))], size(2, 10)), &[]);
     assert_eq!(estimates.per_worker_floor, Some(10.0));
 }
+
+#[test]
+fn a_busy_stretch_shorter_than_the_learning_span_teaches_nothing() {
+    // Two 2 s polls of a backlog: 4 s are mostly commit timing (and maybe a rebalance pause).
+    let mut tracker = Tracker::new(6);
+    tracker.record(sample(0, &[(10_000, Some(0))], size(1, 10)), &[]);
+    tracker.record(sample(2, &[(10_000, Some(100))], size(1, 10)), &[]);
+    let estimates = tracker.record(sample(4, &[(10_000, Some(200))], size(1, 10)), &[]);
+    assert_eq!(estimates.per_worker_rate, None);
+}

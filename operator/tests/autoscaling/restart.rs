@@ -27,6 +27,21 @@ async fn an_operator_killed_mid_scale_is_succeeded_without_snapping_back() {
         .wait("scaled out", Duration::from_secs(60), |p| desired(p).0 > 1)
         .await;
     let (pods, workers) = desired(&scaled);
+    let decided = i32::try_from(pods).expect("pods");
+    e2e::poll::eventually(
+        "the Deployment to carry the decision",
+        Duration::from_secs(30),
+        || async {
+            let replicas = s.consumer_replicas().await;
+            if replicas == decided {
+                Ok(())
+            } else {
+                Err(format!("{replicas} replicas"))
+            }
+        },
+    )
+    .await
+    .expect("the reconciler applies the decided pods");
 
     // SIGKILL (no lease released, no decision finished), then a successor.
     s.operator.kill_now().await.unwrap();
@@ -51,7 +66,7 @@ async fn an_operator_killed_mid_scale_is_succeeded_without_snapping_back() {
             "desired {now:?} after {pods}x{workers}\n{}",
             s.operator.log_tail()
         );
-        assert!(s.consumer_replicas().await >= i32::try_from(pods).unwrap());
+        assert!(s.consumer_replicas().await >= decided);
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert!(s.operator.leading().await, "{}", s.operator.log_tail());

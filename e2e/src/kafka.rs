@@ -166,35 +166,67 @@ pub async fn group_offsets(
     topic: &str,
     group: &str,
 ) -> Result<Vec<GroupPartition>, KafkaTestError> {
-    let consumer: StreamConsumer = client_config(bed)
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .create()?;
-    let partitions = i32::try_from(partition_count(bed, topic).await?).unwrap_or(0);
-    let topic = topic.to_owned();
-    let read = tokio::task::spawn_blocking(move || {
-        let mut list = TopicPartitionList::new();
-        for partition in 0..partitions {
-            list.add_partition(&topic, partition);
-        }
-        let committed = consumer.committed_offsets(list, TIMEOUT)?;
-        (0..partitions)
-            .map(|partition| {
-                let (low, high) = consumer.fetch_watermarks(&topic, partition, TIMEOUT)?;
-                let committed = committed
-                    .find_partition(&topic, partition)
-                    .and_then(|e| e.offset().to_raw())
-                    .filter(|&o| o >= 0);
-                Ok(GroupPartition {
-                    partition,
-                    low,
-                    high,
-                    committed,
+    GroupReader::new(bed, topic, group).await?.read().await
+}
+
+/// A reader of one group's offsets that keeps its client between reads.
+pub struct GroupReader {
+    consumer: std::sync::Arc<StreamConsumer>,
+    topic: String,
+    partitions: i32,
+}
+
+impl std::fmt::Debug for GroupReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupReader")
+            .field("topic", &self.topic)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GroupReader {
+    pub async fn new(bed: &TestBed, topic: &str, group: &str) -> Result<Self, KafkaTestError> {
+        let consumer: StreamConsumer = client_config(bed)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .create()?;
+        Ok(Self {
+            consumer: std::sync::Arc::new(consumer),
+            topic: topic.to_owned(),
+            partitions: i32::try_from(partition_count(bed, topic).await?).unwrap_or(0),
+        })
+    }
+
+    pub async fn read(&self) -> Result<Vec<GroupPartition>, KafkaTestError> {
+        let (consumer, topic, partitions) = (
+            std::sync::Arc::clone(&self.consumer),
+            self.topic.clone(),
+            self.partitions,
+        );
+        let read = tokio::task::spawn_blocking(move || {
+            let mut list = TopicPartitionList::new();
+            for partition in 0..partitions {
+                list.add_partition(&topic, partition);
+            }
+            let committed = consumer.committed_offsets(list, TIMEOUT)?;
+            (0..partitions)
+                .map(|partition| {
+                    let (low, high) = consumer.fetch_watermarks(&topic, partition, TIMEOUT)?;
+                    let committed = committed
+                        .find_partition(&topic, partition)
+                        .and_then(|e| e.offset().to_raw())
+                        .filter(|&o| o >= 0);
+                    Ok(GroupPartition {
+                        partition,
+                        low,
+                        high,
+                        committed,
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>, KafkaError>>()
-    });
-    Ok(read.await.map_err(|_| KafkaError::Canceled)??)
+                .collect::<Result<Vec<_>, KafkaError>>()
+        });
+        Ok(read.await.map_err(|_| KafkaError::Canceled)??)
+    }
 }
 
 /// The value of the newest record keyed `key` in `topic`, if any.

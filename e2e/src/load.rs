@@ -14,7 +14,18 @@ use crate::runtime::{PodSnapshot, RuntimeHandle};
 
 /// How often requests are sent: every tick sends the orders due since the last one.
 const TICK: Duration = Duration::from_millis(10);
-const COFFEES: [&str; 4] = ["Espresso", "Americano", "Latte", "Cappuccino"];
+/// The coffees ordered, in turn.
+pub const COFFEES: [&str; 4] = ["Espresso", "Americano", "Latte", "Cappuccino"];
+
+/// Mean brew units of the orders this load sends (milliseconds at the consumer's defaults).
+pub fn mean_brew_units() -> f64 {
+    let units: u32 = COFFEES
+        .iter()
+        .filter_map(|name| coffee_events::menu::MENU.iter().find(|m| m.name == *name))
+        .map(|m| m.brew_units)
+        .sum();
+    f64::from(units) / COFFEES.len() as f64
+}
 
 /// What the load has done so far.
 #[derive(Debug, Default)]

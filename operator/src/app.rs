@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::runtime::controller::Controller;
 use kube::runtime::{PredicateConfig, WatchStreamExt, reflector, watcher};
-use kube::{Api, Client};
+use kube::{Api, Client, ResourceExt};
 use kube_lease_manager::LeaseManagerBuilder;
 use tokio::sync::watch;
 use tracing::{info, warn};
@@ -167,6 +167,10 @@ async fn run_controller(
     // writes lag and rates every few seconds and must not re-apply every object each time.
     let triggers = watcher(pipelines, watcher::Config::default())
         .default_backoff()
+        // Neither the reconciler nor the autoscaler reads who owns which field; with two
+        // status writers those entries were the biggest part of the cached pipelines (about
+        // 5 MiB of heap with 200 pipelines).
+        .modify(|pipeline| pipeline.managed_fields_mut().clear())
         .reflect(writer)
         .applied_objects()
         .predicate_filter(reconcile::trigger, PredicateConfig::default());

@@ -180,3 +180,74 @@ impl AutoscalerMetrics {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision() -> Decision {
+        Decision {
+            from: ConsumerSize {
+                pods: 1,
+                workers: 10,
+            },
+            to: ConsumerSize {
+                pods: 2,
+                workers: 20,
+            },
+            reason: Reason::CapacityShort,
+            pods_held: false,
+            need: Some(300.0),
+            capacity_from: Some(100.0),
+            capacity_to: Some(400.0),
+            drain_seconds: None,
+        }
+    }
+
+    fn estimates() -> Estimates {
+        Estimates {
+            total_lag: 1_234,
+            lag: 1_234,
+            worst: Some((3, 900)),
+            arrival_rate: Some(250.0),
+            ..Estimates::default()
+        }
+    }
+
+    #[test]
+    fn a_poll_shows_lag_rates_sizes_and_decisions_of_its_pipeline() {
+        let registry = Registry::new();
+        let metrics = AutoscalerMetrics::register(&registry).unwrap();
+        let running = ConsumerSize {
+            pods: 1,
+            workers: 10,
+        };
+        metrics.observe(["shop", "downtown"], &estimates(), &decision(), running);
+        metrics.decided(["shop", "downtown"], "up", "CapacityShort");
+        let text = coffee_telemetry::metrics_text(&registry);
+        for line in [
+            r#"coffee_autoscaler_lag_messages{namespace="shop",pipeline="downtown"} 1234"#,
+            r#"coffee_autoscaler_worst_partition_lag_messages{namespace="shop",pipeline="downtown"} 900"#,
+            r#"coffee_autoscaler_arrivals_per_second{namespace="shop",pipeline="downtown"} 250"#,
+            r#"coffee_autoscaler_consumer_pods{namespace="shop",pipeline="downtown",state="desired"} 2"#,
+            r#"coffee_autoscaler_consumer_workers{namespace="shop",pipeline="downtown",state="current"} 10"#,
+            // Written `inf`, which Prometheus reads as +Inf.
+            r#"coffee_autoscaler_time_to_drain_seconds{namespace="shop",pipeline="downtown"} inf"#,
+            r#"coffee_autoscaler_decisions_total{direction="up",namespace="shop",pipeline="downtown",reason="CapacityShort"} 1"#,
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
+    }
+
+    #[test]
+    fn a_deleted_pipeline_leaves_no_series() {
+        let registry = Registry::new();
+        let metrics = AutoscalerMetrics::register(&registry).unwrap();
+        let running = ConsumerSize::default();
+        metrics.observe(["shop", "gone"], &estimates(), &decision(), running);
+        metrics.decided(["shop", "gone"], "up", "CapacityShort");
+        metrics.forget(["shop", "gone"]);
+        let text = coffee_telemetry::metrics_text(&registry);
+        assert!(!text.contains("gone"), "{text}");
+    }
+}

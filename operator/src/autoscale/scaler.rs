@@ -49,6 +49,7 @@ impl PollError {
     fn reason(&self) -> &'static str {
         match self {
             PollError::Credentials(_) => "KafkaCredentialsUnavailable",
+            PollError::Kafka(ClusterError::Offsets { .. }) => "KafkaOffsetsUnavailable",
             PollError::Kafka(_) => "KafkaUnreachable",
             PollError::NoNamespace => "NoNamespace",
         }
@@ -182,6 +183,22 @@ impl Scaler {
     }
 
     async fn poll(&mut self, pipeline: &CoffeeOrderPipeline) -> Result<(), PollError> {
+        let topics_ready = pipeline.status.as_ref().is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == "TopicReady" && c.status == "True")
+        });
+        if !topics_ready {
+            self.shared.metrics.poll("waiting_for_topics");
+            let problem = (
+                "WaitingForTopics",
+                "the topics are not ready yet".to_owned(),
+            );
+            self.status
+                .write_problem(&self.shared.client, pipeline, problem)
+                .await;
+            return Ok(());
+        }
         let cluster = self.cluster(pipeline).await?;
         if !cluster.caught_up() {
             self.shared.metrics.poll("reading_commits");

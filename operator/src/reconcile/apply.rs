@@ -21,8 +21,11 @@ use crate::crd::{CoffeeOrderPipeline, CoffeeOrderPipelineStatus};
 
 /// How often a healthy pipeline is looked at again (topic config drift is not watched).
 const RESYNC: Duration = Duration::from_secs(60);
-/// How soon a pipeline that is not ready yet is looked at again.
-const NOT_READY_RESYNC: Duration = Duration::from_secs(5);
+/// How soon a pipeline that is not ready yet is looked at again. Its Deployments' status
+/// changes trigger a reconcile anyway (they are watched), and failures retry with back-off, so
+/// this only bounds how long something unwatched goes unnoticed; at 5 s, 200 pipelines whose
+/// consumers were not running cost 40 reconciles a second.
+const NOT_READY_RESYNC: Duration = Duration::from_secs(30);
 
 pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Action, Error> {
     let (topic_outcome, partitions, kafka_error) = match ctx.recent_topics(pipeline) {

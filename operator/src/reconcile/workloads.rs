@@ -182,6 +182,8 @@ fn deployment(
     env: Vec<Value>,
     resources: Value,
 ) -> Result<Deployment, serde_json::Error> {
+    // Readiness every 2 s: a new consumer's readiness is what the autoscaler and the
+    // Deployment count as capacity, and the probe is one local HTTP request.
     let probe = |path: &str, period: i32| {
         json!({
             "httpGet": { "path": path, "port": "http" },
@@ -214,7 +216,7 @@ fn deployment(
                         "ports": [{ "name": "http", "containerPort": HTTP_PORT, "protocol": "TCP" }],
                         "env": env,
                         "resources": resources,
-                        "readinessProbe": probe("/readyz", 5),
+                        "readinessProbe": probe("/readyz", 2),
                         "livenessProbe": probe("/healthz", 10),
                         "securityContext": {
                             "allowPrivilegeEscalation": false,

@@ -2,6 +2,7 @@
 //! medians over alternating runs, measured in one invocation so that ratios are comparable on a
 //! shared machine.
 
+mod autoscale;
 mod drain;
 mod intake;
 mod operator;
@@ -63,6 +64,23 @@ enum Bench {
         #[arg(long)]
         topic: Option<String>,
     },
+    /// Autoscaling: ours against a KEDA + HPA replay, on the real system, same load profiles.
+    Autoscale {
+        /// Profiles to run.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "step,spike,ramp,on/off,steady"
+        )]
+        profiles: Vec<String>,
+        /// 1 runs at real timings; below 1 shortens every profile and every autoscaling timing
+        /// of both scalers alike (a quick check).
+        #[arg(long, default_value_t = 1.0)]
+        time_scale: f64,
+        /// Where the samples (CSV) and charts (SVG) go.
+        #[arg(long, default_value = "target/bench-autoscale")]
+        out: std::path::PathBuf,
+    },
     /// The operator: many pipelines at once.
     Operator {
         /// Pipelines to create.
@@ -77,13 +95,22 @@ pub fn median(values: &mut [f64]) -> f64 {
 }
 
 pub fn peak_rss_mib(child: &Child) -> f64 {
+    memory_mib(child, "VmHWM:")
+}
+
+/// RSS now, in MiB.
+pub fn rss_mib(child: &Child) -> f64 {
+    memory_mib(child, "VmRSS:")
+}
+
+fn memory_mib(child: &Child, field: &str) -> f64 {
     let Some(pid) = child.id() else {
         return f64::NAN;
     };
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
@@ -99,6 +126,18 @@ async fn main() -> anyhow::Result<()> {
             oha,
         } => intake::intake(runs, seconds, &connections, rate, &oha).await,
         Bench::Operator { pipelines } => operator::operator(pipelines).await,
+        Bench::Autoscale {
+            profiles,
+            time_scale,
+            out,
+        } => {
+            autoscale::autoscale(autoscale::Plan {
+                profiles,
+                scale: time_scale,
+                out,
+            })
+            .await
+        }
         Bench::Drain {
             orders,
             partitions,

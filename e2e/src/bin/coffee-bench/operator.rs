@@ -1,8 +1,9 @@
-//! `coffee-bench operator`: many pipelines at once. Creates N pipelines (one-partition topics;
-//! no pod runtime, so their Deployments run no processes) for a `coffee-operator` watching
-//! their namespace, and measures the time until every pipeline's topics exist and its status
-//! describes its current generation, the reconcile latency from the operator's own histogram,
-//! and the operator's peak RSS.
+//! `coffee-bench operator`: many pipelines at once. Creates N pipelines (one-partition topics,
+//! autoscaling `Enabled`; no pod runtime, so their Deployments run no processes) for a
+//! `coffee-operator` watching their namespace, and measures the time until every pipeline's
+//! topics exist and its status describes its current generation, the reconcile latency from the
+//! operator's own histogram, then the operator's CPU while it reads every pipeline's lag every
+//! 5 s for a minute, and its peak RSS over it all.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -17,7 +18,7 @@ use kube::api::{ApiResource, DynamicObject, ListParams, PostParams};
 use serde_json::json;
 use tokio::process::Command;
 
-use crate::peak_rss_mib;
+use crate::{peak_rss_mib, rss_mib};
 
 fn resource() -> ApiResource {
     ApiResource {
@@ -86,6 +87,59 @@ fn quantile(metrics: &str, name: &str, q: f64) -> f64 {
     f64::NAN
 }
 
+/// What a minute of only reading lag cost.
+struct Steady {
+    polls_per_second: f64,
+    /// CPU time over wall time.
+    cpu_share: f64,
+    metrics: String,
+}
+
+/// The operator's CPU time so far (user + system), from /proc.
+fn cpu_seconds(child: &tokio::process::Child) -> f64 {
+    let stat = child
+        .id()
+        .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map_or(Vec::new(), |(_, rest)| rest.split(' ').collect());
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn polls(metrics: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("coffee_autoscaler_polls_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Waits 30 s for the pipelines' loops to settle, then measures 60 s.
+async fn steady_state(child: &tokio::process::Child, url: &str) -> anyhow::Result<Steady> {
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let (cpu_before, polls_before) = (
+        cpu_seconds(child),
+        polls(&reqwest::get(url).await?.text().await?),
+    );
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let metrics = reqwest::get(url).await?.text().await?;
+    let wall = started.elapsed().as_secs_f64();
+    Ok(Steady {
+        polls_per_second: (polls(&metrics) - polls_before) / wall,
+        cpu_share: (cpu_seconds(child) - cpu_before) / wall,
+        metrics,
+    })
+}
+
 pub async fn operator(pipelines: usize) -> anyhow::Result<()> {
     let bed = TestBed::load()?;
     install_crd(&bed)?;
@@ -121,6 +175,7 @@ pub async fn operator(pipelines: usize) -> anyhow::Result<()> {
             "spec": {
                 "kafka": { "bootstrapServers": bed.kafka_bootstrap_servers, "topic": format!("{prefix}-{i}"), "partitions": 1 },
                 "producer": { "replicas": 0 },
+                "autoscaling": { "mode": "Enabled" },
             },
         }))?;
         api.create(&PostParams::default(), &object).await?;
@@ -148,28 +203,34 @@ pub async fn operator(pipelines: usize) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
-    let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
-        .await?
-        .text()
-        .await?;
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let metrics = reqwest::get(&url).await?.text().await?;
+    let steady = steady_state(&child, &url).await?;
     let name = "coffee_operator_reconcile_duration_seconds";
     println!(
-        "| pipelines | all created after | all current after | reconcile p50 | reconcile p99 | operator peak RSS |"
+        "| pipelines | all created after | all current after | reconcile p50 | reconcile p99 | lag polls/s (steady) | CPU (steady, one core) | RSS after the steady minute | operator peak RSS |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {pipelines} | {:.1} s | {:.1} s | {:.0} ms | {:.0} ms | {:.1} MiB |",
+        "| {pipelines} | {:.1} s | {:.1} s | {:.0} ms | {:.0} ms | {:.1} | {:.1} % | {:.1} MiB | {:.1} MiB |",
         created.as_secs_f64(),
         current.as_secs_f64(),
         quantile(&metrics, name, 0.5) * 1000.0,
         quantile(&metrics, name, 0.99) * 1000.0,
+        steady.polls_per_second,
+        steady.cpu_share * 100.0,
+        rss_mib(&child),
         peak_rss_mib(&child)
     );
-    let reconciles: Vec<&str> = metrics
+    let counters: Vec<&str> = steady
+        .metrics
         .lines()
-        .filter(|l| l.starts_with("coffee_operator_reconciles_total"))
+        .filter(|l| {
+            l.starts_with("coffee_operator_reconciles_total")
+                || l.starts_with("coffee_autoscaler_polls_total")
+        })
         .collect();
-    eprintln!("{}", reconciles.join("\n"));
+    eprintln!("{}", counters.join("\n"));
 
     let _ = child.kill().await;
     delete_namespace(&client, &namespace).await?;
@@ -179,6 +240,7 @@ pub async fn operator(pipelines: usize) -> anyhow::Result<()> {
                 format!("{prefix}-{i}"),
                 format!("{prefix}-{i}-status"),
                 format!("{prefix}-{i}-dead-letters"),
+                format!("{prefix}-{i}-control"),
             ]
         })
         .collect();

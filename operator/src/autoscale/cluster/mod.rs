@@ -5,11 +5,15 @@
 //!   where asking for a group's offsets would need a client inside each group (rust-rdkafka
 //!   has no admin call for it). The operator's Kafka user needs read access to that topic.
 //! - Log-start and log-end offsets come from list-offsets requests on the same consumer, as a
-//!   `read_committed` reader sees them (librdkafka's default isolation level).
+//!   `read_committed` reader sees them (librdkafka's default isolation level), in one round a
+//!   second for every pipeline on the cluster.
 //! - Whether a group has live members comes from describing it, only when a stall is suspected.
 //! - Worker counts go to the pipeline's control topic through one producer.
 
-use std::collections::{BTreeSet, HashMap};
+mod commits;
+mod log_offsets;
+
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -18,14 +22,13 @@ use coffee_kafka_security::Security;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Message, Offset, TopicPartitionList};
-use tracing::{debug, info, warn};
 
-use super::commit_record::{self, CommitKey, CommitRecord};
+use super::commit_record::CommitKey;
 use super::lag::PartitionOffsets;
 use crate::kafka::client_config;
+use commits::{CommitTable, follow_commits};
+use log_offsets::LogOffsets;
 
-const OFFSETS_TOPIC: &str = "__consumer_offsets";
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why the autoscaler could not read or write Kafka.
@@ -38,11 +41,11 @@ pub enum ClusterError {
         source: Box<KafkaError>,
     },
     /// Listing a topic's offsets failed.
-    #[error("reading the offsets of topic {topic} from Kafka at {brokers}: {source}")]
+    #[error("reading the offsets of topic {topic} from Kafka at {brokers}: {reason}")]
     Offsets {
         brokers: String,
         topic: String,
-        source: Box<KafkaError>,
+        reason: String,
     },
     /// Describing a consumer group failed.
     #[error("describing consumer group {group} at {brokers}: {source}")]
@@ -93,22 +96,13 @@ impl Clusters {
     }
 }
 
-/// The latest commit of every group on the cluster, as read so far.
-#[derive(Default)]
-struct CommitTable {
-    committed: HashMap<CommitKey, i64>,
-    /// Partitions of `__consumer_offsets` read to their end at least once.
-    ended: BTreeSet<i32>,
-    partitions: usize,
-    caught_up: bool,
-}
-
 /// The clients of one Kafka cluster.
 pub struct Cluster {
     brokers: String,
     consumer: Arc<BaseConsumer>,
     producer: FutureProducer,
     commits: Arc<RwLock<CommitTable>>,
+    log_offsets: Arc<LogOffsets>,
     stop: Arc<AtomicBool>,
 }
 
@@ -128,8 +122,14 @@ impl Cluster {
             .set("group.id", "coffee-operator-offsets-reader")
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "true")
-            // Commits are small; a bounded prefetch keeps a large offsets topic out of memory.
-            .set("queued.max.messages.kbytes", "2048")
+            // Catching up reads all of `__consumer_offsets`; with librdkafka's default fetch
+            // sizes (up to 50 MiB a response) that alone took the operator from 40 to 52 MiB
+            // with 200 pipelines. Small fetches that resume after 10 ms (what the consumer
+            // does, for the same reason) keep it bounded.
+            .set("fetch.max.bytes", "1048576")
+            .set("max.partition.fetch.bytes", "65536")
+            .set("queued.max.messages.kbytes", "1024")
+            .set("fetch.queue.backoff.ms", "10")
             .set("fetch.wait.max.ms", "100")
             .create()
             .map_err(client_error)?;
@@ -150,11 +150,22 @@ impl Cluster {
             .name("commit-follower".into())
             .spawn(follower)
             .map_err(|e| client_error(KafkaError::ClientCreation(e.to_string())))?;
+        let log_offsets = Arc::new(LogOffsets::new());
+        let lister = {
+            let (consumer, log_offsets, stop) =
+                (consumer.clone(), log_offsets.clone(), stop.clone());
+            move || log_offsets.run(&consumer, &stop)
+        };
+        std::thread::Builder::new()
+            .name("log-offsets".into())
+            .spawn(lister)
+            .map_err(|e| client_error(KafkaError::ClientCreation(e.to_string())))?;
         Ok(Self {
             brokers: brokers.to_owned(),
             consumer,
             producer,
             commits,
+            log_offsets,
             stop,
         })
     }
@@ -168,71 +179,43 @@ impl Cluster {
             .caught_up
     }
 
-    /// Log-start, stable log-end and `group`'s committed offset of partitions 0..`partitions`.
+    /// Log-start, stable log-end and `group`'s committed offset of partitions 0..`partitions`,
+    /// from a round of list-offsets requests that began after this call.
     pub async fn offsets(
         &self,
         topic: &str,
         partitions: i32,
         group: &str,
     ) -> Result<Vec<PartitionOffsets>, ClusterError> {
-        let error = |source: KafkaError| ClusterError::Offsets {
-            brokers: self.brokers.clone(),
-            topic: topic.to_owned(),
-            source: Box::new(source),
-        };
-        let list = |at: Offset| -> Result<TopicPartitionList, KafkaError> {
-            let mut list = TopicPartitionList::new();
-            for partition in 0..partitions {
-                list.add_partition_offset(topic, partition, at)?;
-            }
-            Ok(list)
-        };
-        let (starts, ends) = (
-            list(Offset::Beginning).map_err(error)?,
-            list(Offset::End).map_err(error)?,
-        );
-        let consumer = Arc::clone(&self.consumer);
-        let (starts, ends) = tokio::task::spawn_blocking(move || {
-            Ok::<_, KafkaError>((
-                consumer.offsets_for_times(starts, TIMEOUT)?,
-                consumer.offsets_for_times(ends, TIMEOUT)?,
-            ))
-        })
-        .await
-        .map_err(|_| error(KafkaError::Canceled))?
-        .map_err(error)?;
+        let bounds = self
+            .log_offsets
+            .get(topic, partitions)
+            .await
+            .map_err(|reason| ClusterError::Offsets {
+                brokers: self.brokers.clone(),
+                topic: topic.to_owned(),
+                reason,
+            })?;
         let commits = self
             .commits
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        (0..partitions)
-            .map(|partition| {
-                let offset = |list: &TopicPartitionList| match list.find_partition(topic, partition)
-                {
-                    Some(element) => {
-                        element.error().map_err(error)?;
-                        match element.offset() {
-                            Offset::Offset(offset) => Ok(offset),
-                            _ => Ok(0),
-                        }
-                    }
-                    None => Err(error(KafkaError::OffsetFetch(
-                        rdkafka::types::RDKafkaErrorCode::UnknownPartition,
-                    ))),
-                };
+        Ok((0..partitions)
+            .zip(bounds)
+            .map(|(partition, (start, end))| {
                 let key = CommitKey {
                     group: group.to_owned(),
                     topic: topic.to_owned(),
                     partition,
                 };
-                Ok(PartitionOffsets {
+                PartitionOffsets {
                     partition,
-                    start: offset(&starts)?,
-                    end: offset(&ends)?,
+                    start,
+                    end,
                     committed: commits.committed.get(&key).copied(),
-                })
+                }
             })
-            .collect()
+            .collect())
     }
 
     /// Whether `group` has members (it may be rebalancing); `false` for an empty or unknown one.
@@ -277,96 +260,4 @@ impl Cluster {
                 source: Box::new(source),
             })
     }
-}
-
-/// Reads every partition of `__consumer_offsets` from its start into `commits` until `stop`.
-fn follow_commits(
-    brokers: &str,
-    consumer: &BaseConsumer,
-    commits: &RwLock<CommitTable>,
-    stop: &AtomicBool,
-) {
-    let mut assigned = false;
-    let mut reported = false;
-    while !stop.load(Ordering::Relaxed) {
-        if !assigned {
-            match assign_offsets_topic(consumer) {
-                Ok(Some(partitions)) => {
-                    info!(%brokers, partitions, "following the group coordinator's commits");
-                    let mut table = commits
-                        .write()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    table.partitions = partitions;
-                    table.caught_up = false;
-                    assigned = true;
-                }
-                // No group has ever committed on this cluster: there is nothing to catch up on.
-                Ok(None) => set_caught_up(commits),
-                Err(error) if !reported => {
-                    warn!(%brokers, %error, "cannot follow the group coordinator's commits yet; retrying");
-                    reported = true;
-                }
-                Err(_) => {}
-            }
-            if !assigned {
-                std::thread::sleep(Duration::from_secs(2));
-            }
-            continue;
-        }
-        match consumer.poll(Duration::from_millis(200)) {
-            None => {}
-            Some(Err(KafkaError::PartitionEOF(partition))) => {
-                let mut table = commits
-                    .write()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                table.ended.insert(partition);
-                if !table.caught_up && table.ended.len() >= table.partitions {
-                    table.caught_up = true;
-                    info!(%brokers, commits = table.committed.len(), "read every commit so far");
-                }
-            }
-            Some(Err(error)) => debug!(%brokers, %error, "reading __consumer_offsets"),
-            Some(Ok(message)) => match commit_record::parse(message.key(), message.payload()) {
-                Ok(CommitRecord::Committed { key, offset, .. }) => {
-                    let mut table = commits
-                        .write()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    table.committed.insert(key, offset);
-                }
-                Ok(CommitRecord::Deleted(key)) => {
-                    let mut table = commits
-                        .write()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    table.committed.remove(&key);
-                }
-                Ok(CommitRecord::Other) => {}
-                Err(error) => debug!(%brokers, %error, "skipping a record"),
-            },
-        }
-    }
-}
-
-fn set_caught_up(commits: &RwLock<CommitTable>) {
-    commits
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .caught_up = true;
-}
-
-/// Assigns every partition of `__consumer_offsets` from its start; `None` if it does not exist.
-fn assign_offsets_topic(consumer: &BaseConsumer) -> Result<Option<usize>, KafkaError> {
-    let metadata = consumer.fetch_metadata(Some(OFFSETS_TOPIC), TIMEOUT)?;
-    let Some(topic) = metadata
-        .topics()
-        .iter()
-        .find(|t| t.name() == OFFSETS_TOPIC && t.error().is_none() && !t.partitions().is_empty())
-    else {
-        return Ok(None);
-    };
-    let mut list = TopicPartitionList::new();
-    for partition in topic.partitions() {
-        list.add_partition_offset(OFFSETS_TOPIC, partition.id(), Offset::Beginning)?;
-    }
-    consumer.assign(&list)?;
-    Ok(Some(topic.partitions().len()))
 }

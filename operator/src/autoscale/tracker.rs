@@ -16,6 +16,9 @@ const LEARNING_WEIGHT: f64 = 0.5;
 const EFFECTIVE_SHARE: f64 = 0.5;
 /// How long a learned ceiling holds before more workers are tried again.
 const CEILING_MEMORY: Duration = Duration::from_secs(600);
+/// How far behind the log end commits trail when nothing waits: twice the consumers' commit
+/// interval (1 s by default).
+const COMMIT_SLACK: Duration = Duration::from_secs(2);
 /// The shortest busy stretch a rate is learned from. Consumers commit about once a second, so
 /// a shorter one is mostly commit timing; a rebalance pause inside a short one halves it.
 const LEARNING_SPAN: Duration = Duration::from_secs(10);
@@ -162,8 +165,8 @@ impl Tracker {
     }
 
     /// Learns from a stretch of polls in which the workers were busy throughout: the same
-    /// consumers ran (no rebalance or resize settling) and the lag of the partitions that move
-    /// could keep every worker supplied at every poll. A stretch counts once it lasts
+    /// consumers ran (no rebalance or resize settling) and the lag of the partitions that move,
+    /// beyond what commits trail anyway, could keep every worker supplied at every poll. A stretch counts once it lasts
     /// [`LEARNING_SPAN`]; then the next one begins.
     fn learn(&mut self, previous: Sample, now: &Sample, stalled: &BTreeSet<i32>) {
         let workers = i64::from(now.running.pods) * i64::from(now.running.workers);
@@ -175,10 +178,15 @@ impl Tracker {
                 .map(PartitionOffsets::lag)
                 .sum()
         };
+        // Commits trail processing by about a second (the consumers commit once a second), so
+        // a pipeline that keeps up still shows a second or so of arrivals as lag: only a
+        // backlog beyond that keeps every worker supplied.
+        let arriving = rate(&previous, now, |id| !stalled.contains(&id), |o| o.end).unwrap_or(0.0);
+        let backlog = workers as f64 + arriving * COMMIT_SLACK.as_secs_f64();
         let busy = workers > 0
             && previous.running == now.running
-            && active_lag(&previous) >= workers
-            && active_lag(now) >= workers;
+            && active_lag(&previous) as f64 >= backlog
+            && active_lag(now) as f64 >= backlog;
         if !busy {
             self.busy_since = None;
             return;

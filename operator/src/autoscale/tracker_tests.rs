@@ -238,3 +238,39 @@ fn a_busy_stretch_shorter_than_the_learning_span_teaches_nothing() {
     let estimates = tracker.record(sample(4, &[(10_000, Some(200))], size(1, 10)), &[]);
     assert_eq!(estimates.per_worker_rate, None);
 }
+
+#[test]
+fn a_pipeline_that_keeps_up_teaches_nothing_though_commits_trail_a_second() {
+    // 100/s arrive and are processed; commits trail by a second: 100 of lag, 10 workers.
+    let mut tracker = Tracker::new(6);
+    let mut estimates = Estimates::default();
+    for poll in 0..8u64 {
+        let n = i64::try_from(poll).unwrap();
+        estimates = tracker.record(
+            sample(poll * 5, &[(100 + n * 500, Some(n * 500))], size(1, 10)),
+            &[],
+        );
+    }
+    assert_eq!(estimates.per_worker_rate, None);
+    assert_eq!(estimates.ceiling, None);
+}
+
+#[test]
+fn more_workers_with_nothing_more_to_do_set_no_ceiling() {
+    // 10 and then 14 workers process the same 100/s because only 100/s arrive.
+    let mut tracker = Tracker::new(6);
+    let mut estimates = Estimates::default();
+    for poll in 0..12u64 {
+        let n = i64::try_from(poll).unwrap();
+        let workers = if poll < 6 { 10 } else { 14 };
+        estimates = tracker.record(
+            sample(
+                poll * 5,
+                &[(150 + n * 500, Some(n * 500))],
+                size(1, workers),
+            ),
+            &[],
+        );
+    }
+    assert_eq!(estimates.ceiling, None);
+}

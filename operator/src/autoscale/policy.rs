@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use super::shape::Bounds;
 use super::tracker::Estimates;
-use crate::crd::ConsumerSize;
+use crate::crd::{AutoscalingSpec, ConsumerSize};
 
 /// The share of capacity arrivals and draining may use after a scale-up.
 pub const TARGET_UTILISATION: f64 = 0.8;
@@ -38,6 +38,19 @@ pub struct Tuning {
     pub lag_threshold: u64,
     pub scale_down_window: Duration,
     pub min_rebalance_interval: Duration,
+}
+
+impl Tuning {
+    /// The spec's tuning in the policy's units.
+    pub fn of(spec: &AutoscalingSpec) -> Self {
+        let seconds = |s: u32| Duration::from_secs(u64::from(s));
+        Self {
+            target_drain: seconds(spec.target_drain_seconds),
+            lag_threshold: spec.lag_threshold,
+            scale_down_window: seconds(spec.scale_down_stabilization_seconds),
+            min_rebalance_interval: seconds(spec.min_rebalance_interval_seconds),
+        }
+    }
 }
 
 /// Why the size is what it is.

@@ -12,11 +12,7 @@ pub fn consumer_replicas(
     status: Option<&CoffeeOrderPipelineStatus>,
     partitions: i32,
 ) -> Option<i32> {
-    let bounds = Bounds {
-        pods: spec.consumer.replicas,
-        workers: spec.consumer.workers,
-        partitions,
-    };
+    let bounds = Bounds::of(spec, partitions);
     let clamp = |pods: i32| pods.clamp(bounds.min_pods(), bounds.max_pods());
     match spec.autoscaling.mode {
         AutoscalingMode::Off => Some(bounds.min_pods()),

@@ -183,78 +183,28 @@ impl Scaler {
     }
 
     async fn poll(&mut self, pipeline: &CoffeeOrderPipeline) -> Result<(), PollError> {
-        let topics_ready = pipeline.status.as_ref().is_some_and(|s| {
-            s.conditions
-                .iter()
-                .any(|c| c.type_ == "TopicReady" && c.status == "True")
-        });
-        if !topics_ready {
-            self.shared.metrics.poll("waiting_for_topics");
-            let problem = (
-                "WaitingForTopics",
-                "the topics are not ready yet".to_owned(),
-            );
-            self.status
-                .write_problem(&self.shared.client, pipeline, problem)
-                .await;
+        let Some(cluster) = self.ready_cluster(pipeline).await? else {
             return Ok(());
-        }
-        let cluster = self.cluster(pipeline).await?;
-        if !cluster.caught_up() {
-            self.shared.metrics.poll("reading_commits");
-            let problem = (
-                "ReadingCommits",
-                "reading the consumer groups' commits from __consumer_offsets".to_owned(),
-            );
-            self.status
-                .write_problem(&self.shared.client, pipeline, problem)
-                .await;
-            return Ok(());
-        }
-        let names = TopicNames::of(pipeline);
-        let group = names.group();
-        let status = pipeline.status.clone().unwrap_or_default();
+        };
         let spec = &pipeline.spec;
-        let partitions = status.partitions.unwrap_or(spec.kafka.partitions);
-        let offsets = cluster.offsets(&names.orders, partitions, &group).await?;
+        let partitions = pipeline
+            .status
+            .as_ref()
+            .and_then(|s| s.partitions)
+            .unwrap_or(spec.kafka.partitions);
         let current = self.current(pipeline);
-        let running = ConsumerSize {
-            pods: status.consumer.as_ref().map_or(0, |c| c.ready_replicas),
-            workers: current.workers,
-        };
         let at = self.origin.elapsed();
-        let sample = Sample {
-            at,
-            partitions: offsets,
-            running,
-        };
-        let candidates = self.tracker.stall_candidates(&sample);
-        let stalled = if !candidates.is_empty() && cluster.group_alive(&group).await? {
-            candidates
-        } else {
-            Vec::new()
-        };
-        let estimates = self.tracker.record(sample, &stalled);
-        let bounds = Bounds {
-            pods: spec.consumer.replicas,
-            workers: spec.consumer.workers,
-            partitions,
-        };
-        let tuning = Tuning {
-            target_drain: Duration::from_secs(u64::from(spec.autoscaling.target_drain_seconds)),
-            lag_threshold: spec.autoscaling.lag_threshold,
-            scale_down_window: Duration::from_secs(u64::from(
-                spec.autoscaling.scale_down_stabilization_seconds,
-            )),
-            min_rebalance_interval: Duration::from_secs(u64::from(
-                spec.autoscaling.min_rebalance_interval_seconds,
-            )),
-        };
+        let (estimates, running) = self
+            .observe(&cluster, pipeline, partitions, current, at)
+            .await?;
+        let bounds = Bounds::of(spec, partitions);
+        let tuning = Tuning::of(&spec.autoscaling);
         let decision = policy::decide(at, &estimates, &bounds, &tuning, current, &mut self.memory);
         if spec.autoscaling.mode == AutoscalingMode::Enabled {
             if self.workers_written != Some(decision.to.workers) {
+                let names = TopicNames::of(pipeline);
                 cluster
-                    .set_workers(&names.control, &group, decision.to.workers)
+                    .set_workers(&names.control, &names.group(), decision.to.workers)
                     .await?;
                 self.workers_written = Some(decision.to.workers);
             }
@@ -263,6 +213,78 @@ impl Scaler {
         self.shared.metrics.poll("ok");
         self.report(pipeline, &estimates, &decision, running).await;
         Ok(())
+    }
+
+    /// The cluster's clients once the topics exist and every commit so far has been read;
+    /// until then `None`, and the status says what is awaited.
+    async fn ready_cluster(
+        &mut self,
+        pipeline: &CoffeeOrderPipeline,
+    ) -> Result<Option<Arc<Cluster>>, PollError> {
+        let topics_ready = pipeline.status.as_ref().is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == "TopicReady" && c.status == "True")
+        });
+        let waiting = if topics_ready {
+            let cluster = self.cluster(pipeline).await?;
+            if cluster.caught_up() {
+                return Ok(Some(cluster));
+            }
+            (
+                "reading_commits",
+                "ReadingCommits",
+                "reading the consumer groups' commits from __consumer_offsets",
+            )
+        } else {
+            (
+                "waiting_for_topics",
+                "WaitingForTopics",
+                "the topics are not ready yet",
+            )
+        };
+        self.shared.metrics.poll(waiting.0);
+        let problem = (waiting.1, waiting.2.to_owned());
+        self.status
+            .write_problem(&self.shared.client, pipeline, problem)
+            .await;
+        Ok(None)
+    }
+
+    /// Reads the offsets, asks the group's liveness only when a stall is suspected, and feeds
+    /// the tracker; returns its estimates and the consumers that were running.
+    async fn observe(
+        &mut self,
+        cluster: &Cluster,
+        pipeline: &CoffeeOrderPipeline,
+        partitions: i32,
+        current: ConsumerSize,
+        at: Duration,
+    ) -> Result<(Estimates, ConsumerSize), PollError> {
+        let names = TopicNames::of(pipeline);
+        let group = names.group();
+        let (offsets, arriving) = cluster.offsets(&names.orders, partitions, &group).await?;
+        let running = ConsumerSize {
+            pods: pipeline
+                .status
+                .as_ref()
+                .and_then(|s| s.consumer.as_ref())
+                .map_or(0, |c| c.ready_replicas),
+            workers: current.workers,
+        };
+        let sample = Sample {
+            at,
+            partitions: offsets,
+            arriving,
+            running,
+        };
+        let candidates = self.tracker.stall_candidates(&sample);
+        let stalled = if !candidates.is_empty() && cluster.group_alive(&group).await? {
+            candidates
+        } else {
+            Vec::new()
+        };
+        Ok((self.tracker.record(sample, &stalled), running))
     }
 
     /// The size the policy starts from: what `Enabled` decided last, or what runs.

@@ -7,7 +7,7 @@
 //! spread partitions evenly (for 12 partitions: 1, 2, 3, 4, 6, 12) the ones chosen, because an
 //! uneven count costs a pod without adding capacity.
 
-use crate::crd::{ConsumerSize, Range};
+use crate::crd::{CoffeeOrderPipelineSpec, ConsumerSize, Range};
 
 /// What sizes may be chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +19,15 @@ pub struct Bounds {
 }
 
 impl Bounds {
+    /// The spec's consumer bounds on a topic of `partitions` (as Kafka reports them).
+    pub fn of(spec: &CoffeeOrderPipelineSpec, partitions: i32) -> Self {
+        Self {
+            pods: spec.consumer.replicas,
+            workers: spec.consumer.workers,
+            partitions,
+        }
+    }
+
     /// The most pods that can all get a partition.
     pub fn max_pods(&self) -> i32 {
         self.pods.max.min(self.partitions).max(1)

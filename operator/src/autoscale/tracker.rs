@@ -29,6 +29,10 @@ pub struct Sample {
     /// When the offsets were read (on the autoscaler's monotonic clock).
     pub at: Duration,
     pub partitions: Vec<PartitionOffsets>,
+    /// Messages per second that arrived on each partition (by index) in the last second, when
+    /// known: a step in the load shows in it at once, where the growth since the previous poll
+    /// averages it over the whole poll interval.
+    pub arriving: Option<Vec<f64>>,
     /// Ready pods × workers per pod while the sample was taken.
     pub running: ConsumerSize,
 }
@@ -127,9 +131,22 @@ impl Tracker {
         let stalled: BTreeSet<i32> = stalled.iter().copied().collect();
         self.forget_old_ceiling(sample.at);
         let previous = self.samples.back();
-        let arrival_rate = previous.and_then(|p| rate(p, &sample, |_| true, |o| o.end));
-        let active_arrival_rate =
-            previous.and_then(|p| rate(p, &sample, |id| !stalled.contains(&id), |o| o.end));
+        let arriving = |included: &dyn Fn(i32) -> bool| -> Option<f64> {
+            match &sample.arriving {
+                Some(rates) => Some(
+                    sample
+                        .partitions
+                        .iter()
+                        .zip(rates)
+                        .filter(|(p, _)| included(p.partition))
+                        .map(|(_, r)| r)
+                        .sum(),
+                ),
+                None => previous.and_then(|p| rate(p, &sample, included, |o| o.end)),
+            }
+        };
+        let arrival_rate = arriving(&|_| true);
+        let active_arrival_rate = arriving(&|id| !stalled.contains(&id));
         let oldest = self.samples.iter().rev().nth(1).or(previous);
         let processing_rate = oldest.and_then(|p| rate(p, &sample, |_| true, |o| o.position()));
         if let Some(previous) = previous {

@@ -20,6 +20,7 @@ fn sample(t: u64, partitions: &[(i64, Option<i64>)], running: ConsumerSize) -> S
                 committed,
             })
             .collect(),
+        arriving: None,
         running,
     }
 }
@@ -273,4 +274,16 @@ fn more_workers_with_nothing_more_to_do_set_no_ceiling() {
         );
     }
     assert_eq!(estimates.ceiling, None);
+}
+
+#[test]
+fn the_last_seconds_arrivals_show_a_step_at_once() {
+    // The growth since the previous poll says 230/s; the last second says 1,200/s.
+    let mut tracker = Tracker::new(6);
+    tracker.record(sample(0, &[(0, Some(0))], size(1, 10)), &[]);
+    let mut now = sample(5, &[(1_150, Some(100))], size(1, 10));
+    now.arriving = Some(vec![1_200.0]);
+    let estimates = tracker.record(now, &[]);
+    assert_eq!(estimates.arrival_rate, Some(1_200.0));
+    assert_eq!(estimates.active_arrival_rate, Some(1_200.0));
 }

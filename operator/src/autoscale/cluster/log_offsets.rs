@@ -30,6 +30,15 @@ const METADATA_AGE: Duration = Duration::from_secs(300);
 /// (log start, stable log end) of one partition.
 pub type Bounds = (i64, i64);
 
+/// A topic as a round listed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub bounds: Vec<Bounds>,
+    /// Messages per second that arrived on each partition since the round before (about a
+    /// second earlier); `None` after the topic's first round.
+    pub arriving: Option<Vec<f64>>,
+}
+
 #[derive(Default)]
 struct State {
     /// Topics asked about: partitions, and when last asked.
@@ -37,7 +46,9 @@ struct State {
     /// When each topic's metadata was last fetched.
     metadata: HashMap<String, Instant>,
     /// The latest round's result per topic, with that round's number.
-    listed: HashMap<String, (u64, Result<Vec<Bounds>, String>)>,
+    listed: HashMap<String, (u64, Result<Listed, String>)>,
+    /// When each topic was last listed, and its log ends then.
+    ends: HashMap<String, (Instant, Vec<i64>)>,
     round: u64,
 }
 
@@ -65,7 +76,7 @@ impl LogOffsets {
 
     /// The bounds of partitions 0..`partitions` of `topic` from a round that began after this
     /// call; the error text of that round if it failed for this topic.
-    pub async fn get(&self, topic: &str, partitions: i32) -> Result<Vec<Bounds>, String> {
+    pub async fn get(&self, topic: &str, partitions: i32) -> Result<Listed, String> {
         let mut rounds = self.rounds.subscribe();
         let asked_in = {
             let mut state = self.state();
@@ -166,6 +177,7 @@ impl LogOffsets {
             .cloned()
             .collect();
         let mut listed = list(consumer, &listable);
+        let now = Instant::now();
         for (topic, error) in failed {
             listed.insert(topic, Err(error));
         }
@@ -173,8 +185,24 @@ impl LogOffsets {
         state.round += 1;
         let round = state.round;
         for (topic, result) in listed {
+            let result = result.map(|bounds| {
+                let ends: Vec<i64> = bounds.iter().map(|&(_, end)| end).collect();
+                let arriving = state
+                    .ends
+                    .insert(topic.clone(), (now, ends.clone()))
+                    .and_then(|(then, before)| arrivals(now - then, &before, &ends));
+                Listed { bounds, arriving }
+            });
             state.listed.insert(topic, (round, result));
         }
+        let wanted = &state.wanted;
+        let keep: Vec<String> = state
+            .ends
+            .keys()
+            .filter(|t| wanted.contains_key(*t))
+            .cloned()
+            .collect();
+        state.ends.retain(|t, _| keep.contains(t));
         state.listed.retain(|_, (r, _)| *r == round);
         // A failed topic may have a new leader, or be new: fetch its metadata again.
         let failed: Vec<String> = state
@@ -189,6 +217,19 @@ impl LogOffsets {
         drop(state);
         self.rounds.send_replace(round);
     }
+}
+
+/// Arrivals per second on each partition between two listings `elapsed` apart; `None` if the
+/// partitions changed in between or no time passed.
+fn arrivals(elapsed: Duration, before: &[i64], now: &[i64]) -> Option<Vec<f64>> {
+    let seconds = elapsed.as_secs_f64();
+    (seconds > 0.0 && before.len() == now.len()).then(|| {
+        before
+            .iter()
+            .zip(now)
+            .map(|(b, n)| (n - b).max(0) as f64 / seconds)
+            .collect()
+    })
 }
 
 /// The bounds of every partition of `topics`: all at once, or topic by topic if that fails
@@ -249,4 +290,20 @@ fn list_together(
             (topic.clone(), bounds)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrivals_are_the_growth_of_each_end_per_second() {
+        let rates = arrivals(Duration::from_millis(500), &[10, 20], &[60, 20]);
+        assert_eq!(rates, Some(vec![100.0, 0.0]));
+    }
+
+    #[test]
+    fn new_partitions_give_no_arrivals_until_the_next_round() {
+        assert_eq!(arrivals(Duration::from_secs(1), &[10], &[60, 0]), None);
+    }
 }

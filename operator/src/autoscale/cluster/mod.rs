@@ -180,14 +180,15 @@ impl Cluster {
     }
 
     /// Log-start, stable log-end and `group`'s committed offset of partitions 0..`partitions`,
-    /// from a round of list-offsets requests that began after this call.
+    /// from a round of list-offsets requests that began after this call, and the messages per
+    /// second that arrived on each partition in the second before it.
     pub async fn offsets(
         &self,
         topic: &str,
         partitions: i32,
         group: &str,
-    ) -> Result<Vec<PartitionOffsets>, ClusterError> {
-        let bounds = self
+    ) -> Result<(Vec<PartitionOffsets>, Option<Vec<f64>>), ClusterError> {
+        let listed = self
             .log_offsets
             .get(topic, partitions)
             .await
@@ -200,8 +201,8 @@ impl Cluster {
             .commits
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        Ok((0..partitions)
-            .zip(bounds)
+        let offsets = (0..partitions)
+            .zip(listed.bounds)
             .map(|(partition, (start, end))| {
                 let key = CommitKey {
                     group: group.to_owned(),
@@ -215,7 +216,8 @@ impl Cluster {
                     committed: commits.committed.get(&key).copied(),
                 }
             })
-            .collect())
+            .collect();
+        Ok((offsets, listed.arriving))
     }
 
     /// Whether `group` has members (it may be rebalancing); `false` for an empty or unknown one.

@@ -97,6 +97,7 @@ impl Scaler for Ours {
         let sample = Sample {
             at: world.now,
             partitions: world.offsets(),
+            arriving: world.arriving(),
             running: world.running(),
         };
         // The modelled group always has live members.

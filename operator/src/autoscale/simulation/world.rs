@@ -39,6 +39,9 @@ pub struct World {
     pending_workers: Option<(Duration, i32)>,
     paused_until: Duration,
     ready_pods: usize,
+    /// The log ends at the last whole seconds, newest last (what a lister polling every
+    /// second would have seen).
+    seconds: std::collections::VecDeque<(Duration, Vec<f64>)>,
     pub rebalances: u32,
     pub pod_seconds: f64,
 }
@@ -55,6 +58,7 @@ impl World {
             pending_workers: None,
             paused_until: Duration::ZERO,
             ready_pods: usize::try_from(size.pods).unwrap_or(0),
+            seconds: std::collections::VecDeque::new(),
             rebalances: 0,
             pod_seconds: 0.0,
         }
@@ -96,6 +100,23 @@ impl World {
             .collect()
     }
 
+    /// Messages per second that arrived on each partition over the last whole second.
+    pub fn arriving(&self) -> Option<Vec<f64>> {
+        let (then, ends) = self
+            .seconds
+            .iter()
+            .rev()
+            .find(|(t, _)| *t + Duration::from_secs(1) <= self.now)?;
+        let seconds = (self.now - *then).as_secs_f64();
+        Some(
+            self.end
+                .iter()
+                .zip(ends)
+                .map(|(now, before)| (now - before) / seconds)
+                .collect(),
+        )
+    }
+
     pub fn lag(&self) -> f64 {
         self.end
             .iter()
@@ -121,6 +142,12 @@ impl World {
 
     /// Advances by `dt` with `arrivals` messages per second.
     pub fn step(&mut self, dt: Duration, arrivals: f64) {
+        if self.now.subsec_millis() == 0 {
+            self.seconds.push_back((self.now, self.end.clone()));
+            if self.seconds.len() > 3 {
+                self.seconds.pop_front();
+            }
+        }
         self.now += dt;
         let seconds = dt.as_secs_f64();
         if let Some((at, workers)) = self.pending_workers

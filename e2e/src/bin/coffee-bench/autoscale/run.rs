@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use e2e::fixtures::unique_name;
+use e2e::fixtures::{RuntimeScene, unique_name};
 use e2e::kafka::GroupReader;
 use e2e::keda::KedaHpa;
 use e2e::load::Load;
@@ -83,115 +83,148 @@ pub async fn run(
     scaler: Scaler,
     scale: f64,
 ) -> anyhow::Result<Vec<Sample>> {
-    install(bed)?;
-    let scene = scene("bench-autoscale", operator_binary).await?;
-    let operator = OperatorProcess::start_watching(bed, operator_binary, &scene).await?;
-    let topic = unique_name("bench-orders");
-    apply_pipeline(
-        bed,
-        &scene.namespace,
-        NAME,
-        &spec(bed, &topic, scaler, scale),
-    )?;
-    eventually("the pipeline Ready", Duration::from_secs(120), || async {
-        let object = pipeline(&scene, NAME).await.map_err(|e| e.to_string())?;
-        let ready = object["status"]["conditions"].as_array().is_some_and(|c| {
-            c.iter()
-                .any(|c| c["type"] == "Ready" && c["status"] == "True")
-        });
-        if ready {
-            Ok(())
-        } else {
-            Err(object["status"].to_string())
+    let system = System::start(bed, operator_binary, scaler, scale).await?;
+    let samples = system.drive(bed, profile).await;
+    system
+        .finish(bed, &format!("{} {}", profile.name, scaler.label()))
+        .await?;
+    samples
+}
+
+/// A pipeline running on the test bed, its load, and (for KEDA) the replay.
+struct System {
+    scene: RuntimeScene,
+    operator: OperatorProcess,
+    topic: String,
+    deployments: Api<Deployment>,
+    load: Load,
+    stop: watch::Sender<bool>,
+    origin: Instant,
+}
+
+impl System {
+    async fn start(
+        bed: &TestBed,
+        operator_binary: &Path,
+        scaler: Scaler,
+        scale: f64,
+    ) -> anyhow::Result<Self> {
+        install(bed)?;
+        let scene = scene("bench-autoscale", operator_binary).await?;
+        let operator = OperatorProcess::start_watching(bed, operator_binary, &scene).await?;
+        let topic = unique_name("bench-orders");
+        apply_pipeline(
+            bed,
+            &scene.namespace,
+            NAME,
+            &spec(bed, &topic, scaler, scale),
+        )?;
+        eventually("the pipeline Ready", Duration::from_secs(120), || async {
+            let object = pipeline(&scene, NAME).await.map_err(|e| e.to_string())?;
+            let ready = object["status"]["conditions"].as_array().is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            });
+            if ready {
+                Ok(())
+            } else {
+                Err(object["status"].to_string())
+            }
+        })
+        .await
+        .with_context(|| operator.log_tail())?;
+        let deployments: Api<Deployment> = Api::namespaced(scene.client.clone(), &scene.namespace);
+        let (stop, stopped) = watch::channel(false);
+        let origin = Instant::now();
+        if scaler == Scaler::KedaHpa {
+            let reader = GroupReader::new(bed, &topic, &group(&topic)).await?;
+            let consumer = format!("{NAME}-consumer");
+            let replay = replay::drive(
+                keda(scale),
+                reader,
+                deployments.clone(),
+                consumer,
+                origin,
+                stopped,
+            );
+            tokio::spawn(replay);
         }
-    })
-    .await
-    .with_context(|| operator.log_tail())?;
-    let group = format!("{topic}-processor");
-    let deployments: Api<Deployment> = Api::namespaced(scene.client.clone(), &scene.namespace);
-    let consumer = format!("{NAME}-consumer");
-    let (stop, stopped) = watch::channel(false);
-    let origin = Instant::now();
-    if scaler == Scaler::KedaHpa {
-        let reader = GroupReader::new(bed, &topic, &group).await?;
-        let (deployments, consumer) = (deployments.clone(), consumer.clone());
-        tokio::spawn(replay::drive(
-            keda(scale),
-            reader,
+        let producers = format!("{NAME}-producer");
+        let load = Load::start(&scene.runtime, &scene.namespace, &producers, 8080, 0.0);
+        Ok(Self {
+            scene,
+            operator,
+            topic,
             deployments,
-            consumer,
+            load,
+            stop,
             origin,
-            stopped,
-        ));
+        })
     }
-    let load = Load::start(
-        &scene.runtime,
-        &scene.namespace,
-        &format!("{NAME}-producer"),
-        8080,
-        0.0,
-    );
-    let reader = GroupReader::new(bed, &topic, &group).await?;
-    let http = reqwest::Client::new();
-    let mut samples = Vec::new();
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
-    let mut next_sample = Duration::ZERO;
-    while origin.elapsed() < profile.length() {
-        tick.tick().await;
-        let at = origin.elapsed();
-        let rate = profile.rate(at);
-        load.set_rate(rate);
-        if at < next_sample {
-            continue;
+
+    /// Sends the profile's load and samples every second until it ends.
+    async fn drive(&self, bed: &TestBed, profile: &Profile) -> anyhow::Result<Vec<Sample>> {
+        let reader = GroupReader::new(bed, &self.topic, &group(&self.topic)).await?;
+        let consumer = format!("{NAME}-consumer");
+        let http = reqwest::Client::new();
+        let mut samples = Vec::new();
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        let mut next_sample = Duration::ZERO;
+        while self.origin.elapsed() < profile.length() {
+            tick.tick().await;
+            let at = self.origin.elapsed();
+            let rate = profile.rate(at);
+            self.load.set_rate(rate);
+            if at < next_sample {
+                continue;
+            }
+            next_sample += Duration::from_secs(1);
+            let pods: Vec<PodSnapshot> = self
+                .scene
+                .runtime
+                .pods()
+                .into_iter()
+                .filter(|p| p.deployment == consumer && p.ready)
+                .collect();
+            let deployment = self.deployments.get(&consumer).await?;
+            samples.push(Sample {
+                t: at.as_secs_f64(),
+                rate,
+                lag: reader.read().await?.iter().map(|p| p.lag()).sum(),
+                pods: i32::try_from(pods.len()).unwrap_or(i32::MAX),
+                workers: live_workers(&http, &pods).await,
+                replicas: deployment.spec.and_then(|s| s.replicas).unwrap_or(1),
+            });
         }
-        next_sample += Duration::from_secs(1);
-        let lag = reader.read().await?.iter().map(|p| p.lag()).sum();
-        let pods: Vec<PodSnapshot> = scene
-            .runtime
-            .pods()
-            .into_iter()
-            .filter(|p| p.deployment == consumer && p.ready)
-            .collect();
-        let replicas = deployments
-            .get(&consumer)
-            .await?
-            .spec
-            .and_then(|s| s.replicas)
-            .unwrap_or(1);
-        samples.push(Sample {
-            t: at.as_secs_f64(),
-            rate,
-            lag,
-            pods: i32::try_from(pods.len()).unwrap_or(i32::MAX),
-            workers: live_workers(&http, &pods).await,
-            replicas,
-        });
+        Ok(samples)
     }
-    let counts = load.stop();
-    let _ = stop.send(true);
-    eprintln!(
-        "bench: {} {}: {} orders accepted, {} refused, {} failed",
-        profile.name,
-        scaler.label(),
-        counts.accepted.load(std::sync::atomic::Ordering::Relaxed),
-        counts.refused.load(std::sync::atomic::Ordering::Relaxed),
-        counts.failed.load(std::sync::atomic::Ordering::Relaxed),
-    );
-    let _ = e2e::operator::kubectl(
-        bed,
-        &[
+
+    async fn finish(self, bed: &TestBed, run: &str) -> anyhow::Result<()> {
+        let counts = self.load.stop();
+        let _ = self.stop.send(true);
+        let count = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        eprintln!(
+            "bench: {run}: {} orders accepted, {} refused, {} failed",
+            count(&counts.accepted),
+            count(&counts.refused),
+            count(&counts.failed),
+        );
+        let delete = [
             "delete",
             "cop",
             NAME,
             "-n",
-            &scene.namespace,
+            &self.scene.namespace,
             "--timeout=60s",
-        ],
-        None,
-    );
-    operator.stop().await?;
-    scene.finish().await?;
-    Ok(samples)
+        ];
+        let _ = e2e::operator::kubectl(bed, &delete, None);
+        self.operator.stop().await?;
+        self.scene.finish().await
+    }
+}
+
+fn group(topic: &str) -> String {
+    format!("{topic}-processor")
 }
 
 /// Workers per pod as the first ready consumer reports them live.

@@ -9,7 +9,8 @@
 //!   provably processed, and `lagThreshold` per drain target.
 //! - Workers first: the running pods get more workers (no rebalance) until they reach the
 //!   maximum, or the count beyond which more workers stopped raising a pod's throughput; only
-//!   then are pods added. Pod counts are chosen for the busiest pod's share of partitions
+//!   then are pods added, enough to leave a quarter of their workers spare for corrections
+//!   that need no rebalance. Pod counts are chosen for the busiest pod's share of partitions
 //!   ([`super::shape`]).
 //! - Grow at once when the current size falls short; shrink only to the largest size any poll
 //!   in the stabilisation window asked for; at most one pod-count change (a rebalance) per
@@ -26,6 +27,9 @@ use crate::crd::{AutoscalingSpec, ConsumerSize};
 
 /// The share of capacity arrivals and draining may use after a scale-up.
 pub const TARGET_UTILISATION: f64 = 0.8;
+
+/// The share of their workers that pods added by a scale-up leave spare.
+pub const POD_ROOM: f64 = 0.25;
 
 /// A shrink that keeps a pod must cut at least this share of the workers: trimming one worker
 /// of fifty is not worth an Event, and would turn small wobbles of the estimates into changes.
@@ -236,14 +240,14 @@ fn grow(
     max_workers: i32,
     may_rebalance: bool,
 ) -> (ConsumerSize, Reason, bool) {
-    let wanted = bounds.smallest_fitting(asked, current.pods, max_workers);
-    let wanted = ConsumerSize {
-        pods: wanted.pods,
-        workers: if wanted.pods == current.pods {
-            wanted.workers.max(current.workers)
-        } else {
-            wanted.workers
-        },
+    let in_place = bounds.smallest_fitting(asked, current.pods, max_workers);
+    let wanted = if in_place.pods == current.pods {
+        ConsumerSize {
+            pods: current.pods,
+            workers: in_place.workers.max(current.workers),
+        }
+    } else {
+        with_room(bounds, current.pods, asked, max_workers).unwrap_or(in_place)
     };
     let (to, held) = if wanted.pods != current.pods && !may_rebalance {
         let workers = bounds
@@ -264,6 +268,22 @@ fn grow(
     } else {
         (to, Reason::CapacityShort, held)
     }
+}
+
+/// Added pods with [`POD_ROOM`] of their workers spare: the next pod change waits the minimum
+/// interval between rebalances, but more workers do not, so a size found short after a
+/// rebalance (the first estimate of a step often is) is corrected at once. `None` when no pod
+/// count allows that room.
+fn with_room(
+    bounds: &Bounds,
+    from_pods: i32,
+    asked: f64,
+    max_workers: i32,
+) -> Option<ConsumerSize> {
+    let roomy =
+        ((f64::from(max_workers) * (1.0 - POD_ROOM)).floor() as i32).max(bounds.workers.min);
+    let size = bounds.smallest_fitting(asked, from_pods, roomy);
+    (bounds.effective_workers(size) + 1e-9 >= asked).then_some(size)
 }
 
 /// The smallest size that would have served every poll of the window, if smaller than the

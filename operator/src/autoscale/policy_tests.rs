@@ -87,7 +87,8 @@ fn until_a_rate_is_learned_each_worker_takes_lag_threshold_messages() {
 #[test]
 fn before_a_rate_is_learned_what_the_workers_processed_sizes_a_step() {
     // 10 workers were seen doing 20/s each; 2,400/s arrive with 11,000 behind:
-    // (2,400 + 11,000 / 30) / 20 = 138.3 workers' worth, three pods of 47.
+    // (2,400 + 11,000 / 30) / 20 = 138.3 workers' worth: three pods of 47 would do, but added
+    // pods keep a quarter spare (at most 37 of 50), so four pods of 35.
     let estimates = Estimates {
         total_lag: 11_000,
         lag: 11_000,
@@ -103,7 +104,7 @@ fn before_a_rate_is_learned_what_the_workers_processed_sizes_a_step() {
         size(1, 10),
         &mut Memory::default(),
     );
-    assert_eq!(decision.to, size(3, 47));
+    assert_eq!(decision.to, size(4, 35));
 }
 
 #[test]
@@ -155,6 +156,21 @@ fn pods_are_added_only_when_workers_are_at_their_maximum() {
         &mut Memory::default(),
     );
     assert_eq!(decision.to, size(4, 29));
+}
+
+#[test]
+fn added_pods_leave_a_quarter_of_their_workers_spare() {
+    // 600/s at 10/s per worker: 75 workers' worth. Two pods of 38 would do; with a quarter
+    // spare (at most 37), three pods of 25 (partitions 6: two each).
+    let decision = decide(
+        seconds(0),
+        &learned(0, 600.0, 10.0),
+        &bounds((1, 6), (10, 50), 6),
+        &tuning(),
+        size(1, 10),
+        &mut Memory::default(),
+    );
+    assert_eq!(decision.to, size(3, 25));
 }
 
 #[test]

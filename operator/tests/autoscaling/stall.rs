@@ -77,7 +77,12 @@ async fn a_stopped_consumer_stalls_its_partitions_without_a_runaway_and_recovers
     .await
     .unwrap_or_else(|e| panic!("{e}"));
     let (stopped, its_partitions) = owned[0].clone();
-    let before = desired(&serde_json::json!({ "status": s.status().await }));
+    let before = desired(
+        &s.wait("a recorded decision", Duration::from_secs(30), |p| {
+            desired(p).0 >= 1
+        })
+        .await,
+    );
     signal(stopped, Signal::SIGSTOP);
 
     let stalled = s

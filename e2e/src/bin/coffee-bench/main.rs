@@ -80,6 +80,9 @@ enum Bench {
         /// Where the samples (CSV) and charts (SVG) go.
         #[arg(long, default_value = "target/bench-autoscale")]
         out: std::path::PathBuf,
+        /// Recompute the table and charts from the samples in `--out` instead of running.
+        #[arg(long)]
+        from_samples: bool,
     },
     /// The operator: many pipelines at once.
     Operator {
@@ -130,11 +133,13 @@ async fn main() -> anyhow::Result<()> {
             profiles,
             time_scale,
             out,
+            from_samples,
         } => {
             autoscale::autoscale(autoscale::Plan {
                 profiles,
                 scale: time_scale,
                 out,
+                from_samples,
             })
             .await
         }

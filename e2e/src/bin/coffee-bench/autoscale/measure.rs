@@ -23,8 +23,9 @@ pub struct Figures {
     /// Seconds from each rise of the load until the ready consumers' capacity (pods × live
     /// workers × a worker's nominal rate) reached the load (`None`: never).
     pub to_capacity: Vec<Option<f64>>,
-    /// Seconds from each rise of the load until the lag stopped growing: the capacity in place
-    /// and the group's rebalances done (`None`: never).
+    /// Seconds from each rise of the load until the lag's trend (its least-squares slope over
+    /// the 10 s around) stopped rising: the capacity in place and the group's rebalances done
+    /// (`None`: never).
     pub to_sufficient: Vec<Option<f64>>,
     pub peak_lag: i64,
     /// Seconds from the last rise until the lag, having exceeded a second of arrivals, was
@@ -37,28 +38,44 @@ pub struct Figures {
     pub flaps: u32,
 }
 
-/// How long the lag must not have grown for capacity to count as sufficient.
-const FLAT: f64 = 5.0;
+/// Half the window over which the lag's trend is taken: commits land about once a second, so
+/// a single sample of the lag jitters by up to a second of arrivals.
+const HALF_TREND: f64 = 5.0;
+
+/// The least-squares slope of `(t, lag)` points, per second.
+fn slope(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    if n < 2.0 {
+        return f64::NAN;
+    }
+    let mean_t = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let covariance: f64 = points.iter().map(|p| (p.0 - mean_t) * (p.1 - mean_y)).sum();
+    let variance: f64 = points.iter().map(|p| (p.0 - mean_t).powi(2)).sum();
+    covariance / variance
+}
 
 /// `per_worker` is a worker's nominal orders per second (1 / mean brew time).
 pub fn figures(samples: &[Sample], rises: &[f64], flap_window: f64, per_worker: f64) -> Figures {
-    let lag_at = |t: f64| {
-        samples
+    let trend = |t: f64| {
+        let window: Vec<(f64, f64)> = samples
             .iter()
-            .take_while(|s| s.t <= t)
-            .last()
-            .map_or(0, |s| s.lag)
+            .filter(|s| (s.t - t).abs() <= HALF_TREND)
+            .map(|s| (s.t, s.lag as f64))
+            .collect();
+        slope(&window)
     };
     let to_sufficient = rises
         .iter()
         .enumerate()
         .map(|(i, &rise)| {
             let until = rises.get(i + 1).copied().unwrap_or(f64::MAX);
+            let last = samples.last().map_or(0.0, |s| s.t);
             samples
                 .iter()
-                .filter(|s| s.t >= rise + FLAT && s.t < until)
-                .find(|s| s.lag <= lag_at(s.t - FLAT))
-                .map(|s| s.t - FLAT / 2.0 - rise)
+                .filter(|s| s.t >= rise + HALF_TREND && s.t < until && s.t + HALF_TREND <= last)
+                .find(|s| trend(s.t) <= 0.0)
+                .map(|s| s.t - rise)
         })
         .collect();
     let to_capacity = rises
@@ -135,10 +152,22 @@ mod tests {
         ];
         let samples = run(&lags, &[1; 16]);
         let figures = figures(&samples, &[1.0], 120.0, 20.0);
-        // Not grown over 5 s first at t = 10 (300 ≤ 400 at t = 5): the turn was mid-window.
-        assert_eq!(figures.to_sufficient, vec![Some(6.5)]);
+        // The trend over t ± 5 s first stops rising at t = 7, where the lag peaks.
+        assert_eq!(figures.to_sufficient, vec![Some(6.0)]);
         assert_eq!(figures.peak_lag, 520);
         assert_eq!(figures.to_drain, Some(11.0));
+    }
+
+    #[test]
+    fn one_low_sample_in_a_rising_lag_is_not_a_turn() {
+        let lags = [
+            0, 1000, 2000, 3000, 2000, 5000, 6000, 7000, 8000, 9000, 10000, 11000, 12000, 13000,
+        ];
+        let samples = run(&lags, &[1; 14]);
+        assert_eq!(
+            figures(&samples, &[0.0], 120.0, 20.0).to_sufficient,
+            vec![None]
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod run;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use e2e::testbed::TestBed;
 
 use measure::{Figures, Sample, figures};
@@ -24,12 +24,14 @@ pub struct Plan {
     /// 1 for real timings; below 1 shortens profiles and every autoscaling timing alike.
     pub scale: f64,
     pub out: PathBuf,
+    /// Recompute the table and charts from the samples a run left in `out`, without running.
+    pub from_samples: bool,
 }
 
 pub async fn autoscale(plan: Plan) -> anyhow::Result<()> {
     let bed = TestBed::load()?;
     let operator = std::env::current_exe()?.with_file_name("coffee-operator");
-    if !operator.is_file() {
+    if !operator.is_file() && !plan.from_samples {
         bail!("{} is not built", operator.display());
     }
     std::fs::create_dir_all(&plan.out)?;
@@ -56,11 +58,17 @@ pub async fn autoscale(plan: Plan) -> anyhow::Result<()> {
     for profile in &profiles {
         let mut runs = Vec::new();
         for scaler in [Scaler::Ours, Scaler::KedaHpa] {
-            let samples = run::run(&bed, &operator, profile, scaler, plan.scale).await?;
+            let samples = if plan.from_samples {
+                read_csv(&plan.out, profile.name, scaler)?
+            } else {
+                run::run(&bed, &operator, profile, scaler, plan.scale).await?
+            };
             let per_worker = 1000.0 / e2e::load::mean_brew_units();
             let figures = figures(&samples, &profile.rises(), 120.0 * plan.scale, per_worker);
             println!("{}", row(profile.name, scaler, &figures));
-            write_csv(&plan.out, profile.name, scaler, &samples)?;
+            if !plan.from_samples {
+                write_csv(&plan.out, profile.name, scaler, &samples)?;
+            }
             runs.push((scaler.label(), samples));
         }
         let borrowed: Vec<(&str, &[Sample])> =
@@ -110,14 +118,39 @@ fn write_csv(dir: &Path, profile: &str, scaler: Scaler, samples: &[Sample]) -> a
             s.t, s.rate, s.lag, s.pods, s.workers, s.replicas
         );
     }
+    std::fs::write(csv_path(dir, profile, scaler), csv)?;
+    Ok(())
+}
+
+fn csv_path(dir: &Path, profile: &str, scaler: Scaler) -> PathBuf {
     let scaler = if scaler == Scaler::Ours {
         "ours"
     } else {
         "keda-hpa"
     };
-    std::fs::write(
-        dir.join(format!("{}-{scaler}.csv", file_name(profile))),
-        csv,
-    )?;
-    Ok(())
+    dir.join(format!("{}-{scaler}.csv", file_name(profile)))
+}
+
+fn read_csv(dir: &Path, profile: &str, scaler: Scaler) -> anyhow::Result<Vec<Sample>> {
+    let path = csv_path(dir, profile, scaler);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading the samples {}", path.display()))?;
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            let field = |i: usize| -> anyhow::Result<f64> {
+                Ok(f.get(i).context("a short line")?.parse::<f64>()?)
+            };
+            Ok(Sample {
+                t: field(0)?,
+                rate: field(1)?,
+                lag: field(2)? as i64,
+                pods: field(3)? as i32,
+                workers: field(4)? as i32,
+                replicas: field(5)? as i32,
+            })
+        })
+        .collect::<anyhow::Result<Vec<Sample>>>()
+        .with_context(|| format!("parsing {}", path.display()))
 }

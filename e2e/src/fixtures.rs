@@ -84,7 +84,10 @@ impl RuntimeScene {
         let namespace = unique_name(prefix);
         create_namespace(&client, &namespace).await?;
         let log_dir = PathBuf::from(&bed.log_dir).join("pods");
-        let mut config = RuntimeConfig::new(bin_dir.to_path_buf(), label_selector, log_dir);
+        let admin = kube::config::Kubeconfig::read_from(&bed.kubeconfig)?;
+        let mut config = RuntimeConfig::new(bin_dir.to_path_buf(), label_selector, log_dir)
+            .with_api_server_of(&admin)
+            .map_err(|reason| anyhow::anyhow!("{}: {reason}", bed.kubeconfig.display()))?;
         config.namespace = Some(namespace.clone());
         config.targets_dir = Some(bed.prometheus_targets_dir.clone());
         let runtime = runtime::spawn(client.clone(), config);

@@ -68,7 +68,11 @@ async fn main() -> anyhow::Result<()> {
     let client = kube::Client::try_default()
         .await
         .context("connecting to the API server named by KUBECONFIG")?;
-    let mut config = RuntimeConfig::new(bin_dir, selector, log_dir);
+    let kubeconfig = kube::config::Kubeconfig::read()
+        .context("reading the kubeconfig named by KUBECONFIG, for the pods' API server")?;
+    let mut config = RuntimeConfig::new(bin_dir, selector, log_dir)
+        .with_api_server_of(&kubeconfig)
+        .map_err(|reason| anyhow::anyhow!("the kubeconfig named by KUBECONFIG: {reason}"))?;
     config.namespace = namespace;
     config.targets_dir = targets_dir;
     config.max_probe_period = Duration::from_millis(max_probe_period_ms);

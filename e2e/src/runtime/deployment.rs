@@ -155,6 +155,7 @@ impl ManagedDeployment {
             bin_dir: config.bin_dir.clone(),
             backoff: config.restart_backoff,
             max_probe_period: config.max_probe_period,
+            api_server: config.api_server.clone(),
         };
         let (state_tx, state) = watch::channel(PodState::default());
         let (stop, stop_rx) = oneshot::channel();
@@ -269,6 +270,7 @@ impl ManagedDeployment {
                     pod: pod.name.clone(),
                     port: local.local_port,
                     path: scrape.path.clone(),
+                    pod_labels: pod.template.labels.clone(),
                 })
             })
             .collect();

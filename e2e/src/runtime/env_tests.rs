@@ -23,6 +23,8 @@ fn template(env: serde_json::Value, env_from: serde_json::Value) -> LaunchTempla
         readiness: None,
         grace_period: std::time::Duration::from_secs(1),
         scrape: None,
+        labels: Default::default(),
+        service_account: None,
         hash: "h".into(),
     }
 }

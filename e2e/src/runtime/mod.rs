@@ -11,6 +11,7 @@
 
 mod deployment;
 mod env;
+mod identity;
 mod image;
 mod pod;
 mod probe;
@@ -25,6 +26,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
+use kube::config::{Cluster, Kubeconfig};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Api, Client};
 use tokio::sync::{oneshot, watch};
@@ -68,6 +70,12 @@ pub enum LaunchError {
         name: String,
         source: kube::Error,
     },
+    /// The pod's ServiceAccount token could not be issued or written.
+    #[error("identity of ServiceAccount {service_account}: {reason}")]
+    Identity {
+        service_account: String,
+        reason: String,
+    },
     /// The process (or its log file) could not be created.
     #[error("starting {binary}: {source}")]
     Spawn {
@@ -92,6 +100,9 @@ pub struct RuntimeConfig {
     pub restart_backoff: Backoff,
     /// Upper bound on the readiness probe period, so tests need not wait out `periodSeconds`.
     pub max_probe_period: Duration,
+    /// The API server pods are given, with a token of their ServiceAccount (see
+    /// [`RuntimeConfig::with_api_server_of`]); pods get no identity when `None`.
+    pub api_server: Option<Cluster>,
 }
 
 impl RuntimeConfig {
@@ -110,7 +121,15 @@ impl RuntimeConfig {
                 reset_after: Duration::from_secs(30),
             },
             max_probe_period: Duration::from_millis(500),
+            api_server: None,
         }
+    }
+
+    /// Gives every pod whose template mounts a ServiceAccount token the identity of that
+    /// ServiceAccount on the API server of `kubeconfig`'s current context.
+    pub fn with_api_server_of(mut self, kubeconfig: &Kubeconfig) -> Result<Self, String> {
+        self.api_server = Some(identity::cluster_of(kubeconfig)?);
+        Ok(self)
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::config::Cluster;
 use kube::{Api, Client};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -20,6 +21,7 @@ use super::LaunchError;
 use super::env::{
     PodIdentity, PortAssignment, ReferencedData, expand_args, referenced_names, resolve_env,
 };
+use super::identity;
 use super::image::resolve_binary;
 use super::probe::{Check, Readiness};
 use super::template::{LaunchTemplate, ProbeAction, ProbeSpec};
@@ -56,6 +58,15 @@ pub struct PodContext {
     pub backoff: Backoff,
     /// Probes run at least this often, whatever the template's period, to keep tests quick.
     pub max_probe_period: Duration,
+    /// Where pods reach the API server as their ServiceAccount; no identity when `None`.
+    pub api_server: Option<Cluster>,
+}
+
+impl PodContext {
+    /// The pod's own directory for its token and kubeconfig, beside its log.
+    fn identity_dir(&self) -> PathBuf {
+        self.log_path.with_extension("identity")
+    }
 }
 
 enum Ended {
@@ -64,17 +75,31 @@ enum Ended {
     Exited(String),
 }
 
-/// Runs the pod until `stop` fires or its sender is dropped.
+/// Runs the pod until `stop` fires or its sender is dropped; then its token goes with it.
 pub async fn supervise(
     ctx: PodContext,
     state: watch::Sender<PodState>,
+    stop: oneshot::Receiver<()>,
+) {
+    keep_running(&ctx, &state, stop).await;
+    let dir = ctx.identity_dir();
+    if let Err(error) = std::fs::remove_dir_all(&dir)
+        && error.kind() != std::io::ErrorKind::NotFound
+    {
+        warn!(pod = %ctx.name, dir = %dir.display(), %error, "removing the pod's token failed");
+    }
+}
+
+async fn keep_running(
+    ctx: &PodContext,
+    state: &watch::Sender<PodState>,
     mut stop: oneshot::Receiver<()>,
 ) {
     let mut backoff = ctx.backoff.initial;
     loop {
         let started = Instant::now();
-        match start(&ctx).await {
-            Ok(child) => match run(&ctx, child, &state, &mut stop).await {
+        match start(ctx).await {
+            Ok(child) => match run(ctx, child, state, &mut stop).await {
                 Ended::Stopped => return,
                 Ended::Exited(status) => {
                     warn!(pod = %ctx.name, namespace = %ctx.namespace, %status, "process exited; restarting after {backoff:?}");
@@ -110,6 +135,20 @@ async fn start(ctx: &PodContext) -> Result<Child, LaunchError> {
         namespace: &ctx.namespace,
     };
     let env = resolve_env(template, pod, &ctx.ports, &data)?;
+    // A fresh token at every start, as a kubelet mounts one into every new container.
+    let kubeconfig = match (&template.service_account, &ctx.api_server) {
+        (Some(account), Some(cluster)) => Some(
+            identity::issue(
+                &ctx.client,
+                &ctx.namespace,
+                account,
+                cluster,
+                &ctx.identity_dir(),
+            )
+            .await?,
+        ),
+        _ => None,
+    };
     // A `command` replaces the image's binary, as it replaces the image's entrypoint.
     let (binary, mut args) = match template.command.split_first() {
         Some((first, rest)) => (resolve_binary(&ctx.bin_dir, first)?, rest.to_vec()),
@@ -129,6 +168,7 @@ async fn start(ctx: &PodContext) -> Result<Child, LaunchError> {
         .args(&args)
         .env_clear()
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .envs(kubeconfig.map(|path| ("KUBECONFIG", path)))
         .envs(env)
         .stdin(Stdio::null())
         .stdout(log.try_clone().map_err(spawn_error)?)

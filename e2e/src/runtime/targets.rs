@@ -1,6 +1,7 @@
 //! Prometheus scrape targets for local pods, written as file-based service discovery files
 //! (one per Deployment) into the directory the test bed's Prometheus watches.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -12,22 +13,35 @@ pub struct Target {
     pub pod: String,
     pub port: u16,
     pub path: String,
+    /// The pod's labels, offered for relabelling as Kubernetes discovery offers them.
+    pub pod_labels: BTreeMap<String, String>,
 }
 
-/// The file_sd document for a Deployment's pods; labels say which pod a series came from.
+/// The meta label under which Prometheus' Kubernetes discovery offers a pod label: its name
+/// with every character that is not a letter, digit or underscore made an underscore.
+fn pod_label_meta(name: &str) -> String {
+    let sanitized: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("__meta_kubernetes_pod_label_{sanitized}")
+}
+
+/// The file_sd document for a Deployment's pods; labels say which pod a series came from, and the
+/// pods' own labels are there for the scrape configuration to relabel, as in a cluster.
 pub fn file_sd_document(namespace: &str, deployment: &str, targets: &[Target]) -> Value {
     let groups: Vec<Value> = targets
         .iter()
         .map(|target| {
-            json!({
-                "targets": [format!("127.0.0.1:{}", target.port)],
-                "labels": {
-                    "namespace": namespace,
-                    "deployment": deployment,
-                    "pod": target.pod,
-                    "__metrics_path__": target.path,
-                },
-            })
+            let mut labels = serde_json::Map::new();
+            for (name, value) in &target.pod_labels {
+                labels.insert(pod_label_meta(name), json!(value));
+            }
+            labels.insert("namespace".into(), json!(namespace));
+            labels.insert("deployment".into(), json!(deployment));
+            labels.insert("pod".into(), json!(target.pod));
+            labels.insert("__metrics_path__".into(), json!(target.path));
+            json!({ "targets": [format!("127.0.0.1:{}", target.port)], "labels": labels })
         })
         .collect();
     Value::Array(groups)
@@ -64,6 +78,10 @@ mod tests {
             pod: pod.into(),
             port,
             path: "/metrics".into(),
+            pod_labels: BTreeMap::from([(
+                "app.kubernetes.io/instance".to_owned(),
+                "espresso".to_owned(),
+            )]),
         }
     }
 
@@ -78,6 +96,15 @@ mod tests {
         assert_eq!(document[1]["labels"]["pod"], "web-2");
         assert_eq!(document[1]["labels"]["namespace"], "shop");
         assert_eq!(document[0]["labels"]["__metrics_path__"], "/metrics");
+    }
+
+    #[test]
+    fn pod_labels_are_offered_as_kubernetes_discovery_meta_labels() {
+        let document = file_sd_document("shop", "web", &[target("web-1", 4000)]);
+        assert_eq!(
+            document[0]["labels"]["__meta_kubernetes_pod_label_app_kubernetes_io_instance"],
+            "espresso"
+        );
     }
 
     #[test]

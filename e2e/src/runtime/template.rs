@@ -1,6 +1,7 @@
 //! What the runtime needs from a Deployment's pod template to start its pods, checked up front so
 //! that an unsupported template is reported once, clearly, instead of failing at every start.
 
+use std::collections::BTreeMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
@@ -27,6 +28,12 @@ pub struct LaunchTemplate {
     pub readiness: Option<ProbeSpec>,
     pub grace_period: Duration,
     pub scrape: Option<ScrapeSpec>,
+    /// The pod template's labels, which Prometheus' Kubernetes discovery would offer for
+    /// relabelling.
+    pub labels: BTreeMap<String, String>,
+    /// The ServiceAccount whose identity the pod's process gets, as a kubelet mounts its token;
+    /// `None` when the template turns `automountServiceAccountToken` off.
+    pub service_account: Option<String>,
     /// Changes whenever the pod template changes; pods of an older hash are rolled.
     pub hash: String,
 }
@@ -128,6 +135,18 @@ impl LaunchTemplate {
             .metadata
             .as_ref()
             .and_then(|m| m.annotations.as_ref());
+        let labels = template
+            .metadata
+            .as_ref()
+            .and_then(|m| m.labels.clone())
+            .unwrap_or_default();
+        let service_account =
+            (pod_spec.automount_service_account_token != Some(false)).then(|| {
+                pod_spec
+                    .service_account_name
+                    .clone()
+                    .unwrap_or_else(|| "default".to_owned())
+            });
         let annotation = |key: &str| annotations.and_then(|a| a.get(key)).cloned();
         let scrape = scrape_spec(
             &ports,
@@ -149,6 +168,8 @@ impl LaunchTemplate {
             readiness,
             grace_period,
             scrape,
+            labels,
+            service_account,
             hash: template_hash(template),
         })
     }

@@ -192,3 +192,37 @@ fn readiness_probe_on_an_undeclared_port_is_refused() {
         "{error}"
     );
 }
+
+#[test]
+fn a_pod_gets_the_identity_of_the_service_account_it_names() {
+    let template = LaunchTemplate::from_deployment(&deployment(
+        web_container(),
+        json!({ "serviceAccountName": "coffee-operator" }),
+    ))
+    .unwrap();
+    assert_eq!(template.service_account.as_deref(), Some("coffee-operator"));
+}
+
+#[test]
+fn a_pod_without_a_service_account_name_is_the_namespaces_default() {
+    let template =
+        LaunchTemplate::from_deployment(&deployment(web_container(), json!({}))).unwrap();
+    assert_eq!(template.service_account.as_deref(), Some("default"));
+}
+
+#[test]
+fn a_pod_that_turns_token_automounting_off_gets_no_identity() {
+    let template = LaunchTemplate::from_deployment(&deployment(
+        web_container(),
+        json!({ "serviceAccountName": "shop", "automountServiceAccountToken": false }),
+    ))
+    .unwrap();
+    assert_eq!(template.service_account, None);
+}
+
+#[test]
+fn the_pod_templates_labels_are_kept_for_scrape_relabelling() {
+    let template =
+        LaunchTemplate::from_deployment(&deployment(web_container(), json!({}))).unwrap();
+    assert_eq!(template.labels.get("app").map(String::as_str), Some("web"));
+}

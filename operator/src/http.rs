@@ -49,6 +49,8 @@ async fn readyz(State(probes): State<Arc<Probes>>) -> impl IntoResponse {
 }
 
 async fn metrics(State(probes): State<Arc<Probes>>) -> impl IntoResponse {
+    let leading = probes.leading.load(Ordering::Relaxed);
+    probes.metrics.leader.set(i64::from(leading));
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         probes.metrics.render(),

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
+use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 use crate::autoscale::metrics::AutoscalerMetrics;
 
@@ -14,6 +14,11 @@ pub struct Metrics {
     pub reconciles: IntCounterVec,
     pub reconcile_duration: Histogram,
     pub topic_actions: IntCounterVec,
+    /// 1 while this replica holds the leader Lease: alerts tell "no replica leads" from "no
+    /// replica runs".
+    pub leader: IntGauge,
+    /// 1 while a pipeline's Ready condition is true, 0 while false; gone with the pipeline.
+    pub pipeline_ready: IntGaugeVec,
     pub autoscaler: AutoscalerMetrics,
 }
 
@@ -41,7 +46,20 @@ impl Metrics {
             ),
             &["action"],
         )?;
+        let leader = IntGauge::new(
+            "coffee_operator_leader",
+            "1 while this replica holds the leader Lease and reconciles",
+        )?;
+        let pipeline_ready = IntGaugeVec::new(
+            Opts::new(
+                "coffee_operator_pipeline_ready",
+                "1 while the pipeline's Ready condition is true",
+            ),
+            &["namespace", "pipeline"],
+        )?;
         registry.register(Box::new(reconciles.clone()))?;
+        registry.register(Box::new(leader.clone()))?;
+        registry.register(Box::new(pipeline_ready.clone()))?;
         registry.register(Box::new(reconcile_duration.clone()))?;
         registry.register(Box::new(topic_actions.clone()))?;
         let autoscaler = AutoscalerMetrics::register(&registry)?;
@@ -50,6 +68,8 @@ impl Metrics {
             reconciles,
             reconcile_duration,
             topic_actions,
+            leader,
+            pipeline_ready,
             autoscaler,
         })
     }
@@ -60,6 +80,20 @@ impl Metrics {
         self.reconciles
             .with_label_values(&[error.unwrap_or("ok")])
             .inc();
+    }
+
+    /// Records whether a pipeline is Ready.
+    pub fn set_pipeline_ready(&self, namespace: &str, pipeline: &str, ready: bool) {
+        self.pipeline_ready
+            .with_label_values(&[namespace, pipeline])
+            .set(i64::from(ready));
+    }
+
+    /// Removes the series of a pipeline that is being deleted.
+    pub fn forget_pipeline(&self, namespace: &str, pipeline: &str) {
+        let _ = self
+            .pipeline_ready
+            .remove_label_values(&[namespace, pipeline]);
     }
 
     pub fn render(&self) -> String {
@@ -89,5 +123,26 @@ mod tests {
             text.contains("coffee_operator_reconcile_duration_seconds_count 2"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_standby_reports_that_it_does_not_lead() {
+        let text = Metrics::new().unwrap().render();
+        assert!(text.contains("coffee_operator_leader 0"), "{text}");
+    }
+
+    #[test]
+    fn readiness_is_reported_per_pipeline_until_it_is_deleted() {
+        let metrics = Metrics::new().unwrap();
+        metrics.set_pipeline_ready("shop", "espresso", false);
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                r#"coffee_operator_pipeline_ready{namespace="shop",pipeline="espresso"} 0"#
+            ),
+            "{text}"
+        );
+        metrics.forget_pipeline("shop", "espresso");
+        assert!(!metrics.render().contains("espresso"));
     }
 }

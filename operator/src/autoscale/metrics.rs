@@ -11,6 +11,8 @@ use crate::crd::ConsumerSize;
 
 const PIPELINE: &[&str] = &["namespace", "pipeline"];
 const SIZE: &[&str] = &["namespace", "pipeline", "state"];
+/// Every value of the `state` label of the size gauges.
+const SIZE_STATES: [&str; 3] = ["current", "desired", "max"];
 
 #[derive(Debug, Clone)]
 pub struct AutoscalerMetrics {
@@ -55,11 +57,11 @@ impl AutoscalerMetrics {
             )?,
             pods: size(
                 "coffee_autoscaler_consumer_pods",
-                "Consumer pods, current (ready) and desired",
+                "Consumer pods: current (ready), desired, and the most the spec and partitions allow (max)",
             )?,
             workers: size(
                 "coffee_autoscaler_consumer_workers",
-                "Workers per consumer pod, current and desired",
+                "Workers per consumer pod: current, desired, and the spec's maximum (max)",
             )?,
             drain: float(
                 "coffee_autoscaler_time_to_drain_seconds",
@@ -107,14 +109,28 @@ impl AutoscalerMetrics {
         self.polls.with_label_values(&[result]).inc();
     }
 
-    /// Records one poll of a pipeline.
+    /// Records one poll of a pipeline; `sizes` are the running size and the largest the spec
+    /// and the partitions allow (what alerts compare the desired size with).
     pub fn observe(
         &self,
         pipeline: [&str; 2],
         estimates: &Estimates,
         decision: &Decision,
-        running: ConsumerSize,
+        sizes: [ConsumerSize; 2],
     ) {
+        let [running, largest] = sizes;
+        // Every decision series exists from the first poll at 0, so that the first decision is
+        // an increase Prometheus can see (a counter born at 1 never shows one).
+        for direction in DIRECTIONS {
+            for reason in Reason::ALL {
+                self.decisions.with_label_values(&[
+                    pipeline[0],
+                    pipeline[1],
+                    direction,
+                    reason.as_str(),
+                ]);
+            }
+        }
         self.lag
             .with_label_values(&pipeline)
             .set(estimates.total_lag);
@@ -136,7 +152,11 @@ impl AutoscalerMetrics {
         self.stalled
             .with_label_values(&pipeline)
             .set(i64::try_from(estimates.stalled.len()).unwrap_or(i64::MAX));
-        for (state, size) in [("current", running), ("desired", decision.to)] {
+        for (state, size) in [
+            ("current", running),
+            ("desired", decision.to),
+            ("max", largest),
+        ] {
             let labels = [pipeline[0], pipeline[1], state];
             self.pods
                 .with_label_values(&labels)
@@ -167,7 +187,7 @@ impl AutoscalerMetrics {
         ] {
             let _ = vec.remove_label_values(&pipeline);
         }
-        for state in ["current", "desired"] {
+        for state in SIZE_STATES {
             let labels = [pipeline[0], pipeline[1], state];
             let _ = self.pods.remove_label_values(&labels);
             let _ = self.workers.remove_label_values(&labels);
@@ -222,15 +242,26 @@ mod tests {
             pods: 1,
             workers: 10,
         };
-        metrics.observe(["shop", "downtown"], &estimates(), &decision(), running);
+        let largest = ConsumerSize {
+            pods: 6,
+            workers: 40,
+        };
+        metrics.observe(
+            ["shop", "downtown"],
+            &estimates(),
+            &decision(),
+            [running, largest],
+        );
         metrics.decided(["shop", "downtown"], "up", "CapacityShort");
         let text = coffee_telemetry::metrics_text(&registry);
         for line in [
+            r#"coffee_autoscaler_decisions_total{direction="down",namespace="shop",pipeline="downtown",reason="CapacityShort"} 0"#,
             r#"coffee_autoscaler_lag_messages{namespace="shop",pipeline="downtown"} 1234"#,
             r#"coffee_autoscaler_worst_partition_lag_messages{namespace="shop",pipeline="downtown"} 900"#,
             r#"coffee_autoscaler_arrivals_per_second{namespace="shop",pipeline="downtown"} 250"#,
             r#"coffee_autoscaler_consumer_pods{namespace="shop",pipeline="downtown",state="desired"} 2"#,
             r#"coffee_autoscaler_consumer_workers{namespace="shop",pipeline="downtown",state="current"} 10"#,
+            r#"coffee_autoscaler_consumer_pods{namespace="shop",pipeline="downtown",state="max"} 6"#,
             // Written `inf`, which Prometheus reads as +Inf.
             r#"coffee_autoscaler_time_to_drain_seconds{namespace="shop",pipeline="downtown"} inf"#,
             r#"coffee_autoscaler_decisions_total{direction="up",namespace="shop",pipeline="downtown",reason="CapacityShort"} 1"#,
@@ -243,8 +274,8 @@ mod tests {
     fn a_deleted_pipeline_leaves_no_series() {
         let registry = Registry::new();
         let metrics = AutoscalerMetrics::register(&registry).unwrap();
-        let running = ConsumerSize::default();
-        metrics.observe(["shop", "gone"], &estimates(), &decision(), running);
+        let sizes = [ConsumerSize::default(); 2];
+        metrics.observe(["shop", "gone"], &estimates(), &decision(), sizes);
         metrics.decided(["shop", "gone"], "up", "CapacityShort");
         metrics.forget(["shop", "gone"]);
         let text = coffee_telemetry::metrics_text(&registry);

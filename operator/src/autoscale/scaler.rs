@@ -211,7 +211,12 @@ impl Scaler {
             self.decided = Some(decision.to);
         }
         self.shared.metrics.poll("ok");
-        self.report(pipeline, &estimates, &decision, running).await;
+        let largest = ConsumerSize {
+            pods: bounds.max_pods(),
+            workers: bounds.workers.max,
+        };
+        self.report(pipeline, &estimates, &decision, running, largest)
+            .await;
         Ok(())
     }
 
@@ -314,13 +319,14 @@ impl Scaler {
         estimates: &Estimates,
         decision: &Decision,
         running: ConsumerSize,
+        largest: ConsumerSize,
     ) {
         let namespace = pipeline.namespace().unwrap_or_default();
         let name = pipeline.name_any();
         let labels = [namespace.as_str(), name.as_str()];
         self.shared
             .metrics
-            .observe(labels, estimates, decision, running);
+            .observe(labels, estimates, decision, [running, largest]);
         if decision.changed() {
             let now = Time(k8s_openapi::jiff::Timestamp::now());
             let message = report::message(decision, estimates);

@@ -42,7 +42,7 @@ pub struct CoffeeOrderPipelineSpec {
     #[serde(default)]
     pub autoscaling: AutoscalingSpec,
     /// What happens to the topics when the pipeline is deleted: `Retain` (default) keeps them
-    /// and their data, `Delete` deletes all three.
+    /// and their data, `Delete` deletes all four (orders, status, dead letters, control).
     #[serde(default)]
     pub topic_deletion_policy: TopicDeletionPolicy,
 }
@@ -281,6 +281,6 @@ pub enum TopicDeletionPolicy {
     /// Keep the topics and their data.
     #[default]
     Retain,
-    /// Delete the order, status and dead-letter topics.
+    /// Delete the order, status, dead-letter and control topics.
     Delete,
 }

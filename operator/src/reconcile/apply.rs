@@ -66,6 +66,11 @@ pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Acti
     ];
     judgements.insert(0, status::ready_condition(&judgements));
     let ready = judgements[0].ready;
+    ctx.metrics.set_pipeline_ready(
+        &pipeline.namespace().unwrap_or_default(),
+        &pipeline.name_any(),
+        ready,
+    );
     let previous = pipeline.status.clone().unwrap_or_default();
     let new_status = CoffeeOrderPipelineStatus {
         observed_generation: pipeline.meta().generation,

@@ -13,6 +13,10 @@ use super::{Context, Error, announce, credentials};
 use crate::crd::{CoffeeOrderPipeline, TopicDeletionPolicy};
 
 pub async fn cleanup(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Action, Error> {
+    ctx.metrics.forget_pipeline(
+        &pipeline.namespace().unwrap_or_default(),
+        &pipeline.name_any(),
+    );
     if pipeline.spec.topic_deletion_policy == TopicDeletionPolicy::Retain {
         return Ok(Action::await_change());
     }

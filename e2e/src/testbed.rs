@@ -49,6 +49,8 @@ pub struct TestBed {
     /// Java classpath of Kafka's jars, for starting extra brokers and Kafka's own tools.
     pub kafka_classpath: String,
     pub log_dir: String,
+    /// The prometheus-operator's CRD files (ServiceMonitor, PodMonitor, PrometheusRule).
+    pub prometheus_operator_crds: PathBuf,
 }
 
 impl TestBed {
@@ -73,6 +75,7 @@ impl TestBed {
             bin_path: setting("TESTBED_BIN_PATH")?,
             kafka_classpath: setting("KAFKA_CLASSPATH")?,
             log_dir: setting("TESTBED_LOG_DIR")?,
+            prometheus_operator_crds: setting("PROMETHEUS_OPERATOR_CRDS")?.into(),
         })
     }
 

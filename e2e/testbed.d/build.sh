@@ -8,8 +8,9 @@ BUILD_LOG_DIR="$CACHE_DIR/build-logs"
 # missing (as root), or says which to install.
 ensure_packages() {
   local missing=() pair command package
-  for pair in prometheus:prometheus kcat:kcat ss:iproute2 curl:curl openssl:openssl \
-    setsid:util-linux cmake:cmake; do
+  # promtool checks the chart's alert rules; buildah builds the images.
+  for pair in prometheus:prometheus promtool:prometheus kcat:kcat ss:iproute2 curl:curl \
+    openssl:openssl setsid:util-linux cmake:cmake buildah:buildah; do
     command=${pair%%:*} package=${pair#*:}
     command -v "$command" > /dev/null 2>&1 || missing+=("$package")
   done
@@ -92,10 +93,27 @@ ensure_kafka_jars() {
   touch "$KAFKA_LIBS/.complete"
 }
 
+ensure_prometheus_operator_crds() {
+  [ -f "$PROMETHEUS_OPERATOR_CRDS/.complete" ] && return 0
+  require_command go prometheus-operator-crds
+  local module=github.com/prometheus-operator/prometheus-operator dir kind
+  local log="$BUILD_LOG_DIR/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION.log"
+  mkdir -p "$BUILD_LOG_DIR" "$PROMETHEUS_OPERATOR_CRDS"
+  say "downloading the prometheus-operator $PROMETHEUS_OPERATOR_VERSION module for its CRDs"
+  dir=$(cd "$tools_dir" && GOFLAGS=-mod=mod go mod download -json "$module@$PROMETHEUS_OPERATOR_VERSION" 2> "$log" |
+    sed -n 's/^\t"Dir": "\(.*\)",$/\1/p') || true
+  [ -n "$dir" ] || fail prometheus-operator-crds "go mod download $module@$PROMETHEUS_OPERATOR_VERSION failed" "$log"
+  for kind in servicemonitors podmonitors prometheusrules; do
+    cp "$dir/example/prometheus-operator-crd/monitoring.coreos.com_$kind.yaml" "$PROMETHEUS_OPERATOR_CRDS/"
+  done
+  touch "$PROMETHEUS_OPERATOR_CRDS/.complete"
+}
+
 ensure_all() {
   ensure_packages
   ensure_kafka_jars
   ensure_etcd
   ensure_kube_binaries
   ensure_helm
+  ensure_prometheus_operator_crds
 }

@@ -10,6 +10,9 @@ ETCD_VERSION=$(sed -n 's/^require go.etcd.io\/etcd\/server\/v3 \(v[0-9.]*\)$/\1/
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$tools_dir/kafka/pom.xml")
 # helm v3.21 is built against client-go v0.36, the skew that matches KUBE_VERSION.
 HELM_VERSION=v3.21.4
+# The prometheus-operator's CRDs (ServiceMonitor, PodMonitor, PrometheusRule), taken from its
+# published Go module, so that the chart's monitoring objects are validated by their real schemas.
+PROMETHEUS_OPERATOR_VERSION=v0.85.0
 
 CACHE_DIR=${COFFEE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/coffee-pipeline}
 STATE_DIR=${TESTBED_STATE_DIR:-$CACHE_DIR/testbed}
@@ -21,6 +24,7 @@ KUBE_BIN="$CACHE_DIR/kube-$KUBE_VERSION/bin"
 ETCD_BIN="$CACHE_DIR/etcd-$ETCD_VERSION/bin"
 HELM_BIN="$CACHE_DIR/helm-$HELM_VERSION/bin"
 KAFKA_LIBS="$CACHE_DIR/kafka-$KAFKA_VERSION/libs"
+PROMETHEUS_OPERATOR_CRDS="$CACHE_DIR/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION/crds"
 
 KAFKA_PORT=${TESTBED_KAFKA_PORT:-19092}
 KAFKA_CONTROLLER_PORT=${TESTBED_KAFKA_CONTROLLER_PORT:-19093}

@@ -1,0 +1,116 @@
+//! The operator's Helm chart on the test bed: `helm` as the admin, and releases of the chart
+//! into namespaces of their own. Shared by the install tests (and the demo to come).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use anyhow::Context;
+
+use crate::operator::{repo, succeed};
+use crate::testbed::TestBed;
+
+/// What `helm template` renders for: the test bed's Kubernetes minor.
+pub const KUBE_VERSION: &str = "1.36.0";
+
+/// Where the chart lives in the repository.
+pub fn chart_dir() -> PathBuf {
+    repo().join("charts/coffee-pipeline-operator")
+}
+
+/// Runs the test bed's helm as the admin.
+pub fn helm(bed: &TestBed, args: &[&str]) -> anyhow::Result<Output> {
+    Command::new(bed.tool("helm"))
+        .env("KUBECONFIG", &bed.kubeconfig)
+        .args(args)
+        .output()
+        .with_context(|| format!("running helm {}", args.join(" ")))
+}
+
+/// `helm template` of the chart with `values` (`--set` expressions), for a Kubernetes version
+/// the chart admits (helm's own default is older than the chart's `kubeVersion`).
+pub fn template(
+    bed: &TestBed,
+    release: &str,
+    namespace: &str,
+    values: &[&str],
+) -> anyhow::Result<Output> {
+    let chart = chart_dir();
+    let mut args = vec![
+        "template",
+        release,
+        chart.to_str().unwrap_or_default(),
+        "--namespace",
+        namespace,
+        "--kube-version",
+        KUBE_VERSION,
+    ];
+    for value in values {
+        args.extend(["--set", value]);
+    }
+    helm(bed, &args)
+}
+
+/// A release of the chart: `helm install`ed, upgraded and uninstalled by the test that owns it.
+#[derive(Debug)]
+pub struct Release {
+    pub name: String,
+    pub namespace: String,
+}
+
+impl Release {
+    /// `helm install name chart -n namespace` with `values` (`--set` expressions).
+    pub fn install(
+        bed: &TestBed,
+        name: &str,
+        namespace: &str,
+        values: &[String],
+    ) -> anyhow::Result<Self> {
+        let release = Self {
+            name: name.to_owned(),
+            namespace: namespace.to_owned(),
+        };
+        release.run(bed, "install", values)?;
+        Ok(release)
+    }
+
+    /// `helm upgrade` with `values` in place of the previous ones.
+    pub fn upgrade(&self, bed: &TestBed, values: &[String]) -> anyhow::Result<()> {
+        self.run(bed, "upgrade", values)
+    }
+
+    /// `helm uninstall`, waiting until what it deletes is gone.
+    pub fn uninstall(self, bed: &TestBed) -> anyhow::Result<()> {
+        succeed(
+            helm(
+                bed,
+                &[
+                    "uninstall",
+                    &self.name,
+                    "--namespace",
+                    &self.namespace,
+                    "--wait",
+                    "--timeout",
+                    "60s",
+                ],
+            )?,
+            "helm uninstall",
+        )?;
+        Ok(())
+    }
+
+    fn run(&self, bed: &TestBed, verb: &str, values: &[String]) -> anyhow::Result<()> {
+        let chart = chart_dir();
+        let mut args = vec![
+            verb,
+            self.name.as_str(),
+            chart.to_str().context("utf-8 chart path")?,
+            "--namespace",
+            self.namespace.as_str(),
+        ];
+        for value in values {
+            args.extend(["--set", value.as_str()]);
+        }
+        succeed(helm(bed, &args)?, &format!("helm {verb}"))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,132 @@
+//! `helm install` → the runtime runs the operator Deployment (two replicas, one leads) under
+//! the chart's ServiceAccount → the sample pipeline becomes Ready with real topics and
+//! processes; `helm upgrade` with changed values rolls the operator; `helm uninstall` removes
+//! what it installed.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use e2e::operator::{kubectl, repo, succeed, wait_for_condition};
+
+use super::release::Installed;
+
+/// The sample from `manifests/samples/`, pointed at the test bed's Kafka with a topic of its own.
+fn sample(installed: &Installed) -> String {
+    let text = std::fs::read_to_string(repo().join("manifests/samples/minimal.yaml"))
+        .expect("the minimal sample");
+    let topic = e2e::fixtures::unique_name("sample");
+    text.replace(
+        "bootstrapServers: kafka.kafka.svc:9092",
+        &format!(
+            "bootstrapServers: \"{}\"\n    topic: {topic}",
+            installed.bed.kafka_bootstrap_servers
+        ),
+    )
+}
+
+fn exists(installed: &Installed, args: &[&str]) -> bool {
+    kubectl(&installed.bed, args, None)
+        .expect("kubectl runs")
+        .status
+        .success()
+}
+
+#[tokio::test]
+async fn install_upgrade_and_uninstall_run_the_operator_as_a_cluster_would() {
+    let started = Instant::now();
+    let installed = Installed::start("chart-life", &[]).await;
+    let (pods, leader) = installed.wait_for_leader(2, &BTreeSet::new()).await;
+    let account = format!(
+        "system:serviceaccount:{}:{}",
+        installed.operator.namespace,
+        installed.release().name
+    );
+    for pod in &pods {
+        assert_eq!(installed.token_user(pod).await, account, "pod {pod}");
+    }
+
+    let applied = kubectl(
+        &installed.bed,
+        &["apply", "-n", &installed.pipelines.namespace, "-f", "-"],
+        Some(&sample(&installed)),
+    )
+    .expect("kubectl runs");
+    succeed(applied, "applying the sample").unwrap();
+    let logs = installed.operator_logs();
+    wait_for_condition(
+        &installed.pipelines,
+        "espresso-bar",
+        "Ready",
+        "True",
+        None,
+        &logs,
+    )
+    .await;
+    eprintln!(
+        "helm install to a Ready pipeline: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    installed
+        .release()
+        .upgrade(
+            &installed.bed,
+            &[
+                "crds.install=false".to_owned(),
+                format!("watchNamespace={}", installed.pipelines.namespace),
+                "leaderElection.leaseDurationSeconds=4".to_owned(),
+                "log.level=debug".to_owned(),
+            ],
+        )
+        .expect("helm upgrade");
+    let (rolled, new_leader) = installed.wait_for_leader(2, &pods).await;
+    assert!(rolled.contains(&new_leader) && !pods.contains(&new_leader));
+    assert_ne!(new_leader, leader, "a new pod leads after the roll");
+    wait_for_condition(
+        &installed.pipelines,
+        "espresso-bar",
+        "Ready",
+        "True",
+        None,
+        &logs,
+    )
+    .await;
+
+    installed.delete_pipelines();
+    let namespace = installed.operator.namespace.clone();
+    let name = installed.release().name.clone();
+    let mut installed = installed;
+    installed
+        .release
+        .take()
+        .expect("installed")
+        .uninstall(&installed.bed)
+        .expect("helm uninstall");
+    for object in [
+        vec!["get", "deployment", &name, "-n", &namespace],
+        vec!["get", "serviceaccount", &name, "-n", &namespace],
+        vec!["get", "clusterrole", &name],
+        vec![
+            "get",
+            "rolebinding",
+            &name,
+            "-n",
+            &installed.pipelines.namespace,
+        ],
+    ] {
+        assert!(
+            !exists(&installed, &object),
+            "{object:?} outlived the uninstall"
+        );
+    }
+    assert!(
+        exists(
+            &installed,
+            &["get", "crd", "coffeeorderpipelines.coffee-pipeline.io"]
+        ),
+        "the CRD is not the release's to delete"
+    );
+    tokio::time::timeout(Duration::from_secs(60), installed.finish())
+        .await
+        .expect("the runtimes stop");
+}

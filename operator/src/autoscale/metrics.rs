@@ -119,18 +119,6 @@ impl AutoscalerMetrics {
         sizes: [ConsumerSize; 2],
     ) {
         let [running, largest] = sizes;
-        // Every decision series exists from the first poll at 0, so that the first decision is
-        // an increase Prometheus can see (a counter born at 1 never shows one).
-        for direction in DIRECTIONS {
-            for reason in Reason::ALL {
-                self.decisions.with_label_values(&[
-                    pipeline[0],
-                    pipeline[1],
-                    direction,
-                    reason.as_str(),
-                ]);
-            }
-        }
         self.lag
             .with_label_values(&pipeline)
             .set(estimates.total_lag);
@@ -255,7 +243,6 @@ mod tests {
         metrics.decided(["shop", "downtown"], "up", "CapacityShort");
         let text = coffee_telemetry::metrics_text(&registry);
         for line in [
-            r#"coffee_autoscaler_decisions_total{direction="down",namespace="shop",pipeline="downtown",reason="CapacityShort"} 0"#,
             r#"coffee_autoscaler_lag_messages{namespace="shop",pipeline="downtown"} 1234"#,
             r#"coffee_autoscaler_worst_partition_lag_messages{namespace="shop",pipeline="downtown"} 900"#,
             r#"coffee_autoscaler_arrivals_per_second{namespace="shop",pipeline="downtown"} 250"#,

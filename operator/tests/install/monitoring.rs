@@ -173,14 +173,14 @@ async fn every_dashboard_query_and_alert_expression_finds_series_of_a_working_pi
     let load = make_every_panel_move(&installed, &topic).await;
     let http = reqwest::Client::new();
     let url = installed.bed.prometheus_url.clone();
-    let decisions = format!(
-        "coffee_autoscaler_decisions_total{{namespace=\"{namespace}\", pipeline=\"{PIPELINE}\", direction=\"up\"}}"
+    let sizes = format!(
+        "coffee_autoscaler_consumer_workers{{namespace=\"{namespace}\", pipeline=\"{PIPELINE}\"}}"
     );
     eventually(
         "Prometheus to have scraped the autoscaler's series of the pipeline",
         Duration::from_secs(60),
         || async {
-            match query(&http, &url, &decisions).await {
+            match query(&http, &url, &sizes).await {
                 Ok(series) if !series.is_empty() => Ok(()),
                 other => Err(format!("{other:?}")),
             }

@@ -30,24 +30,6 @@ fn resource() -> ApiResource {
     }
 }
 
-/// Installs the CRD from `crds/` with the test bed's kubectl.
-fn install_crd(bed: &TestBed) -> anyhow::Result<()> {
-    let crd = std::env::current_dir()?.join("crds/coffeeorderpipelines.coffee-pipeline.io.yaml");
-    let status = std::process::Command::new(bed.tool("kubectl"))
-        .env("KUBECONFIG", &bed.kubeconfig)
-        .args(["apply", "--server-side", "--force-conflicts", "-f"])
-        .arg(&crd)
-        .stdout(Stdio::null())
-        .status()?;
-    if !status.success() {
-        bail!(
-            "installing {} failed (run from the repository root)",
-            crd.display()
-        );
-    }
-    Ok(())
-}
-
 /// Quantile `q` of a Prometheus histogram in the operator's metrics, by linear interpolation
 /// inside the bucket that holds it.
 fn quantile(metrics: &str, name: &str, q: f64) -> f64 {
@@ -142,7 +124,9 @@ async fn steady_state(child: &tokio::process::Child, url: &str) -> anyhow::Resul
 
 pub async fn operator(pipelines: usize) -> anyhow::Result<()> {
     let bed = TestBed::load()?;
-    install_crd(&bed)?;
+    // The CRD, namespace and RBAC, waiting until the API server serves the CRD (on a fresh API
+    // server the first pipelines were refused with 404 before it did).
+    e2e::operator::install(&bed)?;
     let client = bed.kube_client().await?;
     let namespace = unique_name("bench-operator");
     create_namespace(&client, &namespace).await?;

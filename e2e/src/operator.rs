@@ -62,20 +62,36 @@ pub fn install(bed: &TestBed) -> anyhow::Result<()> {
             file,
         )?;
     }
-    succeed(
-        kubectl(
+    wait_established(bed, "coffeeorderpipelines.coffee-pipeline.io")
+}
+
+/// Waits until the API server serves the CRD `name`. (`kubectl wait --for=condition=Established`
+/// fails outright while a new CRD has no conditions yet, so this polls.)
+pub fn wait_established(bed: &TestBed, name: &str) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let output = kubectl(
             bed,
             &[
-                "wait",
-                "--for=condition=Established",
-                "--timeout=30s",
-                "crd/coffeeorderpipelines.coffee-pipeline.io",
+                "get",
+                "crd",
+                name,
+                "-o",
+                "jsonpath={.status.conditions[?(@.type==\"Established\")].status}",
             ],
             None,
-        )?,
-        "waiting for the CRD",
-    )?;
-    Ok(())
+        )?;
+        if String::from_utf8_lossy(&output.stdout).trim() == "True" {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            bail!(
+                "CRD {name} not Established within 30s: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// A kubeconfig that authenticates as the operator's ServiceAccount, not as the admin.

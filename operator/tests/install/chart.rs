@@ -61,19 +61,8 @@ fn install_monitoring_crds(bed: &TestBed) {
     .expect("kubectl runs");
     succeed(applied, "installing the prometheus-operator CRDs").unwrap_or_else(|e| panic!("{e}"));
     for crd in ["servicemonitors", "podmonitors", "prometheusrules"] {
-        let name = format!("crd/{crd}.monitoring.coreos.com");
-        let waited = kubectl(
-            bed,
-            &[
-                "wait",
-                "--for=condition=Established",
-                "--timeout=30s",
-                &name,
-            ],
-            None,
-        )
-        .expect("kubectl runs");
-        succeed(waited, &name).unwrap_or_else(|e| panic!("{e}"));
+        e2e::operator::wait_established(bed, &format!("{crd}.monitoring.coreos.com"))
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 }
 

@@ -160,7 +160,7 @@ async fn every_dashboard_query_and_alert_expression_finds_series_of_a_working_pi
     let installed = Installed::start("chart-mon", &[]).await;
     installed.wait_for_leader(2, &BTreeSet::new()).await;
     let topic = e2e::fixtures::unique_name("monitored");
-    // At most 2 workers of about 20 orders/s: a load of 60/s keeps them busy (the autoscaler
+    // At most 2 workers of about 18 orders/s: a load of 60/s keeps them busy (the autoscaler
     // learns their rate, and decides to scale up once, after Prometheus saw its series).
     let spec = format!(
         "  kafka: {{bootstrapServers: \"{}\", topic: {topic}, partitions: 3}}\n  producer: {{replicas: 1}}\n  consumer:\n    replicas: {{min: 1, max: 1}}\n    workers: {{min: 1, max: 2}}\n  autoscaling:\n    mode: Enabled\n    pollIntervalSeconds: 2\n    targetDrainSeconds: 10\n  topicDeletionPolicy: Delete\n",

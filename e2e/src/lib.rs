@@ -4,7 +4,7 @@
 //!   Prometheus) so tests can talk to them, and fails with instructions when they are not up.
 //! - [`runtime`] is the local pod runtime: it plays kubelet and deployment controller for this
 //!   product, running the Deployments it finds on the real API server as local processes.
-//! - [`fixtures`], [`kafka`] and [`poll`] are what the end-to-end tests build on;
+//! - [`fixtures`], [`kafka`], [`prometheus`] and [`poll`] are what the end-to-end tests build on;
 //!   [`operator`] runs `coffee-operator` as a platform team would, [`chart`] installs it with
 //!   Helm, and [`load`] sends it orders over HTTP.
 //! - [`keda`] replays KEDA's Kafka scaler and the HPA: the reference the operator's
@@ -19,5 +19,6 @@ pub mod load;
 pub mod operator;
 pub mod poll;
 pub mod ports;
+pub mod prometheus;
 pub mod runtime;
 pub mod testbed;

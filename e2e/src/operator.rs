@@ -39,7 +39,13 @@ pub fn kubectl(bed: &TestBed, args: &[&str], stdin: Option<&str>) -> anyhow::Res
 /// The output of a command that must have succeeded, or its stderr as the error.
 pub fn succeed(output: Output, what: &str) -> anyhow::Result<String> {
     if !output.status.success() {
-        bail!("{what}: {}", String::from_utf8_lossy(&output.stderr));
+        // Some tools (promtool, diff) report on stdout, so both go into the error.
+        bail!(
+            "{what} ({}): {}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }

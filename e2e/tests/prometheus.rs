@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use e2e::fixtures::{RuntimeScene, testpod_deployment};
 use e2e::poll::eventually;
+use e2e::prometheus::query;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -27,32 +28,23 @@ async fn a_runtime_process_metric_is_found_through_the_query_api() -> anyhow::Re
         .apply(&testpod_deployment("scraped", 1, json!([])))
         .await?;
 
-    let query = format!(
+    let wanted = format!(
         "testpod_requests_total{{namespace=\"{}\",deployment=\"scraped\"}}",
         scene.namespace
     );
-    let url = format!("{}/api/v1/query", scene.bed.prometheus_url);
     let value = eventually(
         "Prometheus to have scraped the test pod",
         Duration::from_secs(60),
         || async {
-            let body: Value = http
-                .get(&url)
-                .query(&[("query", &query)])
-                .send()
-                .await
-                .map_err(|e| e.to_string())?
-                .json()
-                .await
-                .map_err(|e| e.to_string())?;
-            let first = &body["data"]["result"][0];
+            let result = query(&http, &scene.bed.prometheus_url, &wanted).await?;
+            let first = result.first().cloned().unwrap_or(Value::Null);
             let pod = first["metric"]["pod"].as_str().unwrap_or_default();
             let value = first["value"][1]
                 .as_str()
                 .and_then(|v| v.parse::<f64>().ok());
             match value {
                 Some(value) if pod.starts_with("scraped-") => Ok(value),
-                _ => Err(body.to_string()),
+                _ => Err(first.to_string()),
             }
         },
     )

@@ -4,6 +4,7 @@
 use std::process::Command;
 
 use e2e::chart::chart_dir;
+use e2e::operator::succeed;
 
 fn promtool(args: &[&str]) -> std::process::Output {
     Command::new("promtool")
@@ -13,23 +14,18 @@ fn promtool(args: &[&str]) -> std::process::Output {
         .expect("promtool runs (the test bed installs it: `e2e/testbed up`)")
 }
 
-fn assert_succeeded(output: &std::process::Output) {
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+fn assert_succeeded(output: std::process::Output) {
+    succeed(output, "promtool").unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
 fn the_rule_file_passes_promtool_check_rules() {
-    assert_succeeded(&promtool(&["check", "rules", "alerts.rules.yaml"]));
+    assert_succeeded(promtool(&["check", "rules", "alerts.rules.yaml"]));
 }
 
 #[test]
 fn every_alert_fires_on_bad_series_and_stays_silent_on_good_ones() {
-    assert_succeeded(&promtool(&["test", "rules", "alerts.test.yaml"]));
+    assert_succeeded(promtool(&["test", "rules", "alerts.test.yaml"]));
 }
 
 #[test]

@@ -190,12 +190,7 @@ fn the_chart_and_manifests_are_the_current_rendering() {
         .env("COFFEE_OPERATOR", super::release::binary())
         .output()
         .expect("manifests/render runs");
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    succeed(output, "manifests/render --check").unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]

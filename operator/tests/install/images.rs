@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use e2e::fixtures::unique_name;
-use e2e::operator::repo;
+use e2e::operator::{repo, succeed};
 
 fn run(program: &str, args: &[&str]) -> Output {
     Command::new(program)
@@ -15,13 +15,10 @@ fn run(program: &str, args: &[&str]) -> Output {
 }
 
 fn stdout_of(output: Output, what: &str) -> String {
-    assert!(
-        output.status.success(),
-        "{what}: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    succeed(output, what)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .trim()
+        .to_owned()
 }
 
 /// An image's root filesystem, mounted through a working container for as long as it lives.

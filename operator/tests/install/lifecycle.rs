@@ -24,6 +24,19 @@ fn sample(installed: &Installed) -> String {
     )
 }
 
+async fn wait_for_sample_ready(installed: &Installed) {
+    let logs = installed.operator_logs();
+    wait_for_condition(
+        &installed.pipelines,
+        "espresso-bar",
+        "Ready",
+        "True",
+        None,
+        &logs,
+    )
+    .await;
+}
+
 fn exists(installed: &Installed, args: &[&str]) -> bool {
     kubectl(&installed.bed, args, None)
         .expect("kubectl runs")
@@ -52,45 +65,17 @@ async fn install_upgrade_and_uninstall_run_the_operator_as_a_cluster_would() {
     )
     .expect("kubectl runs");
     succeed(applied, "applying the sample").unwrap();
-    let logs = installed.operator_logs();
-    wait_for_condition(
-        &installed.pipelines,
-        "espresso-bar",
-        "Ready",
-        "True",
-        None,
-        &logs,
-    )
-    .await;
+    wait_for_sample_ready(&installed).await;
     eprintln!(
         "helm install to a Ready pipeline: {:.1} s",
         started.elapsed().as_secs_f64()
     );
 
-    installed
-        .release()
-        .upgrade(
-            &installed.bed,
-            &[
-                "crds.install=false".to_owned(),
-                format!("watchNamespace={}", installed.pipelines.namespace),
-                "leaderElection.leaseDurationSeconds=4".to_owned(),
-                "log.level=debug".to_owned(),
-            ],
-        )
-        .expect("helm upgrade");
+    installed.upgrade(&["log.level=debug"]);
     let (rolled, new_leader) = installed.wait_for_leader(2, &pods).await;
     assert!(rolled.contains(&new_leader) && !pods.contains(&new_leader));
     assert_ne!(new_leader, leader, "a new pod leads after the roll");
-    wait_for_condition(
-        &installed.pipelines,
-        "espresso-bar",
-        "Ready",
-        "True",
-        None,
-        &logs,
-    )
-    .await;
+    wait_for_sample_ready(&installed).await;
 
     installed.delete_pipelines();
     let namespace = installed.operator.namespace.clone();

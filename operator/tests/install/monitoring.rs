@@ -9,32 +9,13 @@ use e2e::chart::chart_dir;
 use e2e::load::Load;
 use e2e::operator::{apply_pipeline, wait_for_condition};
 use e2e::poll::eventually;
+use e2e::prometheus::query;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
 
 use super::release::Installed;
 
 const PIPELINE: &str = "latte";
-
-/// Prometheus' answer to `query`: its result, or the error it gave.
-async fn query(http: &reqwest::Client, url: &str, query: &str) -> Result<Vec<Value>, String> {
-    let body: Value = http
-        .get(format!("{url}/api/v1/query"))
-        .query(&[("query", query)])
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    if body["status"] != "success" {
-        return Err(format!("{}: {}", body["errorType"], body["error"]));
-    }
-    Ok(body["data"]["result"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default())
-}
 
 /// Every PromQL expression of the dashboard (panels and annotations), with its variables set to
 /// one namespace and pipeline.

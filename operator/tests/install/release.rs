@@ -31,6 +31,8 @@ pub struct Installed {
     /// The watched namespace, with a runtime for the pipelines' Deployments.
     pub pipelines: RuntimeScene,
     pub release: Option<Release>,
+    /// The values every install and upgrade of this release starts from.
+    base_values: Vec<String>,
 }
 
 impl Installed {
@@ -50,11 +52,12 @@ impl Installed {
         let pipelines = e2e::operator::scene(&format!("{prefix}-pipes"), binary())
             .await
             .expect("a namespace with a runtime for the pipelines");
-        let mut values = vec![
+        let base_values = vec![
             "crds.install=false".to_owned(),
             format!("watchNamespace={}", pipelines.namespace),
             "leaderElection.leaseDurationSeconds=4".to_owned(),
         ];
+        let mut values = base_values.clone();
         values.extend(extra_values.iter().map(|v| (*v).to_owned()));
         let release = Release::install(&bed, &unique_name(prefix), &operator.namespace, &values)
             .expect("helm install");
@@ -63,7 +66,17 @@ impl Installed {
             operator,
             pipelines,
             release: Some(release),
+            base_values,
         }
+    }
+
+    /// `helm upgrade` with the base values and `extra_values`.
+    pub fn upgrade(&self, extra_values: &[&str]) {
+        let mut values = self.base_values.clone();
+        values.extend(extra_values.iter().map(|v| (*v).to_owned()));
+        self.release()
+            .upgrade(&self.bed, &values)
+            .expect("helm upgrade");
     }
 
     pub fn release(&self) -> &Release {

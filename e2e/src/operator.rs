@@ -100,36 +100,21 @@ pub fn wait_established(bed: &TestBed, name: &str) -> anyhow::Result<()> {
     }
 }
 
-/// A kubeconfig that authenticates as the operator's ServiceAccount, not as the admin.
-pub fn operator_kubeconfig(bed: &TestBed) -> anyhow::Result<PathBuf> {
-    let token = succeed(
-        kubectl(
-            bed,
-            &[
-                "create",
-                "token",
-                "coffee-operator",
-                "-n",
-                "coffee-pipeline-system",
-                "--duration=2h",
-            ],
-            None,
-        )?,
-        "creating a token",
-    )?;
-    let admin: Value = serde_yaml::from_str(&std::fs::read_to_string(&bed.kubeconfig)?)?;
-    let cluster = admin["clusters"][0]["cluster"].clone();
-    let config = serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{ "name": "testbed", "cluster": cluster }],
-        "users": [{ "name": "coffee-operator", "user": { "token": token.trim() } }],
-        "contexts": [{ "name": "operator", "context": { "cluster": "testbed", "user": "coffee-operator" } }],
-        "current-context": "operator",
-    });
-    let path = PathBuf::from(&bed.log_dir).join(format!("{}.kubeconfig", unique_name("operator")));
-    std::fs::write(&path, serde_yaml::to_string(&config)?)?;
-    Ok(path)
+/// A kubeconfig that authenticates as the operator's ServiceAccount, not as the admin: the same
+/// token and kubeconfig the local runtime gives a pod of that ServiceAccount.
+pub async fn operator_kubeconfig(bed: &TestBed) -> anyhow::Result<PathBuf> {
+    let client = bed.kube_client().await?;
+    let admin = kube::config::Kubeconfig::read_from(&bed.kubeconfig)?;
+    let cluster = crate::runtime::identity::cluster_of(&admin).map_err(anyhow::Error::msg)?;
+    let dir = PathBuf::from(&bed.log_dir).join(unique_name("operator"));
+    Ok(crate::runtime::identity::issue(
+        &client,
+        "coffee-pipeline-system",
+        "coffee-operator",
+        &cluster,
+        &dir,
+    )
+    .await?)
 }
 
 /// A running `coffee-operator` watching one namespace.
@@ -187,7 +172,7 @@ impl OperatorProcess {
         binary: &Path,
         scene: &RuntimeScene,
     ) -> anyhow::Result<Self> {
-        let kubeconfig = operator_kubeconfig(bed)?;
+        let kubeconfig = operator_kubeconfig(bed).await?;
         Self::start(
             bed,
             binary,

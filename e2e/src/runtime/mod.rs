@@ -11,7 +11,7 @@
 
 mod deployment;
 mod env;
-mod identity;
+pub mod identity;
 mod image;
 mod pod;
 mod probe;

@@ -45,7 +45,7 @@ async fn an_operator_killed_mid_scale_is_succeeded_without_snapping_back() {
 
     // SIGKILL (no lease released, no decision finished), then a successor.
     s.operator.kill_now().await.unwrap();
-    let kubeconfig = operator_kubeconfig(&s.bed).unwrap();
+    let kubeconfig = operator_kubeconfig(&s.bed).await.unwrap();
     s.operator = OperatorProcess::start(
         &s.bed,
         binary(),

@@ -25,7 +25,7 @@ async fn only_the_leader_reconciles_and_a_standby_takes_over() {
     let bed = TestBed::load().unwrap();
     install(&bed).unwrap();
     let scene = scene("leader").await.unwrap();
-    let kubeconfig = operator_kubeconfig(&bed).unwrap();
+    let kubeconfig = operator_kubeconfig(&bed).await.unwrap();
     let lease = unique_name("lease");
     let first = OperatorProcess::start(&bed, binary(), &kubeconfig, &scene.namespace, &lease)
         .await
@@ -106,7 +106,7 @@ async fn an_operator_killed_mid_reconcile_converges_after_restart() {
     let bed = TestBed::load().unwrap();
     install(&bed).unwrap();
     let scene = scene("restart").await.unwrap();
-    let kubeconfig = operator_kubeconfig(&bed).unwrap();
+    let kubeconfig = operator_kubeconfig(&bed).await.unwrap();
     let lease = unique_name("lease");
     let first = OperatorProcess::start(&bed, binary(), &kubeconfig, &scene.namespace, &lease)
         .await

@@ -1,7 +1,7 @@
 //! The operator's Helm chart on the test bed: `helm` as the admin, and releases of the chart
 //! into namespaces of their own. Shared by the install tests (and the demo to come).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use anyhow::Context;
@@ -69,13 +69,18 @@ impl Release {
             name: name.to_owned(),
             namespace: namespace.to_owned(),
         };
-        release.run(bed, "install", values)?;
+        release.run(bed, "install", &chart_dir(), values)?;
         Ok(release)
     }
 
     /// `helm upgrade` with `values` in place of the previous ones.
     pub fn upgrade(&self, bed: &TestBed, values: &[String]) -> anyhow::Result<()> {
-        self.run(bed, "upgrade", values)
+        self.run(bed, "upgrade", &chart_dir(), values)
+    }
+
+    /// `helm upgrade` to another version of the chart, in directory `chart`.
+    pub fn upgrade_to(&self, bed: &TestBed, chart: &Path, values: &[String]) -> anyhow::Result<()> {
+        self.run(bed, "upgrade", chart, values)
     }
 
     /// `helm uninstall`, waiting until what it deletes is gone.
@@ -98,8 +103,13 @@ impl Release {
         Ok(())
     }
 
-    fn run(&self, bed: &TestBed, verb: &str, values: &[String]) -> anyhow::Result<()> {
-        let chart = chart_dir();
+    fn run(
+        &self,
+        bed: &TestBed,
+        verb: &str,
+        chart: &Path,
+        values: &[String],
+    ) -> anyhow::Result<()> {
         let mut args = vec![
             verb,
             self.name.as_str(),

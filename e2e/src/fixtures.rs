@@ -55,6 +55,8 @@ pub struct RuntimeScene {
     pub namespace: String,
     pub runtime: RuntimeHandle,
     pub deployments: Api<Deployment>,
+    /// Whether [`RuntimeScene::finish`] deletes the namespace.
+    owns_namespace: bool,
 }
 
 impl std::fmt::Debug for RuntimeScene {
@@ -79,26 +81,46 @@ impl RuntimeScene {
         bin_dir: &Path,
         label_selector: &str,
     ) -> anyhow::Result<Self> {
+        Self::start_in(&unique_name(prefix), bin_dir, label_selector).await
+    }
+
+    /// A runtime for the Deployments matching `label_selector` in `namespace`, which is created
+    /// unless it exists.
+    pub async fn start_in(
+        namespace: &str,
+        bin_dir: &Path,
+        label_selector: &str,
+    ) -> anyhow::Result<Self> {
         let bed = TestBed::load()?;
         let client = bed.kube_client().await?;
-        let namespace = unique_name(prefix);
-        create_namespace(&client, &namespace).await?;
+        match create_namespace(&client, namespace).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(response)) if response.code == 409 => {}
+            Err(error) => return Err(anyhow::anyhow!("creating namespace {namespace}: {error}")),
+        }
         let log_dir = PathBuf::from(&bed.log_dir).join("pods");
         let admin = kube::config::Kubeconfig::read_from(&bed.kubeconfig)?;
         let mut config = RuntimeConfig::new(bin_dir.to_path_buf(), label_selector, log_dir)
             .with_api_server_of(&admin)
             .map_err(|reason| anyhow::anyhow!("{}: {reason}", bed.kubeconfig.display()))?;
-        config.namespace = Some(namespace.clone());
+        config.namespace = Some(namespace.to_owned());
         config.targets_dir = Some(bed.prometheus_targets_dir.clone());
         let runtime = runtime::spawn(client.clone(), config);
-        let deployments = Api::namespaced(client.clone(), &namespace);
+        let deployments = Api::namespaced(client.clone(), namespace);
         Ok(Self {
             bed,
             client,
-            namespace,
+            namespace: namespace.to_owned(),
             runtime,
             deployments,
+            owns_namespace: true,
         })
+    }
+
+    /// Leaves the namespace in place when the scene finishes (one that others share).
+    pub fn keeping_namespace(mut self) -> Self {
+        self.owns_namespace = false;
+        self
     }
 
     /// Creates or updates a Deployment with server-side apply.
@@ -111,10 +133,12 @@ impl RuntimeScene {
         Ok(())
     }
 
-    /// Stops the runtime's processes and deletes the namespace.
+    /// Stops the runtime's processes and deletes the namespace (unless it is kept).
     pub async fn finish(self) -> anyhow::Result<()> {
         self.runtime.shutdown().await;
-        delete_namespace(&self.client, &self.namespace).await?;
+        if self.owns_namespace {
+            delete_namespace(&self.client, &self.namespace).await?;
+        }
         Ok(())
     }
 }

@@ -5,13 +5,15 @@
 //! - [`runtime`] is the local pod runtime: it plays kubelet and deployment controller for this
 //!   product, running the Deployments it finds on the real API server as local processes.
 //! - [`fixtures`], [`kafka`], [`prometheus`] and [`poll`] are what the end-to-end tests build on;
-//!   [`operator`] runs `coffee-operator` as a platform team would, [`chart`] installs it with
-//!   Helm, and [`load`] sends it orders over HTTP.
+//!   [`operator`] runs `coffee-operator` as a platform team would, [`chart`] is its Helm chart,
+//!   [`install`] installs it (Helm or `manifests/`) and runs it as a Deployment, and [`load`]
+//!   sends orders over HTTP.
 //! - [`keda`] replays KEDA's Kafka scaler and the HPA: the reference the operator's
 //!   autoscaler is measured against (benchmark and simulator), not part of the product.
 
 pub mod chart;
 pub mod fixtures;
+pub mod install;
 pub mod kafka;
 pub mod kafka_instance;
 pub mod keda;

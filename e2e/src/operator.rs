@@ -248,10 +248,16 @@ impl OperatorProcess {
     }
 }
 
-/// A namespace with a pod runtime for the operator's Deployments, running the binaries next
+/// A new namespace with a pod runtime for the operator's Deployments, running the binaries next
 /// to `operator_binary`.
 pub async fn scene(prefix: &str, operator_binary: &Path) -> anyhow::Result<RuntimeScene> {
-    let bin_dir = operator_binary.parent().context("bin dir")?.to_path_buf();
+    let bin_dir = operator_binary.parent().context("bin dir")?;
+    workloads_scene(&crate::fixtures::unique_name(prefix), bin_dir).await
+}
+
+/// A pod runtime for the Deployments the operator creates in `namespace` (created unless it
+/// exists), running `coffee-producer` and `coffee-consumer` from `bin_dir`.
+pub async fn workloads_scene(namespace: &str, bin_dir: &Path) -> anyhow::Result<RuntimeScene> {
     for binary in ["coffee-producer", "coffee-consumer"] {
         if !bin_dir.join(binary).is_file() {
             bail!(
@@ -260,9 +266,9 @@ pub async fn scene(prefix: &str, operator_binary: &Path) -> anyhow::Result<Runti
             );
         }
     }
-    RuntimeScene::start_selecting(
-        prefix,
-        &bin_dir,
+    RuntimeScene::start_in(
+        namespace,
+        bin_dir,
         "app.kubernetes.io/managed-by=coffee-operator",
     )
     .await

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use e2e::operator::{kubectl, repo, succeed, wait_for_condition};
 
-use super::release::Installed;
+use e2e::install::Installed;
+
+use super::release::{install, leader};
 
 /// The sample from `manifests/samples/`, pointed at the test bed's Kafka with a topic of its own.
 fn sample(installed: &Installed) -> String {
@@ -47,15 +49,18 @@ fn exists(installed: &Installed, args: &[&str]) -> bool {
 #[tokio::test]
 async fn install_upgrade_and_uninstall_run_the_operator_as_a_cluster_would() {
     let started = Instant::now();
-    let installed = Installed::start("chart-life", &[]).await;
-    let (pods, leader) = installed.wait_for_leader(2, &BTreeSet::new()).await;
+    let mut installed = install("chart-life", &[]).await;
+    let (pods, first_leader) = leader(&installed, 2, &BTreeSet::new()).await;
     let account = format!(
         "system:serviceaccount:{}:{}",
-        installed.operator.namespace,
-        installed.release().name
+        installed.operator.namespace, installed.name
     );
     for pod in &pods {
-        assert_eq!(installed.token_user(pod).await, account, "pod {pod}");
+        assert_eq!(
+            installed.token_user(pod).await.unwrap(),
+            account,
+            "pod {pod}"
+        );
     }
 
     let applied = kubectl(
@@ -71,22 +76,20 @@ async fn install_upgrade_and_uninstall_run_the_operator_as_a_cluster_would() {
         started.elapsed().as_secs_f64()
     );
 
-    installed.upgrade(&["log.level=debug"]);
-    let (rolled, new_leader) = installed.wait_for_leader(2, &pods).await;
+    installed
+        .upgrade(&["log.level=debug"])
+        .expect("helm upgrade");
+    let (rolled, new_leader) = leader(&installed, 2, &pods).await;
     assert!(rolled.contains(&new_leader) && !pods.contains(&new_leader));
-    assert_ne!(new_leader, leader, "a new pod leads after the roll");
+    assert_ne!(new_leader, first_leader, "a new pod leads after the roll");
     wait_for_sample_ready(&installed).await;
 
-    installed.delete_pipelines();
-    let namespace = installed.operator.namespace.clone();
-    let name = installed.release().name.clone();
-    let mut installed = installed;
     installed
-        .release
-        .take()
-        .expect("installed")
-        .uninstall(&installed.bed)
-        .expect("helm uninstall");
+        .delete_pipelines()
+        .expect("deleting the pipelines");
+    let namespace = installed.operator.namespace.clone();
+    let name = installed.name.clone();
+    installed.uninstall().expect("helm uninstall");
     for object in [
         vec!["get", "deployment", &name, "-n", &namespace],
         vec!["get", "serviceaccount", &name, "-n", &namespace],
@@ -113,5 +116,6 @@ async fn install_upgrade_and_uninstall_run_the_operator_as_a_cluster_would() {
     );
     tokio::time::timeout(Duration::from_secs(60), installed.finish())
         .await
-        .expect("the runtimes stop");
+        .expect("the runtimes stop")
+        .expect("cleaning up");
 }

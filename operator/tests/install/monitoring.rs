@@ -13,7 +13,9 @@ use e2e::prometheus::query;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
 
-use super::release::Installed;
+use e2e::install::Installed;
+
+use super::release::{install, leader};
 
 const PIPELINE: &str = "latte";
 
@@ -138,8 +140,8 @@ async fn make_every_panel_move(installed: &Installed, topic: &str) -> Load {
 
 #[tokio::test]
 async fn every_dashboard_query_and_alert_expression_finds_series_of_a_working_pipeline() {
-    let installed = Installed::start("chart-mon", &[]).await;
-    installed.wait_for_leader(2, &BTreeSet::new()).await;
+    let installed = install("chart-mon", &[]).await;
+    leader(&installed, 2, &BTreeSet::new()).await;
     let topic = e2e::fixtures::unique_name("monitored");
     // At most 2 workers of about 18 orders/s: a load of 60/s keeps them busy (the autoscaler
     // learns their rate, and decides to scale up once, after Prometheus saw its series).
@@ -209,5 +211,5 @@ async fn every_dashboard_query_and_alert_expression_finds_series_of_a_working_pi
         }
     }
     load.stop();
-    installed.finish().await;
+    installed.finish().await.expect("cleaning up");
 }

@@ -1,11 +1,11 @@
 //! Orders over HTTP at a rate that follows a profile, spread over the producer pods the local
 //! runtime runs: the load of the closed-loop tests and the autoscaling benchmark. Every
-//! acknowledged order (`202`) is counted, with its id, as an independent record of what was
-//! accepted.
+//! acknowledged order (`202`) is recorded, with its id, when it was answered and how long the
+//! answer took: an independent record of what was accepted.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -34,8 +34,31 @@ pub struct LoadCounts {
     pub accepted: AtomicU64,
     pub refused: AtomicU64,
     pub failed: AtomicU64,
-    /// Ids of the accepted orders.
-    pub accepted_ids: Mutex<Vec<String>>,
+    /// The accepted orders, in the order their answers arrived.
+    pub acknowledged: Mutex<Vec<Acknowledged>>,
+}
+
+/// One accepted order, as the client saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acknowledged {
+    pub id: String,
+    /// When the `202` arrived.
+    pub at: SystemTime,
+    /// From sending the request to the `202`.
+    pub latency: Duration,
+}
+
+impl LoadCounts {
+    /// The accepted orders from the `from`-th on (a reader's cursor).
+    pub fn acknowledged_since(&self, from: usize) -> Vec<Acknowledged> {
+        let all = self
+            .acknowledged
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        all.get(from..)
+            .map(<[Acknowledged]>::to_vec)
+            .unwrap_or_default()
+    }
 }
 
 /// A running load; stops when dropped or with [`Load::stop`].
@@ -145,6 +168,7 @@ async fn send(targets: Targets, rate: watch::Receiver<f64>, counts: Arc<LoadCoun
 }
 
 async fn order(http: reqwest::Client, url: String, body: String, counts: Arc<LoadCounts>) {
+    let sent = Instant::now();
     let response = http
         .post(url)
         .header("content-type", "application/json")
@@ -153,15 +177,20 @@ async fn order(http: reqwest::Client, url: String, body: String, counts: Arc<Loa
         .await;
     match response {
         Ok(r) if r.status() == reqwest::StatusCode::ACCEPTED => {
+            let (at, latency) = (SystemTime::now(), sent.elapsed());
             counts.accepted.fetch_add(1, Ordering::Relaxed);
             if let Ok(order) = r.json::<serde_json::Value>().await
                 && let Some(id) = order["id"].as_str()
             {
                 counts
-                    .accepted_ids
+                    .acknowledged
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .push(id.to_owned());
+                    .push(Acknowledged {
+                        id: id.to_owned(),
+                        at,
+                        latency,
+                    });
             }
         }
         Ok(_) => {

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::measure::Sample;
+use e2e::measure::Sample;
 
 const WIDTH: f64 = 900.0;
 const PANEL: f64 = 150.0;

@@ -3,7 +3,6 @@
 //! Prints a Markdown table per profile and writes each run's samples (CSV) and a chart (SVG).
 
 mod chart;
-mod measure;
 mod profile;
 mod replay;
 mod run;
@@ -14,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use e2e::testbed::TestBed;
 
-use measure::{Figures, Sample, figures};
+use e2e::measure::{Figures, Sample, figures};
 use profile::Profile;
 use run::Scaler;
 

@@ -13,16 +13,16 @@ use e2e::kafka::GroupReader;
 use e2e::keda::KedaHpa;
 use e2e::load::Load;
 use e2e::operator::{OperatorProcess, apply_pipeline, install, pipeline, scene};
+use e2e::pipeline::{Wiring, live_workers, ready_pods};
 use e2e::poll::eventually;
-use e2e::runtime::PodSnapshot;
 use e2e::testbed::TestBed;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::Api;
 use tokio::sync::watch;
 
-use super::measure::Sample;
 use super::profile::Profile;
 use super::replay;
+use e2e::measure::Sample;
 
 pub const PARTITIONS: i32 = 12;
 const NAME: &str = "bench";
@@ -95,7 +95,6 @@ pub async fn run(
 struct System {
     scene: RuntimeScene,
     operator: OperatorProcess,
-    topic: String,
     deployments: Api<Deployment>,
     load: Load,
     stop: watch::Sender<bool>,
@@ -137,8 +136,9 @@ impl System {
         let (stop, stopped) = watch::channel(false);
         let origin = Instant::now();
         if scaler == Scaler::KedaHpa {
-            let reader = GroupReader::new(bed, &topic, &group(&topic)).await?;
             let consumer = format!("{NAME}-consumer");
+            let wiring = Wiring::of_consumer(&deployments, &consumer).await?;
+            let reader = GroupReader::new(bed, &wiring.topic, &wiring.group).await?;
             let replay = replay::drive(
                 keda(scale),
                 reader,
@@ -154,7 +154,6 @@ impl System {
         Ok(Self {
             scene,
             operator,
-            topic,
             deployments,
             load,
             stop,
@@ -164,8 +163,9 @@ impl System {
 
     /// Sends the profile's load and samples every second until it ends.
     async fn drive(&self, bed: &TestBed, profile: &Profile) -> anyhow::Result<Vec<Sample>> {
-        let reader = GroupReader::new(bed, &self.topic, &group(&self.topic)).await?;
         let consumer = format!("{NAME}-consumer");
+        let wiring = Wiring::of_consumer(&self.deployments, &consumer).await?;
+        let reader = GroupReader::new(bed, &wiring.topic, &wiring.group).await?;
         let http = reqwest::Client::new();
         let mut samples = Vec::new();
         let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -179,13 +179,7 @@ impl System {
                 continue;
             }
             next_sample += Duration::from_secs(1);
-            let pods: Vec<PodSnapshot> = self
-                .scene
-                .runtime
-                .pods()
-                .into_iter()
-                .filter(|p| p.deployment == consumer && p.ready)
-                .collect();
+            let pods = ready_pods(self.scene.runtime.pods(), &consumer);
             let deployment = self.deployments.get(&consumer).await?;
             samples.push(Sample {
                 t: at.as_secs_f64(),
@@ -220,30 +214,5 @@ impl System {
         let _ = e2e::operator::kubectl(bed, &delete, None);
         self.operator.stop().await?;
         self.scene.finish().await
-    }
-}
-
-fn group(topic: &str) -> String {
-    format!("{topic}-processor")
-}
-
-/// Workers per pod as the first ready consumer reports them live.
-async fn live_workers(http: &reqwest::Client, pods: &[PodSnapshot]) -> i32 {
-    let Some(port) = pods
-        .iter()
-        .find_map(|p| p.ports.iter().find(|a| a.container_port == 8080))
-    else {
-        return 0;
-    };
-    let url = format!("http://127.0.0.1:{}/workers", port.local_port);
-    match http.get(url).send().await {
-        Ok(response) => response
-            .json::<serde_json::Value>()
-            .await
-            .ok()
-            .and_then(|v| v["live"].as_i64())
-            .and_then(|w| i32::try_from(w).ok())
-            .unwrap_or(0),
-        Err(_) => 0,
     }
 }

@@ -1,6 +1,7 @@
-//! What a run measured, from samples taken every second outside both scalers: the group's lag
-//! from an independent reader, the consumer processes the runtime runs, and the replicas the
-//! Deployment asks for.
+//! What a run of a pipeline under changing load measured, from samples taken every second
+//! outside the scaler: the group's lag from an independent reader, the consumer processes the
+//! runtime runs, and the replicas the Deployment asks for. Shared by the autoscaling benchmark
+//! and the demo's report.
 
 /// One second of a run.
 #[derive(Debug, Clone, Copy, PartialEq)]

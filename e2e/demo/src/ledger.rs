@@ -1,0 +1,277 @@
+//! The independent check that nothing was lost: a reader of the pipeline's status topic (no
+//! consumer group, nothing committed) records every status event, and the ledger compares them
+//! with the orders the load generator saw acknowledged.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use coffee_events::status::{OrderStatus, StatusEvent};
+use e2e::load::Acknowledged;
+use e2e::testbed::TestBed;
+use futures::StreamExt;
+use rdkafka::Message;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio::task::JoinHandle;
+
+/// What the status topic said about one order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Entry {
+    completed: u32,
+    cancelled: u32,
+    failed: u32,
+    first_completed: Option<SystemTime>,
+}
+
+/// Every order's status events, as read.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    orders: HashMap<String, Entry>,
+    /// Completions in the order they were read: (order id, when it completed).
+    completions: Vec<(String, SystemTime)>,
+    undecodable: u64,
+}
+
+/// The verdict on a run.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Check {
+    pub accepted: u64,
+    /// Accepted orders with exactly one `completed` event.
+    pub completed_once: u64,
+    /// Accepted orders with more than one `completed` event.
+    pub completed_twice: u64,
+    /// Accepted orders that ended `failed` or `cancelled` (the demo cancels none).
+    pub failed: u64,
+    /// Accepted orders with no final status: lost.
+    pub lost: Vec<String>,
+    /// Final statuses of orders the load never saw accepted (e.g. a 202 lost on the way back).
+    pub unacknowledged: u64,
+    /// Status events that did not decode.
+    pub undecodable: u64,
+    /// From each accepted order's `202` to its completion, sorted.
+    pub end_to_end: Vec<Duration>,
+    /// From each accepted order's request to its `202`, sorted.
+    pub intake: Vec<Duration>,
+}
+
+impl Check {
+    /// Every accepted order completed exactly once, and nothing else went wrong.
+    pub fn passed(&self) -> bool {
+        self.lost.is_empty()
+            && self.completed_twice == 0
+            && self.failed == 0
+            && self.undecodable == 0
+            && self.completed_once == self.accepted
+    }
+}
+
+impl Ledger {
+    pub fn record(&mut self, event: &StatusEvent) {
+        let entry = self.orders.entry(event.order_id.to_string()).or_default();
+        match event.status {
+            OrderStatus::Completed => {
+                entry.completed += 1;
+                if entry.first_completed.is_none() {
+                    let at = SystemTime::from(event.at);
+                    entry.first_completed = Some(at);
+                    self.completions.push((event.order_id.to_string(), at));
+                }
+            }
+            OrderStatus::Cancelled => entry.cancelled += 1,
+            OrderStatus::Failed => entry.failed += 1,
+            OrderStatus::Pending | OrderStatus::Processing => {}
+        }
+    }
+
+    pub fn record_undecodable(&mut self) {
+        self.undecodable += 1;
+    }
+
+    /// Orders completed so far (each counted once).
+    pub fn completed(&self) -> usize {
+        self.completions.len()
+    }
+
+    /// Completions from the `from`-th on (a reader's cursor), with when they completed.
+    pub fn completions_since(&self, from: usize) -> Vec<(String, SystemTime)> {
+        self.completions
+            .get(from..)
+            .map(<[_]>::to_vec)
+            .unwrap_or_default()
+    }
+
+    /// Compares the status events with the acknowledged orders.
+    pub fn check(&self, acknowledged: &[Acknowledged]) -> Check {
+        let mut check = Check {
+            accepted: acknowledged.len() as u64,
+            undecodable: self.undecodable,
+            ..Check::default()
+        };
+        let mut known = std::collections::HashSet::with_capacity(acknowledged.len());
+        for order in acknowledged {
+            known.insert(order.id.as_str());
+            check.intake.push(order.latency);
+            let entry = self.orders.get(&order.id).cloned().unwrap_or_default();
+            match entry.completed {
+                0 if entry.failed + entry.cancelled > 0 => check.failed += 1,
+                0 => check.lost.push(order.id.clone()),
+                1 => check.completed_once += 1,
+                _ => check.completed_twice += 1,
+            }
+            if let Some(done) = entry.first_completed {
+                check
+                    .end_to_end
+                    .push(done.duration_since(order.at).unwrap_or_default());
+            }
+        }
+        check.unacknowledged = self
+            .orders
+            .iter()
+            .filter(|(id, e)| {
+                e.completed + e.failed + e.cancelled > 0 && !known.contains(id.as_str())
+            })
+            .count() as u64;
+        check.end_to_end.sort_unstable();
+        check.intake.sort_unstable();
+        check
+    }
+}
+
+/// The `q`-quantile of sorted `values` (nearest rank); `None` when empty.
+pub fn quantile(sorted: &[Duration], q: f64) -> Option<Duration> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1])
+}
+
+/// Reads `topic` from its beginning into `ledger` until aborted.
+pub async fn follow(
+    bed: &TestBed,
+    topic: &str,
+    ledger: Arc<Mutex<Ledger>>,
+) -> anyhow::Result<JoinHandle<()>> {
+    let consumer: StreamConsumer = e2e::kafka::client_config(bed)
+        .set("group.id", "coffee-demo-ledger")
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let partitions = e2e::kafka::partition_count(bed, topic).await?;
+    let mut list = TopicPartitionList::new();
+    for partition in 0..i32::try_from(partitions)? {
+        list.add_partition_offset(topic, partition, Offset::Beginning)?;
+    }
+    consumer.assign(&list)?;
+    Ok(tokio::spawn(async move {
+        let mut stream = consumer.stream();
+        while let Some(message) = stream.next().await {
+            let Ok(message) = message else { continue };
+            let event = message.payload().map(StatusEvent::decode);
+            let mut ledger = ledger
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match event {
+                Some(Ok(event)) => ledger.record(&event),
+                _ => ledger.record_undecodable(),
+            }
+        }
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coffee_events::order::OrderDetails;
+
+    fn event(id: u128, status: OrderStatus, second: i64) -> StatusEvent {
+        StatusEvent {
+            order_id: uuid::Uuid::from_u128(id),
+            status,
+            at: jiff::Timestamp::from_second(second).expect("a time"),
+            order: OrderDetails {
+                customer_name: "Ada".into(),
+                coffee_type: "Latte".into(),
+                created_at: jiff::Timestamp::from_second(second).expect("a time"),
+            },
+            reason: None,
+        }
+    }
+
+    fn acknowledged(id: u128, second: u64) -> Acknowledged {
+        Acknowledged {
+            id: uuid::Uuid::from_u128(id).to_string(),
+            at: SystemTime::UNIX_EPOCH + Duration::from_secs(second),
+            latency: Duration::from_millis(3),
+        }
+    }
+
+    #[test]
+    fn an_order_completed_once_passes_with_its_end_to_end_time() {
+        let mut ledger = Ledger::default();
+        ledger.record(&event(1, OrderStatus::Processing, 100));
+        ledger.record(&event(1, OrderStatus::Completed, 102));
+        let check = ledger.check(&[acknowledged(1, 100)]);
+        assert!(check.passed(), "{check:?}");
+        assert_eq!(check.end_to_end, vec![Duration::from_secs(2)]);
+    }
+
+    #[test]
+    fn an_accepted_order_without_a_final_status_is_lost() {
+        let mut ledger = Ledger::default();
+        ledger.record(&event(1, OrderStatus::Processing, 100));
+        let check = ledger.check(&[acknowledged(1, 100)]);
+        assert_eq!(check.lost, vec![uuid::Uuid::from_u128(1).to_string()]);
+        assert!(!check.passed());
+    }
+
+    #[test]
+    fn a_second_completion_of_one_order_is_counted_as_a_duplicate() {
+        let mut ledger = Ledger::default();
+        ledger.record(&event(1, OrderStatus::Completed, 101));
+        ledger.record(&event(1, OrderStatus::Completed, 105));
+        let check = ledger.check(&[acknowledged(1, 100)]);
+        assert_eq!(check.completed_twice, 1);
+        assert_eq!(check.end_to_end, vec![Duration::from_secs(1)]);
+        assert!(!check.passed());
+    }
+
+    #[test]
+    fn a_failed_order_is_not_lost_but_fails_the_check() {
+        let mut ledger = Ledger::default();
+        ledger.record(&event(1, OrderStatus::Failed, 101));
+        let check = ledger.check(&[acknowledged(1, 100)]);
+        assert!(check.lost.is_empty());
+        assert_eq!(check.failed, 1);
+        assert!(!check.passed());
+    }
+
+    #[test]
+    fn completions_of_orders_never_acknowledged_are_reported_apart() {
+        let mut ledger = Ledger::default();
+        ledger.record(&event(2, OrderStatus::Completed, 101));
+        let check = ledger.check(&[]);
+        assert_eq!(check.unacknowledged, 1);
+        assert!(check.passed());
+    }
+
+    #[test]
+    fn completions_are_read_once_each_through_a_cursor() {
+        let mut ledger = Ledger::default();
+        ledger.record(&event(1, OrderStatus::Completed, 101));
+        ledger.record(&event(1, OrderStatus::Completed, 102));
+        ledger.record(&event(2, OrderStatus::Completed, 103));
+        assert_eq!(ledger.completed(), 2);
+        assert_eq!(ledger.completions_since(1).len(), 1);
+        assert!(ledger.completions_since(5).is_empty());
+    }
+
+    #[test]
+    fn quantiles_take_the_nearest_rank() {
+        let values: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(quantile(&values, 0.5), Some(Duration::from_millis(50)));
+        assert_eq!(quantile(&values, 0.99), Some(Duration::from_millis(99)));
+        assert_eq!(quantile(&values, 1.0), Some(Duration::from_millis(100)));
+        assert_eq!(quantile(&[], 0.5), None);
+    }
+}

@@ -28,22 +28,28 @@ ensure_packages() {
   say "installing Debian packages: ${missing[*]}"
   local log="$BUILD_LOG_DIR/apt.log"
   mkdir -p "$BUILD_LOG_DIR"
-  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"; } \
-    > "$log" 2>&1 || fail packages "apt-get install ${missing[*]} failed" "$log"
+  with_progress "apt-get install ${missing[*]}" 90 "$log" install_packages "${missing[@]}" ||
+    fail packages "apt-get install ${missing[*]} failed" "$log"
+}
+
+install_packages() {
+  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
 }
 
 require_command() {
   command -v "$1" > /dev/null 2>&1 || fail "$2" "needs '$1' on PATH, which is missing"
 }
 
-# timed_build NAME LOG COMMAND...: runs a build under GNU time, failing with the log tail.
+# timed_build NAME LOG USUAL_SECONDS COMMAND...: runs a build under GNU time with a progress
+# bar against its usual cold time on 2 cores (docs/testbed.md), failing with the log tail.
 timed_build() {
-  local name=$1 log=$2
-  shift 2
+  local name=$1 log=$2 usual=$3
+  shift 3
   mkdir -p "$(dirname "$log")"
-  say "building $name (log: $log)"
+  say "building $name, usually about $((usual / 60)) min $((usual % 60)) s on 2 cores (log: $log)"
   local start=$SECONDS
-  /usr/bin/time -v "$@" > "$log" 2>&1 || fail "$name" "build failed" "$log"
+  with_progress "building $name" "$usual" "$log" /usr/bin/time -v "$@" ||
+    fail "$name" "build failed" "$log"
   say "built $name in $((SECONDS - start))s, peak RSS $(awk -F': ' '/Maximum resident/ { printf "%d MiB", $2 / 1024 }' "$log")"
 }
 
@@ -57,7 +63,7 @@ ensure_kube_binaries() {
   done
   mkdir -p "$KUBE_BIN"
   (cd "$tools_dir/kube" && CGO_ENABLED=0 timed_build "kube-apiserver, kube-controller-manager and kubectl $KUBE_VERSION" \
-    "$BUILD_LOG_DIR/kube-$KUBE_VERSION.log" \
+    "$BUILD_LOG_DIR/kube-$KUBE_VERSION.log" 340 \
     go build -mod=readonly -trimpath -ldflags "$ldflags" -o "$KUBE_BIN/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl)
   touch "$KUBE_BIN/.complete"
@@ -67,7 +73,7 @@ ensure_etcd() {
   [ -f "$ETCD_BIN/.complete" ] && return 0
   require_command go etcd
   mkdir -p "$ETCD_BIN"
-  (cd "$tools_dir/etcd" && CGO_ENABLED=0 timed_build "etcd $ETCD_VERSION" "$BUILD_LOG_DIR/etcd-$ETCD_VERSION.log" \
+  (cd "$tools_dir/etcd" && CGO_ENABLED=0 timed_build "etcd $ETCD_VERSION" "$BUILD_LOG_DIR/etcd-$ETCD_VERSION.log" 60 \
     go build -mod=readonly -trimpath -ldflags "-s -w" -o "$ETCD_BIN/etcd" .)
   touch "$ETCD_BIN/.complete"
 }
@@ -76,7 +82,7 @@ ensure_helm() {
   [ -f "$HELM_BIN/.complete" ] && return 0
   require_command go helm
   mkdir -p "$HELM_BIN"
-  CGO_ENABLED=0 GOBIN="$HELM_BIN" timed_build "helm $HELM_VERSION" "$BUILD_LOG_DIR/helm-$HELM_VERSION.log" \
+  CGO_ENABLED=0 GOBIN="$HELM_BIN" timed_build "helm $HELM_VERSION" "$BUILD_LOG_DIR/helm-$HELM_VERSION.log" 85 \
     go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
     "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
   touch "$HELM_BIN/.complete"
@@ -87,7 +93,7 @@ ensure_kafka_jars() {
   require_command mvn kafka
   require_command java kafka
   mkdir -p "$KAFKA_LIBS"
-  timed_build "kafka $KAFKA_VERSION jars" "$BUILD_LOG_DIR/kafka-$KAFKA_VERSION.log" \
+  timed_build "kafka $KAFKA_VERSION jars" "$BUILD_LOG_DIR/kafka-$KAFKA_VERSION.log" 15 \
     mvn -B -f "$tools_dir/kafka/pom.xml" dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS"
   touch "$KAFKA_LIBS/.complete"

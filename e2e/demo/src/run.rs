@@ -169,11 +169,13 @@ async fn play(
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .check(&acknowledged);
+    let window = options.size.scale_down_after;
     Ok(Summary::of(
         profile,
         &board.samples,
         &board.decisions,
         check,
+        window,
     ))
 }
 
@@ -204,7 +206,13 @@ fn print_result(summary: &Summary, files: &report::Files, system: &System) {
         "demo: pipeline applied from {}",
         system.pipeline_file.display()
     );
-    for path in [&files.png, &files.svg, &files.markdown, &files.json] {
+    for path in [
+        &files.png,
+        &files.svg,
+        &files.markdown,
+        &files.json,
+        &files.csv,
+    ] {
         println!("demo: report {}", path.display());
     }
 }

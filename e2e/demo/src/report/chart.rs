@@ -87,6 +87,9 @@ const PANELS: [Panel; 3] = [
     },
 ];
 
+/// Decisions listed under the chart, per row.
+const LEGEND_COLUMNS: usize = 3;
+
 /// The chart of a run.
 pub fn svg(title: &str, profile: &Profile, samples: &[Sample], decisions: &[Decision]) -> String {
     let length = samples
@@ -96,7 +99,8 @@ pub fn svg(title: &str, profile: &Profile, samples: &[Sample], decisions: &[Deci
         .max(1.0);
     let x = |t: f64| LEFT + (WIDTH - LEFT - RIGHT) * t / length;
     let bottom = TOP + PANEL * PANELS.len() as f64;
-    let height = bottom + 40.0;
+    let legend_rows = decisions.len().div_ceil(LEGEND_COLUMNS);
+    let height = bottom + 40.0 + 16.0 * legend_rows as f64;
     let mut out = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" font-family="DejaVu Sans, sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/><text x="{LEFT}" y="22" font-size="16">{}</text>"#,
         escape(title)
@@ -105,20 +109,7 @@ pub fn svg(title: &str, profile: &Profile, samples: &[Sample], decisions: &[Deci
     for (i, panel) in PANELS.iter().enumerate() {
         draw_panel(&mut out, panel, TOP + PANEL * i as f64, samples, &x);
     }
-    for decision in decisions {
-        let at = x(decision.t);
-        let _ = write!(
-            out,
-            r##"<line x1="{at:.1}" y1="{TOP}" x2="{at:.1}" y2="{bottom}" stroke="#444" stroke-dasharray="2,3"/><text transform="translate({:.1},{:.1}) rotate(-90)" font-size="10" fill="#444">{}×{} → {}×{} {}</text>"##,
-            at + 11.0,
-            bottom - 4.0,
-            decision.from.0,
-            decision.from.1,
-            decision.to.0,
-            decision.to.1,
-            escape(&decision.reason),
-        );
-    }
+    mark_decisions(&mut out, decisions, &x, bottom);
     let _ = write!(
         out,
         r##"<text x="{LEFT}" y="{:.0}" fill="#333">0 s</text><text x="{:.0}" y="{:.0}" fill="#333" text-anchor="end">{length:.0} s</text></svg>"##,
@@ -129,12 +120,65 @@ pub fn svg(title: &str, profile: &Profile, samples: &[Sample], decisions: &[Deci
     out
 }
 
+/// Each decision: a line across the panels, coloured by direction, numbered at its foot, and
+/// listed with its sizes and reason under the chart.
+fn mark_decisions(out: &mut String, decisions: &[Decision], x: &dyn Fn(f64) -> f64, bottom: f64) {
+    let mut previous_label = f64::MIN;
+    let mut raise = 0.0;
+    for (i, decision) in decisions.iter().enumerate() {
+        let up = decision.to.0 * decision.to.1 > decision.from.0 * decision.from.1;
+        let colour = if up { "#c0392b" } else { "#2e7d32" };
+        let at = x(decision.t);
+        // Numbers of decisions close together climb instead of overlapping.
+        raise = if at - previous_label < 16.0 {
+            raise + 12.0
+        } else {
+            0.0
+        };
+        previous_label = at;
+        let _ = write!(
+            out,
+            r##"<line x1="{at:.1}" y1="{TOP}" x2="{at:.1}" y2="{bottom}" stroke="{colour}" stroke-dasharray="2,3"/><text x="{:.1}" y="{:.1}" font-size="10" fill="{colour}">{}</text>"##,
+            at + 2.0,
+            bottom - 4.0 - raise,
+            i + 1,
+        );
+        let column = (i % LEGEND_COLUMNS) as f64;
+        let row = (i / LEGEND_COLUMNS) as f64;
+        let _ = write!(
+            out,
+            r##"<text x="{:.0}" y="{:.0}" font-size="11" fill="{colour}">{}. {:.0} s  {}×{} → {}×{}  {}</text>"##,
+            LEFT + column * (WIDTH - LEFT) / LEGEND_COLUMNS as f64,
+            bottom + 40.0 + 16.0 * row,
+            i + 1,
+            decision.t,
+            decision.from.0,
+            decision.from.1,
+            decision.to.0,
+            decision.to.1,
+            escape(&decision.reason),
+        );
+    }
+}
+
 /// The phases of the day as shaded bands with their names.
 fn phases(out: &mut String, profile: &Profile, x: &dyn Fn(f64) -> f64, bottom: f64) {
     let mut start = 0.0;
     for (i, phase) in profile.phases.iter().enumerate() {
         let (from, to) = (x(start), x(start + phase.seconds));
         let fill = if i % 2 == 0 { "#f4f4f4" } else { "#ffffff" };
+        // About 6.5 px a character at this size: a name longer than its band is cut short.
+        let room = ((to - from - 6.0) / 6.5).max(0.0) as usize;
+        let name: String = if phase.name.chars().count() > room {
+            let cut: String = phase.name.chars().take(room.saturating_sub(1)).collect();
+            if cut.is_empty() {
+                cut
+            } else {
+                format!("{cut}…")
+            }
+        } else {
+            phase.name.to_owned()
+        };
         let _ = write!(
             out,
             r##"<rect x="{from:.1}" y="{:.0}" width="{:.1}" height="{:.0}" fill="{fill}"/><text x="{:.1}" y="{:.0}" font-size="11" fill="#666">{}</text>"##,
@@ -143,7 +187,7 @@ fn phases(out: &mut String, profile: &Profile, x: &dyn Fn(f64) -> f64, bottom: f
             bottom - TOP + 20.0,
             from + 3.0,
             TOP - 6.0,
-            escape(phase.name),
+            escape(&name),
         );
         start += phase.seconds;
     }
@@ -241,9 +285,20 @@ mod tests {
         };
         let svg = svg("demo <run>", &profile, &samples(), &[decision]);
         assert_eq!(svg.matches("<polyline").count(), 7);
-        assert!(svg.contains("1×4 → 2×4 LagGrowing"));
+        assert!(svg.contains("1. 4 s  1×4 → 2×4  LagGrowing"));
         assert!(svg.contains("demo &lt;run&gt;"), "titles are escaped");
         assert!(svg.contains("rush"), "phases are named");
+    }
+
+    #[test]
+    fn a_phase_name_longer_than_its_band_is_cut_short() {
+        let profile = Profile::new(Kind::CoffeeShop, std::time::Duration::from_secs(3_000), 1.0);
+        let mut samples = samples();
+        // "rush hour begins" gets about 60 px: room for eight characters.
+        samples.last_mut().expect("samples").t = 4_550.0;
+        let svg = svg("t", &profile, &samples, &[]);
+        assert!(!svg.contains(">rush hour begins<"));
+        assert!(svg.contains('…'));
     }
 
     #[test]

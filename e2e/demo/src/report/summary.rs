@@ -11,9 +11,6 @@ use crate::ledger::{Check, quantile};
 use crate::observe::{Decision, Sample};
 use crate::profile::Profile;
 
-/// Two replica changes in opposite directions closer than this count as a flap.
-const FLAP_WINDOW: f64 = 120.0;
-
 /// The figures of a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
@@ -32,7 +29,15 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn of(profile: &Profile, samples: &[Sample], decisions: &[Decision], check: Check) -> Self {
+    /// `flap_window`: two replica changes in opposite directions closer than this (the
+    /// pipeline's scale-down window) count as a flap.
+    pub fn of(
+        profile: &Profile,
+        samples: &[Sample],
+        decisions: &[Decision],
+        check: Check,
+        flap_window: Duration,
+    ) -> Self {
         let measured: Vec<e2e::measure::Sample> = samples
             .iter()
             .map(|s| e2e::measure::Sample {
@@ -46,7 +51,7 @@ impl Summary {
             .collect();
         let rises = profile.rises();
         let per_worker = 1_000.0 / e2e::load::mean_brew_units();
-        let figures = figures(&measured, &rises, FLAP_WINDOW, per_worker);
+        let figures = figures(&measured, &rises, flap_window.as_secs_f64(), per_worker);
         let capacity = |s: &Sample| s.pods * s.workers;
         let (e2e, intake) = (&check.end_to_end, &check.intake);
         Self {
@@ -177,6 +182,8 @@ mod tests {
     use super::*;
     use crate::profile::Kind;
 
+    const WINDOW: Duration = Duration::from_secs(45);
+
     fn sample(t: f64, pods: i32, workers: i32, lag: i64) -> Sample {
         Sample {
             t,
@@ -206,7 +213,7 @@ mod tests {
             sample(1.0, 2, 4, 50),
             sample(2.0, 1, 2, 0),
         ];
-        let summary = Summary::of(&profile, &samples, &[], passing());
+        let summary = Summary::of(&profile, &samples, &[], passing(), WINDOW);
         assert_eq!(summary.capacity, (2, 8, 2));
         assert!(summary.scaled_up_and_down());
         assert_eq!(summary.rebalances, 2);
@@ -217,7 +224,7 @@ mod tests {
     fn consumers_that_never_shrink_did_not_scale_down() {
         let profile = Profile::new(Kind::Smoke, Duration::from_secs(2), 100.0);
         let samples = [sample(0.0, 1, 2, 0), sample(1.0, 2, 4, 0)];
-        assert!(!Summary::of(&profile, &samples, &[], passing()).scaled_up_and_down());
+        assert!(!Summary::of(&profile, &samples, &[], passing(), WINDOW).scaled_up_and_down());
     }
 
     #[test]
@@ -232,7 +239,13 @@ mod tests {
             reason: "LagGrowing".into(),
             message: "lag | grows".into(),
         };
-        let summary = Summary::of(&profile, &[sample(0.0, 1, 2, 0)], &[decision], check);
+        let summary = Summary::of(
+            &profile,
+            &[sample(0.0, 1, 2, 0)],
+            &[decision],
+            check,
+            WINDOW,
+        );
         let text = summary.markdown("demo", "chart.svg");
         assert!(text.contains("**FAILED**"));
         assert!(text.contains("| lost (accepted, no final status) | 1 |"));
@@ -245,7 +258,7 @@ mod tests {
     #[test]
     fn end_to_end_quantiles_come_from_every_accepted_order() {
         let profile = Profile::new(Kind::Smoke, Duration::from_secs(1), 1.0);
-        let summary = Summary::of(&profile, &[], &[], passing());
+        let summary = Summary::of(&profile, &[], &[], passing(), WINDOW);
         assert_eq!(
             summary.end_to_end,
             Some((

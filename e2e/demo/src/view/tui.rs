@@ -76,9 +76,9 @@ impl Tui {
 fn render(frame: &mut Frame, board: &Board) {
     let [title, rates, consumers, decisions, footer] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(8),
-        Constraint::Length(7),
-        Constraint::Min(4),
+        Constraint::Fill(2),
+        Constraint::Fill(1),
+        Constraint::Length(9),
         Constraint::Length(1),
     ])
     .areas(frame.area());

@@ -5,6 +5,7 @@
 //! - [`runtime`] is the local pod runtime: it plays kubelet and deployment controller for this
 //!   product, running the Deployments it finds on the real API server as local processes.
 //! - [`fixtures`], [`kafka`], [`prometheus`] and [`poll`] are what the end-to-end tests build on;
+//!   [`ledger`] checks acknowledged orders against the status topic;
 //!   [`operator`] runs `coffee-operator` as a platform team would, [`chart`] is its Helm chart,
 //!   [`install`] installs it (Helm or `manifests/`) and runs it as a Deployment, and [`load`]
 //!   sends orders over HTTP.
@@ -17,6 +18,7 @@ pub mod install;
 pub mod kafka;
 pub mod kafka_instance;
 pub mod keda;
+pub mod ledger;
 pub mod load;
 pub mod measure;
 pub mod operator;

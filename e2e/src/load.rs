@@ -79,14 +79,25 @@ impl Load {
         container_port: i32,
         rate: f64,
     ) -> Self {
+        Self::spawn(
+            Targets::Pods {
+                pods: runtime.subscribe(),
+                namespace: namespace.to_owned(),
+                deployment: deployment.to_owned(),
+                container_port,
+            },
+            rate,
+        )
+    }
+
+    /// Starts sending `rate` orders per second to `urls` (each an order endpoint), in turn.
+    pub fn start_at(urls: Vec<String>, rate: f64) -> Self {
+        Self::spawn(Targets::Fixed(urls), rate)
+    }
+
+    fn spawn(targets: Targets, rate: f64) -> Self {
         let counts = Arc::new(LoadCounts::default());
         let (sender, receiver) = watch::channel(rate);
-        let targets = Targets {
-            pods: runtime.subscribe(),
-            namespace: namespace.to_owned(),
-            deployment: deployment.to_owned(),
-            container_port,
-        };
         let task = tokio::spawn(send(targets, receiver, Arc::clone(&counts)));
         Self {
             counts,
@@ -113,26 +124,39 @@ impl Drop for Load {
     }
 }
 
-struct Targets {
-    pods: watch::Receiver<Vec<PodSnapshot>>,
-    namespace: String,
-    deployment: String,
-    container_port: i32,
+/// Where the orders go.
+enum Targets {
+    /// The ready pods of a Deployment the runtime runs, as they come and go.
+    Pods {
+        pods: watch::Receiver<Vec<PodSnapshot>>,
+        namespace: String,
+        deployment: String,
+        container_port: i32,
+    },
+    Fixed(Vec<String>),
 }
 
 impl Targets {
     fn urls(&self) -> Vec<String> {
-        self.pods
-            .borrow()
-            .iter()
-            .filter(|p| p.ready && p.namespace == self.namespace && p.deployment == self.deployment)
-            .filter_map(|p| {
-                p.ports
-                    .iter()
-                    .find(|a| a.container_port == self.container_port)
-                    .map(|a| format!("http://127.0.0.1:{}/order", a.local_port))
-            })
-            .collect()
+        match self {
+            Targets::Fixed(urls) => urls.clone(),
+            Targets::Pods {
+                pods,
+                namespace,
+                deployment,
+                container_port,
+            } => pods
+                .borrow()
+                .iter()
+                .filter(|p| p.ready && &p.namespace == namespace && &p.deployment == deployment)
+                .filter_map(|p| {
+                    p.ports
+                        .iter()
+                        .find(|a| a.container_port == *container_port)
+                        .map(|a| format!("http://127.0.0.1:{}/order", a.local_port))
+                })
+                .collect(),
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! work watched live, and a report at the end whose check reads the truth from Kafka.
 //! `e2e/demo/run` brings the test bed up and builds the binaries first.
 
-mod ledger;
+mod keep;
 mod observe;
 mod profile;
 mod report;
@@ -45,9 +45,14 @@ pub struct Args {
     /// Seconds the lower size must suffice before the autoscaler scales down.
     #[arg(long, env = "DEMO_SCALE_DOWN_AFTER", default_value_t = 45)]
     scale_down_after: u64,
-    /// Keep the pipeline running at the last rate after the day ends, until `q` or Ctrl-C.
+    /// Keep the load at its last rate after the day ends, until `q` or Ctrl-C; then leave the
+    /// operator and the pipeline running (their pods handed to `coffee-runtime` processes)
+    /// instead of tearing down.
     #[arg(long)]
     keep: bool,
+    /// Tear down a demo that `--keep` left running, and exit.
+    #[arg(long, conflicts_with = "keep")]
+    down: bool,
     /// One line a second instead of the terminal UI (also when stdout is not a terminal).
     #[arg(long)]
     plain: bool,
@@ -105,7 +110,11 @@ impl Args {
                 .context("this binary has no directory")?
                 .to_path_buf(),
         };
-        for binary in ["coffee-operator", "coffee-producer", "coffee-consumer"] {
+        let runtime = self.keep.then_some("coffee-runtime");
+        for binary in ["coffee-operator", "coffee-producer", "coffee-consumer"]
+            .into_iter()
+            .chain(runtime)
+        {
             ensure!(
                 dir.join(binary).is_file(),
                 "{binary} is not in {} (build the workspace, or pass --bin-dir)",
@@ -139,6 +148,17 @@ async fn main() -> std::process::ExitCode {
 /// Whether the run's check passed.
 async fn run_checked(args: Args) -> anyhow::Result<bool> {
     args.validate()?;
+    if args.down {
+        let bed = e2e::testbed::TestBed::load()?;
+        if !keep::kept() {
+            println!("demo: no demo was left running; clearing leftovers, if any");
+            system::clear_leftovers(&bed)?;
+            return Ok(true);
+        }
+        keep::down(&bed)?;
+        println!("demo: the demo left running is torn down");
+        return Ok(true);
+    }
     let bin_dir = args.bin_dir()?;
     let out_dir = args.out_dir();
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;

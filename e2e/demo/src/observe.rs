@@ -15,7 +15,7 @@ use e2e::load::LoadCounts;
 use e2e::pipeline::{live_workers, ready_pods};
 use serde_json::Value;
 
-use crate::ledger::{Ledger, quantile};
+use e2e::ledger::{Ledger, quantile};
 
 /// One second of the demo.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -189,6 +189,17 @@ impl Observer {
         // demo's day.
         (!first || t > 1.0).then_some(decision)
     }
+}
+
+/// Where a person can send an order by hand: the first ready producer pod's local port.
+pub fn intake_url(installed: &Installed, pipeline: &str) -> Option<String> {
+    ready_pods(
+        installed.pipelines.runtime.pods(),
+        &format!("{pipeline}-producer"),
+    )
+    .iter()
+    .find_map(|p| p.ports.iter().find(|a| a.container_port == 8080))
+    .map(|a| format!("http://127.0.0.1:{}", a.local_port))
 }
 
 fn size(value: &Value) -> Option<(i32, i32)> {

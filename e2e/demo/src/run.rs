@@ -9,12 +9,12 @@ use e2e::kafka::GroupReader;
 use e2e::load::Load;
 use e2e::testbed::TestBed;
 
-use crate::ledger::{self, Ledger};
 use crate::observe::Observer;
 use crate::profile::Profile;
 use crate::report::{self, Summary};
 use crate::system::{self, NAMESPACE, PIPELINE, PipelineSize, System};
 use crate::view::{Board, View};
+use e2e::ledger::{self, Ledger};
 
 /// How long accepted orders may take to complete once the load stops.
 const DRAIN: Duration = Duration::from_secs(120);
@@ -64,8 +64,17 @@ pub async fn run(bed: &TestBed, options: Options) -> anyhow::Result<bool> {
         }
         Err(error) => Err(error),
     };
-    println!("demo: tearing down (deleting the pipeline and its topics, helm uninstall)");
-    system.stop().await?;
+    if options.keep {
+        let logs = crate::keep::hand_over(bed, system, &options.bin_dir).await?;
+        println!(
+            "demo: left running in namespaces {NAMESPACE} and {} (pods now run by coffee-runtime, logs in {}); stop it with `e2e/demo/run --down`",
+            system::OPERATOR_NAMESPACE,
+            logs.display()
+        );
+    } else {
+        println!("demo: tearing down (deleting the pipeline and its topics, helm uninstall)");
+        system.stop().await?;
+    }
     result
 }
 
@@ -75,8 +84,13 @@ async fn start(
     view: &mut View,
     board: &mut Board,
 ) -> anyhow::Result<System> {
-    view.note(board, "clearing what an unfinished demo left")?;
-    system::clear_leftovers(bed)?;
+    if crate::keep::kept() {
+        view.note(board, "tearing down the demo that --keep left running")?;
+        crate::keep::down(bed)?;
+    } else {
+        view.note(board, "clearing what an unfinished demo left")?;
+        system::clear_leftovers(bed)?;
+    }
     system::start(
         bed,
         &options.bin_dir,
@@ -113,6 +127,13 @@ async fn play(
     let counts = Arc::clone(&load.counts);
     let mut observer = Observer::new(PIPELINE, reader, Arc::clone(&counts), Arc::clone(&ledger));
     let profile = &options.profile;
+    board.intake_url = crate::observe::intake_url(installed, PIPELINE);
+    if let Some(url) = &board.intake_url {
+        view.note(
+            board,
+            &format!("orders go to {url}/order (and the other producer pod)"),
+        )?;
+    }
     let origin = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut next_sample = Duration::from_secs(1);

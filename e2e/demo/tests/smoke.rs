@@ -1,9 +1,20 @@
-//! The demo's CI smoke run: a one-minute day in plain mode on the test bed. It must scale the
+//! The demo's CI smoke runs on the test bed, in plain mode. A one-minute day must scale the
 //! consumers up for the rush and back down after it, every accepted order must complete exactly
-//! once (checked by the demo against the status topic), and the report must be written.
+//! once (checked by the demo against the status topic), and the report must be written. A kept
+//! demo must keep running after `coffee-demo` exits, until `--down`. The demo's names are
+//! fixed, so the tests take turns.
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
+
+use e2e::operator::{kubectl, repo};
+use e2e::poll::eventually;
+use e2e::testbed::TestBed;
+
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const DEMO: &str = env!("CARGO_BIN_EXE_coffee-demo");
 
 fn non_empty(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.len() > 0)
@@ -11,8 +22,9 @@ fn non_empty(path: &Path) -> bool {
 
 #[test]
 fn a_short_plain_run_scales_up_and_down_and_completes_every_order_once() {
+    let _turn = TURN.blocking_lock();
     let out = std::env::temp_dir().join(e2e::fixtures::unique_name("demo-smoke"));
-    let output = Command::new(env!("CARGO_BIN_EXE_coffee-demo"))
+    let output = Command::new(DEMO)
         .args([
             "--profile",
             "smoke",
@@ -48,5 +60,108 @@ fn a_short_plain_run_scales_up_and_down_and_completes_every_order_once() {
     for file in ["report.png", "report.svg", "report.md", "pipeline.yaml"] {
         assert!(non_empty(&out.join(file)), "{file} is missing or empty");
     }
+    std::fs::remove_dir_all(&out).ok();
+}
+
+fn kubectl_says(bed: &TestBed, args: &[&str]) -> String {
+    let output = kubectl(bed, args, None).expect("kubectl runs");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn a_kept_demo_runs_on_after_exit_until_down() {
+    let _turn = TURN.lock().await;
+    let bed = TestBed::load().expect("the test bed (start it with `e2e/testbed up`)");
+    let out = std::env::temp_dir().join(e2e::fixtures::unique_name("demo-keep"));
+    let demo = tokio::process::Command::new(DEMO)
+        .args([
+            "--profile",
+            "steady",
+            "--duration",
+            "10",
+            "--peak-rate",
+            "30",
+        ])
+        .args(["--keep", "--plain", "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("coffee-demo starts");
+    let ready = ["get", "cop", "coffee-shop", "-n", "coffee-demo", "-o"];
+    let ready = [
+        &ready[..],
+        &["jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"],
+    ]
+    .concat();
+    eventually(
+        "the demo's pipeline Ready",
+        Duration::from_secs(120),
+        || async {
+            match kubectl_says(&bed, &ready).as_str() {
+                "True" => Ok(()),
+                other => Err(other.to_owned()),
+            }
+        },
+    )
+    .await
+    .expect("the pipeline becomes Ready");
+    // Past the ten-second day, the load goes on at its last rate until interrupted.
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(demo.id().expect("a pid")).expect("a pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    let output = tokio::time::timeout(Duration::from_secs(120), demo.wait_with_output())
+        .await
+        .expect("the demo ends after Ctrl-C")
+        .expect("its output");
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{said}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(said.contains("left running"), "{said}");
+    assert!(
+        non_empty(&out.join("report.png")),
+        "the report is written before the hand-over"
+    );
+
+    let kept_logs = repo().join("target/demo/kept-pods/coffee-demo");
+    eventually(
+        "the kept runtime to run the pipeline's pods",
+        Duration::from_secs(60),
+        || async {
+            let pods = std::fs::read_dir(&kept_logs)
+                .map(|d| d.count())
+                .unwrap_or(0);
+            let ready = kubectl_says(&bed, &ready);
+            if pods > 0 && ready == "True" {
+                Ok(())
+            } else {
+                Err(format!("{pods} pod logs, Ready {ready}"))
+            }
+        },
+    )
+    .await
+    .expect("the pipeline runs on after the demo exited");
+
+    let down = Command::new(DEMO)
+        .arg("--down")
+        .output()
+        .expect("coffee-demo --down runs");
+    assert!(
+        down.status.success(),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
+    for namespace in ["coffee-demo", "coffee-demo-system"] {
+        let found = kubectl(&bed, &["get", "namespace", namespace], None).expect("kubectl runs");
+        assert!(
+            !found.status.success(),
+            "namespace {namespace} outlived --down"
+        );
+    }
+    assert!(!repo().join("target/demo/kept.pids").exists());
     std::fs::remove_dir_all(&out).ok();
 }

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use e2e::measure::figures;
 
-use crate::ledger::{Check, quantile};
 use crate::observe::{Decision, Sample};
 use crate::profile::Profile;
+use e2e::ledger::{Check, quantile};
 
 /// The figures of a run.
 #[derive(Debug, Clone, PartialEq)]

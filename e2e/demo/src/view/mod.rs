@@ -21,6 +21,8 @@ pub struct Board {
     pub namespace: String,
     pub pipeline: String,
     pub prometheus_url: String,
+    /// A producer pod's address, for `curl`.
+    pub intake_url: Option<String>,
 }
 
 /// The live view.

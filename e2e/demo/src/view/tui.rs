@@ -174,8 +174,12 @@ fn render(frame: &mut Frame, board: &Board) {
     );
     frame.render_widget(
         Line::from(format!(
-            " kubectl get cop -n {} -w   kubectl describe cop {} -n {}   Prometheus {}",
-            board.namespace, board.pipeline, board.namespace, board.prometheus_url
+            " kubectl get cop -n {} -w   kubectl describe cop {} -n {}   orders {}/order   Prometheus {}",
+            board.namespace,
+            board.pipeline,
+            board.namespace,
+            board.intake_url.as_deref().unwrap_or("–"),
+            board.prometheus_url
         ))
         .dark_gray(),
         footer,

@@ -5,6 +5,7 @@
 mod autoscale;
 mod drain;
 mod intake;
+mod latency;
 mod operator;
 
 use std::path::PathBuf;
@@ -84,6 +85,19 @@ enum Bench {
         #[arg(long)]
         from_samples: bool,
     },
+    /// End-to-end latency (`202` → `completed` in the status topic) at fixed rates, ours
+    /// against the original design.
+    Latency {
+        /// Orders per second.
+        #[arg(long, value_delimiter = ',', default_value = "500,2000,5000")]
+        rates: Vec<u32>,
+        /// Seconds of load per run.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Runs per configuration (medians are reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     /// The operator: many pipelines at once.
     Operator {
         /// Pipelines to create.
@@ -129,6 +143,18 @@ async fn main() -> anyhow::Result<()> {
             oha,
         } => intake::intake(runs, seconds, &connections, rate, &oha).await,
         Bench::Operator { pipelines } => operator::operator(pipelines).await,
+        Bench::Latency {
+            rates,
+            seconds,
+            runs,
+        } => {
+            latency::latency(latency::Plan {
+                rates,
+                seconds,
+                runs,
+            })
+            .await
+        }
         Bench::Autoscale {
             profiles,
             time_scale,

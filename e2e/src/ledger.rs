@@ -1,14 +1,15 @@
-//! The independent check that nothing was lost: a reader of the pipeline's status topic (no
+//! The independent check that nothing was lost: a reader of a pipeline's status topic (no
 //! consumer group, nothing committed) records every status event, and the ledger compares them
-//! with the orders the load generator saw acknowledged.
+//! with the orders the load generator saw acknowledged. Used by the demo and the latency
+//! benchmark.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use crate::load::Acknowledged;
+use crate::testbed::TestBed;
 use coffee_events::status::{OrderStatus, StatusEvent};
-use e2e::load::Acknowledged;
-use e2e::testbed::TestBed;
 use futures::StreamExt;
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -67,13 +68,15 @@ impl Check {
 }
 
 impl Ledger {
-    pub fn record(&mut self, event: &StatusEvent) {
+    /// Records a status event; `appended` is when the broker appended it (topics with
+    /// `message.timestamp.type=LogAppendTime`), else the event's own time counts.
+    pub fn record(&mut self, event: &StatusEvent, appended: Option<SystemTime>) {
         let entry = self.orders.entry(event.order_id.to_string()).or_default();
         match event.status {
             OrderStatus::Completed => {
                 entry.completed += 1;
                 if entry.first_completed.is_none() {
-                    let at = SystemTime::from(event.at);
+                    let at = appended.unwrap_or_else(|| SystemTime::from(event.at));
                     entry.first_completed = Some(at);
                     self.completions.push((event.order_id.to_string(), at));
                 }
@@ -153,11 +156,11 @@ pub async fn follow(
     topic: &str,
     ledger: Arc<Mutex<Ledger>>,
 ) -> anyhow::Result<JoinHandle<()>> {
-    let consumer: StreamConsumer = e2e::kafka::client_config(bed)
-        .set("group.id", "coffee-demo-ledger")
+    let consumer: StreamConsumer = crate::kafka::client_config(bed)
+        .set("group.id", "coffee-e2e-ledger")
         .set("enable.auto.commit", "false")
         .create()?;
-    let partitions = e2e::kafka::partition_count(bed, topic).await?;
+    let partitions = crate::kafka::partition_count(bed, topic).await?;
     let mut list = TopicPartitionList::new();
     for partition in 0..i32::try_from(partitions)? {
         list.add_partition_offset(topic, partition, Offset::Beginning)?;
@@ -168,11 +171,17 @@ pub async fn follow(
         while let Some(message) = stream.next().await {
             let Ok(message) = message else { continue };
             let event = message.payload().map(StatusEvent::decode);
+            let appended = match message.timestamp() {
+                rdkafka::Timestamp::LogAppendTime(ms) => u64::try_from(ms)
+                    .ok()
+                    .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms)),
+                _ => None,
+            };
             let mut ledger = ledger
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             match event {
-                Some(Ok(event)) => ledger.record(&event),
+                Some(Ok(event)) => ledger.record(&event, appended),
                 _ => ledger.record_undecodable(),
             }
         }
@@ -209,8 +218,8 @@ mod tests {
     #[test]
     fn an_order_completed_once_passes_with_its_end_to_end_time() {
         let mut ledger = Ledger::default();
-        ledger.record(&event(1, OrderStatus::Processing, 100));
-        ledger.record(&event(1, OrderStatus::Completed, 102));
+        ledger.record(&event(1, OrderStatus::Processing, 100), None);
+        ledger.record(&event(1, OrderStatus::Completed, 102), None);
         let check = ledger.check(&[acknowledged(1, 100)]);
         assert!(check.passed(), "{check:?}");
         assert_eq!(check.end_to_end, vec![Duration::from_secs(2)]);
@@ -219,7 +228,7 @@ mod tests {
     #[test]
     fn an_accepted_order_without_a_final_status_is_lost() {
         let mut ledger = Ledger::default();
-        ledger.record(&event(1, OrderStatus::Processing, 100));
+        ledger.record(&event(1, OrderStatus::Processing, 100), None);
         let check = ledger.check(&[acknowledged(1, 100)]);
         assert_eq!(check.lost, vec![uuid::Uuid::from_u128(1).to_string()]);
         assert!(!check.passed());
@@ -228,8 +237,8 @@ mod tests {
     #[test]
     fn a_second_completion_of_one_order_is_counted_as_a_duplicate() {
         let mut ledger = Ledger::default();
-        ledger.record(&event(1, OrderStatus::Completed, 101));
-        ledger.record(&event(1, OrderStatus::Completed, 105));
+        ledger.record(&event(1, OrderStatus::Completed, 101), None);
+        ledger.record(&event(1, OrderStatus::Completed, 105), None);
         let check = ledger.check(&[acknowledged(1, 100)]);
         assert_eq!(check.completed_twice, 1);
         assert_eq!(check.end_to_end, vec![Duration::from_secs(1)]);
@@ -239,7 +248,7 @@ mod tests {
     #[test]
     fn a_failed_order_is_not_lost_but_fails_the_check() {
         let mut ledger = Ledger::default();
-        ledger.record(&event(1, OrderStatus::Failed, 101));
+        ledger.record(&event(1, OrderStatus::Failed, 101), None);
         let check = ledger.check(&[acknowledged(1, 100)]);
         assert!(check.lost.is_empty());
         assert_eq!(check.failed, 1);
@@ -249,7 +258,7 @@ mod tests {
     #[test]
     fn completions_of_orders_never_acknowledged_are_reported_apart() {
         let mut ledger = Ledger::default();
-        ledger.record(&event(2, OrderStatus::Completed, 101));
+        ledger.record(&event(2, OrderStatus::Completed, 101), None);
         let check = ledger.check(&[]);
         assert_eq!(check.unacknowledged, 1);
         assert!(check.passed());
@@ -258,12 +267,21 @@ mod tests {
     #[test]
     fn completions_are_read_once_each_through_a_cursor() {
         let mut ledger = Ledger::default();
-        ledger.record(&event(1, OrderStatus::Completed, 101));
-        ledger.record(&event(1, OrderStatus::Completed, 102));
-        ledger.record(&event(2, OrderStatus::Completed, 103));
+        ledger.record(&event(1, OrderStatus::Completed, 101), None);
+        ledger.record(&event(1, OrderStatus::Completed, 102), None);
+        ledger.record(&event(2, OrderStatus::Completed, 103), None);
         assert_eq!(ledger.completed(), 2);
         assert_eq!(ledger.completions_since(1).len(), 1);
         assert!(ledger.completions_since(5).is_empty());
+    }
+
+    #[test]
+    fn the_brokers_append_time_counts_when_the_topic_keeps_it() {
+        let mut ledger = Ledger::default();
+        let appended = SystemTime::UNIX_EPOCH + Duration::from_millis(101_500);
+        ledger.record(&event(1, OrderStatus::Completed, 101), Some(appended));
+        let check = ledger.check(&[acknowledged(1, 100)]);
+        assert_eq!(check.end_to_end, vec![Duration::from_millis(1_500)]);
     }
 
     #[test]

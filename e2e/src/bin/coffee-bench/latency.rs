@@ -1,0 +1,279 @@
+//! `coffee-bench latency`: end-to-end latency, from the HTTP `202` to the `completed` event
+//! appended to the status topic, at fixed order rates with brew time 0. The product at its
+//! defaults (durable publishing, 12 partitions, the consumer's default workers) against the
+//! seed's original design (synchronous publishing, one partition, one sequential worker), in
+//! alternating runs of one invocation. The status topic keeps the broker's append time, so the
+//! end is when the event was in the topic, not when a reader got to it.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, bail};
+use e2e::fixtures::unique_name;
+use e2e::kafka::{admin, create_topic};
+use e2e::ledger::{Ledger, follow, quantile};
+use e2e::load::Load;
+use e2e::poll::eventually;
+use e2e::testbed::TestBed;
+use tokio::process::{Child, Command};
+
+use crate::median;
+
+/// Orders acknowledged in the first seconds (connections opening, clients warming up) are not
+/// measured.
+const WARM_UP: Duration = Duration::from_secs(2);
+/// How long the last orders may take to complete after the load stops.
+const DRAIN: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Design {
+    Ours,
+    Original,
+}
+
+impl Design {
+    fn name(self) -> &'static str {
+        match self {
+            Design::Ours => "ours (defaults)",
+            Design::Original => "original (sync, 1 partition, 1 worker)",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    accepted_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    /// Accepted orders not completed within the drain time.
+    unfinished: u64,
+}
+
+#[derive(Debug)]
+pub struct Plan {
+    pub rates: Vec<u32>,
+    pub seconds: u64,
+    pub runs: usize,
+}
+
+pub async fn latency(plan: Plan) -> anyhow::Result<()> {
+    let bed = TestBed::load()?;
+    let bin_dir = std::env::current_exe()?
+        .parent()
+        .context("bin dir")?
+        .to_path_buf();
+    let mut rows: Vec<(Design, u32, Vec<Run>)> = Vec::new();
+    for run in 1..=plan.runs {
+        for &rate in &plan.rates {
+            for design in [Design::Ours, Design::Original] {
+                let measured = run_once(&bed, &bin_dir, design, rate, plan.seconds).await?;
+                eprintln!("run {run}: {} at {rate}/s: {measured:?}", design.name());
+                match rows.iter_mut().find(|(d, r, _)| *d == design && *r == rate) {
+                    Some((_, _, runs)) => runs.push(measured),
+                    None => rows.push((design, rate, vec![measured])),
+                }
+            }
+        }
+    }
+    println!(
+        "| design | orders/s sent | accepted/s | end-to-end p50 | p99 | max | unfinished after {} s |",
+        DRAIN.as_secs()
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (design, rate, runs) in &rows {
+        let m = |f: fn(&Run) -> f64| median(&mut runs.iter().map(f).collect::<Vec<_>>());
+        println!(
+            "| {} | {rate} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} |",
+            design.name(),
+            m(|r| r.accepted_per_s),
+            m(|r| r.p50_ms),
+            m(|r| r.p99_ms),
+            m(|r| r.max_ms),
+            m(|r| r.unfinished as f64),
+        );
+    }
+    Ok(())
+}
+
+async fn run_once(
+    bed: &TestBed,
+    bin_dir: &Path,
+    design: Design,
+    rate: u32,
+    seconds: u64,
+) -> anyhow::Result<Run> {
+    let partitions = if design == Design::Ours { 12 } else { 1 };
+    let orders = unique_name("bench-latency");
+    let statuses = format!("{orders}-status");
+    let admin = admin(bed).await?;
+    create_topic(&admin, &orders, partitions, &[]).await?;
+    create_topic(
+        &admin,
+        &statuses,
+        partitions,
+        &[
+            ("cleanup.policy", "compact"),
+            ("message.timestamp.type", "LogAppendTime"),
+        ],
+    )
+    .await?;
+    let log_dir = PathBuf::from(&bed.log_dir);
+    let (mut consumer, consumer_url) =
+        consumer(bed, bin_dir, &orders, &statuses, design, &log_dir)?;
+    let (mut producer, producer_url) =
+        producer(bed, bin_dir, &orders, &statuses, design, &log_dir)?;
+    for url in [&consumer_url, &producer_url] {
+        ready(url).await?;
+    }
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let follower = follow(bed, &statuses, Arc::clone(&ledger)).await?;
+    let start = SystemTime::now();
+    let load = Load::start_at(vec![format!("{producer_url}/order")], f64::from(rate));
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let counts = load.stop();
+    let sent_for = start.elapsed().unwrap_or_default();
+    let deadline = Instant::now() + DRAIN;
+    let acknowledged = loop {
+        // Answers to the last requests may still be arriving.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let acknowledged = counts.acknowledged_since(0);
+        let completed = ledger.lock().map(|l| l.completed()).unwrap_or(0);
+        if completed >= acknowledged.len() || Instant::now() > deadline {
+            break acknowledged;
+        }
+    };
+    follower.abort();
+    let measured: Vec<_> = acknowledged
+        .iter()
+        .filter(|a| a.at.duration_since(start).unwrap_or_default() >= WARM_UP)
+        .cloned()
+        .collect();
+    let check = ledger
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the ledger's lock is poisoned"))?
+        .check(&measured);
+    for child in [&mut consumer, &mut producer] {
+        let _ = child.kill().await;
+    }
+    let _ = admin
+        .delete_topics(&[&orders, &statuses], &rdkafka::admin::AdminOptions::new())
+        .await;
+    let ms = |d: Option<Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1e3);
+    Ok(Run {
+        accepted_per_s: acknowledged.len() as f64 / sent_for.as_secs_f64(),
+        p50_ms: ms(quantile(&check.end_to_end, 0.5)),
+        p99_ms: ms(quantile(&check.end_to_end, 0.99)),
+        max_ms: ms(check.end_to_end.last().copied()),
+        unfinished: check.lost.len() as u64,
+    })
+}
+
+fn consumer(
+    bed: &TestBed,
+    bin_dir: &Path,
+    orders: &str,
+    statuses: &str,
+    design: Design,
+    log_dir: &Path,
+) -> anyhow::Result<(Child, String)> {
+    let mut args = vec![
+        "--kafka-topic".to_owned(),
+        orders.to_owned(),
+        "--status-topic".to_owned(),
+        statuses.to_owned(),
+        "--group-id".to_owned(),
+        unique_name("bench-latency"),
+        "--dead-letter-topic".to_owned(),
+        format!("{orders}-dead-letters"),
+        "--brew-time-scale".to_owned(),
+        "0".to_owned(),
+    ];
+    if design == Design::Original {
+        args.extend(["--workers", "1", "--max-workers", "1"].map(str::to_owned));
+    }
+    spawn(
+        bed,
+        &bin_dir.join("coffee-consumer"),
+        &args,
+        log_dir,
+        "consumer",
+    )
+}
+
+fn producer(
+    bed: &TestBed,
+    bin_dir: &Path,
+    orders: &str,
+    statuses: &str,
+    design: Design,
+    log_dir: &Path,
+) -> anyhow::Result<(Child, String)> {
+    let mode = if design == Design::Ours {
+        "durable"
+    } else {
+        "sync"
+    };
+    let args = [
+        "--kafka-topic",
+        orders,
+        "--status-topic",
+        statuses,
+        "--publish-mode",
+        mode,
+    ]
+    .map(str::to_owned);
+    spawn(
+        bed,
+        &bin_dir.join("coffee-producer"),
+        &args,
+        log_dir,
+        "producer",
+    )
+}
+
+/// Starts `binary` on a free port of 127.0.0.1, its output in the log directory; returns it and
+/// its base URL.
+fn spawn(
+    bed: &TestBed,
+    binary: &Path,
+    args: &[String],
+    log_dir: &Path,
+    name: &str,
+) -> anyhow::Result<(Child, String)> {
+    let port = e2e::ports::free_local_port().context("choosing a port")?;
+    let log = std::fs::File::create(log_dir.join(format!("bench-latency-{name}.log")))?;
+    let child = Command::new(binary)
+        .args(["--bind-address", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--kafka-brokers", &bed.kafka_bootstrap_servers])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    Ok((child, format!("http://127.0.0.1:{port}")))
+}
+
+async fn ready(base: &str) -> anyhow::Result<()> {
+    let url = format!("{base}/readyz");
+    let result = eventually(
+        &format!("{url} to answer 200"),
+        Duration::from_secs(60),
+        || async {
+            match reqwest::get(&url).await {
+                Ok(r) if r.status().as_u16() == 200 => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await;
+    if let Err(error) = result {
+        bail!("{error} (logs: bench-latency-*.log in the test bed's log directory)");
+    }
+    Ok(())
+}

@@ -50,7 +50,8 @@ pub struct Check {
     pub unacknowledged: u64,
     /// Status events that did not decode.
     pub undecodable: u64,
-    /// From each accepted order's `202` to its completion, sorted.
+    /// From each accepted order's request to its completion, sorted. (From the request, not
+    /// the `202`: with brew time 0 an order can complete before its answer reaches the client.)
     pub end_to_end: Vec<Duration>,
     /// From each accepted order's request to its `202`, sorted.
     pub intake: Vec<Duration>,
@@ -123,9 +124,10 @@ impl Ledger {
                 _ => check.completed_twice += 1,
             }
             if let Some(done) = entry.first_completed {
+                let sent = order.at.checked_sub(order.latency).unwrap_or(order.at);
                 check
                     .end_to_end
-                    .push(done.duration_since(order.at).unwrap_or_default());
+                    .push(done.duration_since(sent).unwrap_or_default());
             }
         }
         check.unacknowledged = self
@@ -222,7 +224,8 @@ mod tests {
         ledger.record(&event(1, OrderStatus::Completed, 102), None);
         let check = ledger.check(&[acknowledged(1, 100)]);
         assert!(check.passed(), "{check:?}");
-        assert_eq!(check.end_to_end, vec![Duration::from_secs(2)]);
+        // From the request, 3 ms before the `202` at 100 s.
+        assert_eq!(check.end_to_end, vec![Duration::from_millis(2_003)]);
     }
 
     #[test]
@@ -241,7 +244,7 @@ mod tests {
         ledger.record(&event(1, OrderStatus::Completed, 105), None);
         let check = ledger.check(&[acknowledged(1, 100)]);
         assert_eq!(check.completed_twice, 1);
-        assert_eq!(check.end_to_end, vec![Duration::from_secs(1)]);
+        assert_eq!(check.end_to_end, vec![Duration::from_millis(1_003)]);
         assert!(!check.passed());
     }
 
@@ -281,7 +284,7 @@ mod tests {
         let appended = SystemTime::UNIX_EPOCH + Duration::from_millis(101_500);
         ledger.record(&event(1, OrderStatus::Completed, 101), Some(appended));
         let check = ledger.check(&[acknowledged(1, 100)]);
-        assert_eq!(check.end_to_end, vec![Duration::from_millis(1_500)]);
+        assert_eq!(check.end_to_end, vec![Duration::from_millis(1_503)]);
     }
 
     #[test]

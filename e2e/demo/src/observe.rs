@@ -42,7 +42,7 @@ pub struct Sample {
     pub stalled: Vec<i32>,
     /// Intake latency (request → `202`) over the last second.
     pub intake: Option<(Duration, Duration)>,
-    /// End-to-end latency (`202` → completed) of the last second's completions: p50, p99.
+    /// End-to-end latency (request → completed) of the last second's completions: p50, p99.
     pub end_to_end: Option<(Duration, Duration)>,
 }
 
@@ -146,8 +146,11 @@ impl Observer {
         let mut latencies: Vec<Duration> = new.iter().map(|a| a.latency).collect();
         latencies.sort_unstable();
         sample.intake = p50_p99(&latencies);
-        self.accepted_at
-            .extend(new.into_iter().map(|a| (a.id, a.at)));
+        // End to end counts from the request: an order may complete before its `202` arrives.
+        self.accepted_at.extend(
+            new.into_iter()
+                .map(|a| (a.id, a.at.checked_sub(a.latency).unwrap_or(a.at))),
+        );
         sample.refused =
             self.load.refused.load(Ordering::Relaxed) + self.load.failed.load(Ordering::Relaxed);
     }

@@ -114,7 +114,7 @@ impl Summary {
         if let Some((p50, p99, max)) = self.end_to_end {
             let _ = writeln!(
                 out,
-                "- end-to-end (`202` → `completed` in the status topic): p50 {}, p99 {}, max {}",
+                "- end-to-end (request → `completed` in the status topic): p50 {}, p99 {}, max {}",
                 ms(p50),
                 ms(p99),
                 ms(max)

@@ -83,6 +83,29 @@ fn render(frame: &mut Frame, board: &Board) {
     ])
     .areas(frame.area());
     let last = board.samples.last().cloned().unwrap_or_default();
+    render_title(frame, title, board, &last);
+    render_rates(frame, rates, &board.samples, &last);
+    let [size_area, latency] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .areas(consumers);
+    render_consumers(frame, size_area, &board.samples, &last);
+    render_health(frame, latency, &last);
+    render_decisions(frame, decisions, board);
+    frame.render_widget(
+        Line::from(format!(
+            " kubectl get cop -n {} -w   kubectl describe cop {} -n {}   orders {}/order   Prometheus {}",
+            board.namespace,
+            board.pipeline,
+            board.namespace,
+            board.intake_url.as_deref().unwrap_or("–"),
+            board.prometheus_url
+        ))
+        .dark_gray(),
+        footer,
+    );
+}
+
+fn render_title(frame: &mut Frame, area: Rect, board: &Board, last: &Sample) {
     frame.render_widget(
         Line::from(vec![
             " coffee-pipeline demo ".bold().reversed(),
@@ -95,10 +118,14 @@ fn render(frame: &mut Frame, board: &Board) {
             )),
             "   q quits".dark_gray(),
         ]),
-        title,
+        area,
     );
+}
+
+/// Orders per second and lag, side by side.
+fn render_rates(frame: &mut Frame, area: Rect, samples: &[Sample], last: &Sample) {
     let [orders, lag] =
-        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(rates);
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
     two_sparklines(
         frame,
         orders,
@@ -106,8 +133,8 @@ fn render(frame: &mut Frame, board: &Board) {
             " orders/s: accepted {:.0} (blue), completed {:.0} (green) ",
             last.accepted_per_s, last.completed_per_s
         ),
-        (&board.samples, |s| s.accepted_per_s as u64, Color::Blue),
-        (&board.samples, |s| s.completed_per_s as u64, Color::Green),
+        (samples, |s| s.accepted_per_s as u64, Color::Blue),
+        (samples, |s| s.completed_per_s as u64, Color::Green),
     );
     two_sparklines(
         frame,
@@ -118,17 +145,16 @@ fn render(frame: &mut Frame, board: &Board) {
             last.worst
                 .map_or("–".to_owned(), |(p, l)| format!("p{p} {l}"))
         ),
-        (&board.samples, |s| s.lag.max(0) as u64, Color::Red),
+        (samples, |s| s.lag.max(0) as u64, Color::Red),
         (
-            &board.samples,
+            samples,
             |s| s.worst.map_or(0, |(_, l)| l.max(0) as u64),
             Color::Yellow,
         ),
     );
-    let [size_area, latency] =
-        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
-            .areas(consumers);
-    render_consumers(frame, size_area, &board.samples, &last);
+}
+
+fn render_health(frame: &mut Frame, area: Rect, last: &Sample) {
     let stalled = if last.stalled.is_empty() {
         "none".to_owned()
     } else {
@@ -141,15 +167,18 @@ fn render(frame: &mut Frame, board: &Board) {
                 pair(last.intake)
             )),
             Line::from(format!(
-                "end to end (202 → completed)  {}",
+                "end to end (request → completed)  {}",
                 pair(last.end_to_end)
             )),
             Line::from(format!("refused or unanswered  {}", last.refused)),
             Line::from(format!("stalled partitions  {stalled}")),
         ])
         .block(Block::bordered().title(" latency and health ")),
-        latency,
+        area,
     );
+}
+
+fn render_decisions(frame: &mut Frame, area: Rect, board: &Board) {
     let items: Vec<ListItem> = board
         .decisions
         .iter()
@@ -170,19 +199,7 @@ fn render(frame: &mut Frame, board: &Board) {
         .collect();
     frame.render_widget(
         List::new(items).block(Block::bordered().title(" scaling decisions (newest first) ")),
-        decisions,
-    );
-    frame.render_widget(
-        Line::from(format!(
-            " kubectl get cop -n {} -w   kubectl describe cop {} -n {}   orders {}/order   Prometheus {}",
-            board.namespace,
-            board.pipeline,
-            board.namespace,
-            board.intake_url.as_deref().unwrap_or("–"),
-            board.prometheus_url
-        ))
-        .dark_gray(),
-        footer,
+        area,
     );
 }
 

@@ -85,7 +85,7 @@ enum Bench {
         #[arg(long)]
         from_samples: bool,
     },
-    /// End-to-end latency (`202` → `completed` in the status topic) at fixed rates, ours
+    /// End-to-end latency (request → `completed` in the status topic) at fixed rates, ours
     /// against the original design.
     Latency {
         /// Orders per second.

@@ -226,6 +226,11 @@ impl OperatorProcess {
         crate::fixtures::log_tail(&self.log, 30)
     }
 
+    /// Where the process's output goes.
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
     /// SIGKILL: no lease release, no clean end of a reconcile.
     pub async fn kill(mut self) -> anyhow::Result<()> {
         self.kill_now().await

@@ -6,7 +6,7 @@ use clap::ValueEnum;
 use rdkafka::ClientConfig;
 
 /// How to reach the brokers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, clap::Args)]
+#[derive(Clone, Default, PartialEq, Eq, Hash, clap::Args)]
 pub struct Security {
     /// `plaintext`, `ssl`, `sasl_plaintext` or `sasl_ssl`.
     #[arg(long = "kafka-security-protocol", env = "KAFKA_SECURITY_PROTOCOL", value_enum, default_value_t = Protocol::Plaintext)]
@@ -120,6 +120,24 @@ impl Protocol {
     }
 }
 
+/// Written by hand so that the password and the client key never reach a log, an error or a
+/// panic message: only whether they are set shows. (The certificates are not secret, but are
+/// long; they show the same way.)
+impl std::fmt::Debug for Security {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |value: &Option<String>| value.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Security")
+            .field("protocol", &self.protocol)
+            .field("mechanism", &self.mechanism)
+            .field("username", &self.username)
+            .field("password", &hidden(&self.password))
+            .field("ca_pem", &hidden(&self.ca_pem))
+            .field("certificate_pem", &hidden(&self.certificate_pem))
+            .field("key_pem", &hidden(&self.key_pem))
+            .finish()
+    }
+}
+
 impl Security {
     /// Rejects settings that would silently not apply or cannot authenticate.
     pub fn validate(&self) -> Result<(), SecurityError> {
@@ -194,6 +212,25 @@ mod tests {
         assert_eq!(config.get("security.protocol"), Some("sasl_plaintext"));
         assert_eq!(config.get("sasl.mechanism"), Some("SCRAM-SHA-512"));
         assert_eq!(config.get("sasl.username"), Some("coffee"));
+    }
+
+    #[test]
+    fn debug_output_shows_that_secrets_are_set_but_never_their_values() {
+        let security = Security {
+            protocol: Protocol::SaslSsl,
+            key_pem: Some("-----BEGIN PRIVATE KEY-----\nkey material".into()),
+            certificate_pem: Some("-----BEGIN CERTIFICATE-----".into()),
+            ..sasl()
+        };
+        let shown = format!("{security:?} {security:#?}");
+        for secret in ["secret", "PRIVATE KEY", "key material", "CERTIFICATE"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("coffee"),
+            "the user name is not secret: {shown}"
+        );
+        assert!(shown.contains(r#"password: Some("<redacted>")"#), "{shown}");
     }
 
     #[test]

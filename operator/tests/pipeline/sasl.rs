@@ -57,6 +57,33 @@ async fn a_pipeline_on_a_sasl_cluster_authenticates_with_its_secret() {
         .fetch_metadata(Some(&topic), Duration::from_secs(10))
         .unwrap();
     assert_eq!(metadata.topics()[0].partitions().len(), 2);
+
+    // The password never reaches a log (the operator's, the pods'), the status or an Event.
+    let mut told = vec![std::fs::read_to_string(operator.log_path()).unwrap()];
+    let pod_logs = std::path::PathBuf::from(&bed.log_dir)
+        .join("pods")
+        .join(&scene.namespace);
+    for entry in std::fs::read_dir(&pod_logs).unwrap().flatten() {
+        if entry.path().extension().is_some_and(|x| x == "log") {
+            told.push(std::fs::read_to_string(entry.path()).unwrap());
+        }
+    }
+    assert!(
+        told.len() >= 3,
+        "the operator's and the pods' logs: {}",
+        told.len()
+    );
+    for what in [&["get", "cop", "secured"][..], &["get", "events"][..]] {
+        let args = [what, &["-n", &scene.namespace, "-o", "yaml"]].concat();
+        let output = kubectl(&bed, &args, None).unwrap();
+        told.push(String::from_utf8_lossy(&output.stdout).into_owned());
+    }
+    for text in &told {
+        assert!(
+            !text.contains("coffee-secret"),
+            "the password leaked:\n{text}"
+        );
+    }
     operator.stop().await.unwrap();
     scene.finish().await.unwrap();
 }

@@ -55,12 +55,16 @@ async fn place_order(
         .and_then(|v| v.to_str().ok());
     let order = order_request::decode(content_type, &bytes)?;
     let key = idempotency_key(headers)?;
+    // Reserve the key first, then look for an earlier order with it: checked the other way round,
+    // a request could look (nothing yet), another with the same key finish and release it, and
+    // this one publish a second order.
     let _reservation = match &key {
         Some(key) => {
+            let reservation = KeyReservation::take(state, key)?;
             if let Some(existing) = replay(state, key, &order.customer_name, order.coffee_type)? {
                 return Ok(accepted(existing, true));
             }
-            Some(KeyReservation::take(state, key)?)
+            Some(reservation)
         }
         None => None,
     };

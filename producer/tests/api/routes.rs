@@ -218,6 +218,44 @@ async fn a_retry_with_the_same_idempotency_key_returns_the_same_order_and_publis
 }
 
 #[tokio::test]
+async fn concurrent_requests_with_one_idempotency_key_create_one_order() -> anyhow::Result<()> {
+    let (bed, topics, producer) = producer("p-idem-race").await?;
+    let http = reqwest::Client::new();
+    let keys: Vec<String> = (0..20).map(|k| format!("race-{k}")).collect();
+    let mut requests = Vec::new();
+    for key in &keys {
+        for _ in 0..20 {
+            let request = http
+                .post(format!("{}/order", producer.base))
+                .header("Idempotency-Key", key.as_str())
+                .json(&json!({ "customer_name": "Ada", "coffee_type": "Latte" }))
+                .send();
+            requests.push(async move { (key.clone(), request.await) });
+        }
+    }
+    let mut ids: std::collections::HashMap<String, std::collections::HashSet<String>> =
+        std::collections::HashMap::new();
+    for (key, response) in futures::future::join_all(requests).await {
+        let response = response?;
+        match response.status().as_u16() {
+            202 => {
+                let order: serde_json::Value = response.json().await?;
+                let id = order["id"].as_str().unwrap_or_default().to_owned();
+                ids.entry(key).or_default().insert(id);
+            }
+            409 => {}
+            other => panic!("{key}: unexpected {other}"),
+        }
+    }
+    for (key, orders) in &ids {
+        assert_eq!(orders.len(), 1, "{key} answered with orders {orders:?}");
+    }
+    let messages = read_all(&bed, &topics.orders, Duration::from_secs(15)).await?;
+    assert_eq!(messages.len(), ids.len(), "one order event per key");
+    Ok(())
+}
+
+#[tokio::test]
 async fn probes_answer_and_metrics_label_routes_by_template() -> anyhow::Result<()> {
     let (_bed, _topics, producer) = producer("p-probes").await?;
     let http = reqwest::Client::new();

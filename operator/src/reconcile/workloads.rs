@@ -155,7 +155,6 @@ fn compression(compression: Compression) -> &'static str {
         Compression::Gzip => "gzip",
         Compression::Snappy => "snappy",
         Compression::Lz4 => "lz4",
-        Compression::Zstd => "zstd",
     }
 }
 

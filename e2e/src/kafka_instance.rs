@@ -13,6 +13,24 @@ use crate::fixtures::log_tail;
 use crate::ports::free_local_port;
 use crate::testbed::TestBed;
 
+/// The broker settings the test bed's own Kafka runs with, so that an extra broker differs only
+/// in its ports, listener and directory.
+const SERVER_PROPERTIES: &str = include_str!("../testbed.d/kafka/server.properties");
+
+/// The template filled in for one broker.
+fn server_properties(
+    port: u16,
+    controller_port: u16,
+    listener: &str,
+    log_dirs: &std::path::Path,
+) -> String {
+    SERVER_PROPERTIES
+        .replace("@PORT@", &port.to_string())
+        .replace("@CONTROLLER_PORT@", &controller_port.to_string())
+        .replace("@LISTENER@", listener)
+        .replace("@LOG_DIRS@", &log_dirs.display().to_string())
+}
+
 /// Why the extra broker could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum InstanceError {
@@ -92,18 +110,8 @@ impl KafkaInstance {
                  listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"{admin}\" password=\"{admin_password}\"{users};\n"
             );
         }
-        let properties = format!(
-            "process.roles=broker,controller\nnode.id=1\n\
-             controller.quorum.voters=1@127.0.0.1:{controller_port}\ncontroller.listener.names=CONTROLLER\n\
-             listeners={listener}://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}\n\
-             advertised.listeners={listener}://127.0.0.1:{port}\ninter.broker.listener.name={listener}\n\
-             listener.security.protocol.map={listener}:{listener},CONTROLLER:PLAINTEXT\n{sasl}\
-             log.dirs={}\nauto.create.topics.enable=false\noffsets.topic.replication.factor=1\n\
-             offsets.topic.num.partitions=3\ntransaction.state.log.replication.factor=1\n\
-             transaction.state.log.min.isr=1\nshare.coordinator.state.topic.replication.factor=1\n\
-             share.coordinator.state.topic.min.isr=1\ngroup.initial.rebalance.delay.ms=0\n",
-            dir.join("data").display()
-        );
+        let properties =
+            server_properties(port, controller_port, listener, &dir.join("data")) + &sasl;
         std::fs::write(dir.join("server.properties"), properties)
             .map_err(io("writing server.properties"))?;
         let mut instance = Self {
@@ -259,5 +267,37 @@ impl KafkaInstance {
         })
         .await
         .unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shared_template_is_filled_in_completely() {
+        let properties = server_properties(
+            29092,
+            29093,
+            "SASL_PLAINTEXT",
+            std::path::Path::new("/tmp/k"),
+        );
+        let settings: Vec<&str> = properties.lines().filter(|l| !l.starts_with('#')).collect();
+        for placeholder in ["@PORT@", "@CONTROLLER_PORT@", "@LISTENER@", "@LOG_DIRS@"] {
+            assert!(
+                settings.iter().all(|l| !l.contains(placeholder)),
+                "{placeholder} left in {properties}"
+            );
+        }
+        assert!(
+            settings.contains(
+                &"listeners=SASL_PLAINTEXT://127.0.0.1:29092,CONTROLLER://127.0.0.1:29093"
+            )
+        );
+        assert!(settings.contains(&"log.dirs=/tmp/k"));
+        assert!(
+            settings.contains(&"offsets.topic.num.partitions=12"),
+            "the test bed's value"
+        );
     }
 }

@@ -8,27 +8,9 @@ kafka_java() { java -cp "$KAFKA_LIBS/*" "$@"; }
 
 write_kafka_config() {
   mkdir -p "$KAFKA_DIR/data"
-  cat > "$KAFKA_DIR/server.properties" <<PROPS
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=$KAFKA_DIR/data
-# The product creates its topics explicitly; a typo must not silently create a new one.
-auto.create.topics.enable=false
-num.partitions=1
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=12
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
-PROPS
+  sed -e "s|@PORT@|$KAFKA_PORT|g" -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
+    -e "s|@LISTENER@|PLAINTEXT|g" -e "s|@LOG_DIRS@|$KAFKA_DIR/data|g" \
+    "$testbed_root/testbed.d/kafka/server.properties" > "$KAFKA_DIR/server.properties"
   # Kafka 4 logs through log4j2; its shipped YAML config would need another Jackson jar.
   cat > "$KAFKA_DIR/log4j2.properties" <<PROPS
 rootLogger.level=INFO

@@ -15,6 +15,7 @@ mod offsets;
 mod outbox;
 mod plan;
 mod pool;
+mod prefetch;
 mod recovery;
 mod retry;
 mod schedule;

@@ -45,7 +45,7 @@ pub fn finished_since(
         .set("enable.partition.eof", "false");
     // A whole status topic is read when the group never committed: ~160 MiB of RSS for 500,000
     // statuses with librdkafka's default fetches.
-    let consumer: BaseConsumer = crate::fetch::with_bounded_prefetch(&mut client).create()?;
+    let consumer: BaseConsumer = crate::prefetch::bounded_prefetch(&mut client).create()?;
     let metadata = consumer.fetch_metadata(Some(status_topic), timeout)?;
     let partitions: Vec<i32> = metadata
         .topics()

@@ -13,13 +13,14 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers};
-use rdkafka::{ClientConfig, Message};
+use rdkafka::Message;
 use tokio::runtime::Handle;
 use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::incoming::{Incoming, classify};
 use crate::outbox::{DeadLetter, Delivery};
+use crate::prefetch::bounded_prefetch;
 use crate::schedule::CancelOutcome;
 use crate::state::{Job, Source};
 use crate::work::Context;
@@ -52,23 +53,9 @@ pub fn consumer(
         .set("isolation.level", "read_committed")
         .set("statistics.interval.ms", "5000");
     let consumer: BaseConsumer<Callbacks> =
-        with_bounded_prefetch(&mut client).create_with_context(Callbacks(context))?;
+        bounded_prefetch(&mut client).create_with_context(Callbacks(context))?;
     consumer.subscribe(&[&config.kafka_topic])?;
     Ok(consumer)
-}
-
-/// Bounds what a consumer of orders or statuses prefetches. Events compress ~7:1, so a fetch is
-/// sized by what it holds once decompressed: at most 1 MiB (64 KiB per partition), about 20,000
-/// events. Larger fetches held whole topics in memory (~180 MiB for 500,000 orders). Fetching
-/// pauses at 20,000 queued events or 4 MiB, and resumes 10 ms later instead of librdkafka's 1 s,
-/// which with small fetches left the workers idle (docs/benchmarks.md).
-pub fn with_bounded_prefetch(client: &mut ClientConfig) -> &mut ClientConfig {
-    client
-        .set("fetch.max.bytes", "1048576")
-        .set("max.partition.fetch.bytes", "65536")
-        .set("queued.min.messages", "20000")
-        .set("queued.max.messages.kbytes", "4096")
-        .set("fetch.queue.backoff.ms", "10")
 }
 
 /// A message of the current batch, decoded.

@@ -15,7 +15,7 @@ use kube::api::PostParams;
 
 use crate::chart::Release;
 use crate::fixtures::{RuntimeScene, log_tail, unique_name};
-use crate::operator::{install, kubectl, repo, succeed, workloads_scene};
+use crate::operator::{install, kubectl, repo, succeed, wait_for_condition, workloads_scene};
 use crate::poll::eventually;
 use crate::runtime::PodSnapshot;
 use crate::testbed::TestBed;
@@ -159,6 +159,42 @@ impl Installed {
         let mut values = base_values.clone();
         values.extend(extra_values.iter().map(|v| (*v).to_owned()));
         release.upgrade(&self.bed, &values)
+    }
+
+    /// `kubectl apply`s `manifests/samples/minimal.yaml` (pipeline `espresso-bar`) in the
+    /// pipelines' namespace, pointed at the test bed's Kafka with a topic of its own.
+    pub fn apply_sample(&self) -> anyhow::Result<()> {
+        let sample = std::fs::read_to_string(repo().join("manifests/samples/minimal.yaml"))
+            .context("reading the minimal sample")?
+            .replace(
+                "bootstrapServers: kafka.kafka.svc:9092",
+                &format!(
+                    "bootstrapServers: \"{}\"\n    topic: {}",
+                    self.bed.kafka_bootstrap_servers,
+                    unique_name("sample")
+                ),
+            );
+        let namespace = &self.pipelines.namespace;
+        let applied = kubectl(
+            &self.bed,
+            &["apply", "-n", namespace, "-f", "-"],
+            Some(&sample),
+        )?;
+        succeed(applied, "applying the sample").map(|_| ())
+    }
+
+    /// Waits until the sample pipeline is Ready (fails the test with the operator's logs).
+    pub async fn wait_for_sample_ready(&self) {
+        let logs = self.operator_logs();
+        wait_for_condition(
+            &self.pipelines,
+            "espresso-bar",
+            "Ready",
+            "True",
+            None,
+            &logs,
+        )
+        .await;
     }
 
     /// The operator's running pods.

@@ -49,6 +49,14 @@ pub struct Acknowledged {
 }
 
 impl LoadCounts {
+    /// How many orders were accepted with an id so far.
+    pub fn acknowledged_count(&self) -> usize {
+        self.acknowledged
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
     /// The accepted orders from the `from`-th on (a reader's cursor).
     pub fn acknowledged_since(&self, from: usize) -> Vec<Acknowledged> {
         let all = self

@@ -9,7 +9,7 @@ use std::time::Duration;
 use e2e::chart::{Release, chart_dir};
 use e2e::fixtures::{create_namespace, delete_namespace, unique_name};
 use e2e::install::{CRD, Installed, adopt_crd};
-use e2e::operator::{install, kubectl, repo, succeed, wait_for_condition};
+use e2e::operator::{install, kubectl, succeed};
 use e2e::testbed::TestBed;
 use tokio::sync::Mutex;
 
@@ -115,33 +115,8 @@ async fn the_plain_manifests_run_the_operator_for_every_namespace() {
         );
     }
 
-    let sample = std::fs::read_to_string(repo().join("manifests/samples/minimal.yaml"))
-        .expect("the minimal sample")
-        .replace(
-            "bootstrapServers: kafka.kafka.svc:9092",
-            &format!(
-                "bootstrapServers: \"{}\"\n    topic: {}",
-                installed.bed.kafka_bootstrap_servers,
-                unique_name("plain")
-            ),
-        );
-    let applied = kubectl(
-        &installed.bed,
-        &["apply", "-n", &namespace, "-f", "-"],
-        Some(&sample),
-    )
-    .expect("kubectl runs");
-    succeed(applied, "applying the sample").unwrap();
-    let logs = installed.operator_logs();
-    wait_for_condition(
-        &installed.pipelines,
-        "espresso-bar",
-        "Ready",
-        "True",
-        None,
-        &logs,
-    )
-    .await;
+    installed.apply_sample().expect("applying the sample");
+    installed.wait_for_sample_ready().await;
 
     tokio::time::timeout(Duration::from_secs(120), installed.finish())
         .await

@@ -9,13 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::Context;
-use e2e::chart::helm;
 use e2e::operator::{kubectl, repo, succeed};
 use e2e::testbed::TestBed;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::system::{NAMESPACE, OPERATOR_NAMESPACE, RELEASE, System};
+use crate::system::{self, NAMESPACE, OPERATOR_NAMESPACE, System};
 
 /// Where the kept runtimes' pids are recorded.
 fn pid_file() -> PathBuf {
@@ -79,14 +78,7 @@ pub fn down(bed: &TestBed) -> anyhow::Result<()> {
         "--timeout=90s",
     ];
     succeed(kubectl(bed, &delete, None)?, "deleting the kept pipeline")?;
-    let uninstall = [
-        "uninstall",
-        RELEASE,
-        "-n",
-        OPERATOR_NAMESPACE,
-        "--ignore-not-found",
-    ];
-    succeed(helm(bed, &uninstall)?, "helm uninstall")?;
+    system::uninstall(bed)?;
     let pids = std::fs::read_to_string(pid_file()).unwrap_or_default();
     for pid in pids.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
         // Only a process that still is a coffee-runtime (pids are reused); one that is gone
@@ -97,16 +89,5 @@ pub fn down(bed: &TestBed) -> anyhow::Result<()> {
         }
     }
     std::fs::remove_file(pid_file()).ok();
-    for namespace in [NAMESPACE, OPERATOR_NAMESPACE] {
-        let args = [
-            "delete",
-            "namespace",
-            namespace,
-            "--ignore-not-found",
-            "--wait",
-            "--timeout=120s",
-        ];
-        succeed(kubectl(bed, &args, None)?, "deleting a namespace")?;
-    }
-    Ok(())
+    system::delete_namespaces(bed)
 }

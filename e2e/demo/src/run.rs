@@ -174,7 +174,7 @@ async fn play(
         board.decisions.extend(decision);
         view.show(board)?;
         if let Some(since) = draining_since {
-            let accepted = counts.acknowledged_since(0).len();
+            let accepted = counts.acknowledged_count();
             let completed = ledger_completed(&ledger);
             if interrupts > 1 || completed >= accepted || since.elapsed() > DRAIN {
                 break;
@@ -182,8 +182,6 @@ async fn play(
         }
     }
     load.stop();
-    // The last completions may still be on their way to the reader.
-    tokio::time::sleep(Duration::from_secs(1)).await;
     follower.abort();
     let acknowledged = counts.acknowledged_since(0);
     let check = ledger

@@ -57,15 +57,25 @@ pub fn clear_leftovers(bed: &TestBed) -> anyhow::Result<()> {
         }
     }
     if exists(OPERATOR_NAMESPACE) {
-        let args = [
-            "uninstall",
-            RELEASE,
-            "-n",
-            OPERATOR_NAMESPACE,
-            "--ignore-not-found",
-        ];
-        succeed(helm(bed, &args)?, "uninstalling a leftover release")?;
+        uninstall(bed)?;
     }
+    delete_namespaces(bed)
+}
+
+/// `helm uninstall`s the demo's release, if it is there.
+pub fn uninstall(bed: &TestBed) -> anyhow::Result<()> {
+    let args = [
+        "uninstall",
+        RELEASE,
+        "-n",
+        OPERATOR_NAMESPACE,
+        "--ignore-not-found",
+    ];
+    succeed(helm(bed, &args)?, "helm uninstall").map(|_| ())
+}
+
+/// Deletes both of the demo's namespaces and waits until they are gone.
+pub fn delete_namespaces(bed: &TestBed) -> anyhow::Result<()> {
     for namespace in [NAMESPACE, OPERATOR_NAMESPACE] {
         let args = [
             "delete",
@@ -75,7 +85,7 @@ pub fn clear_leftovers(bed: &TestBed) -> anyhow::Result<()> {
             "--wait",
             "--timeout=120s",
         ];
-        succeed(kubectl(bed, &args, None)?, "deleting a leftover namespace")?;
+        succeed(kubectl(bed, &args, None)?, "deleting a namespace")?;
     }
     Ok(())
 }

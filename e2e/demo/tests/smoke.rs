@@ -11,6 +11,7 @@ use std::time::Duration;
 use e2e::operator::{kubectl, repo};
 use e2e::poll::eventually;
 use e2e::testbed::TestBed;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -73,7 +74,7 @@ async fn a_kept_demo_runs_on_after_exit_until_down() {
     let _turn = TURN.lock().await;
     let bed = TestBed::load().expect("the test bed (start it with `e2e/testbed up`)");
     let out = std::env::temp_dir().join(e2e::fixtures::unique_name("demo-keep"));
-    let demo = tokio::process::Command::new(DEMO)
+    let mut demo = tokio::process::Command::new(DEMO)
         .args([
             "--profile",
             "steady",
@@ -95,32 +96,40 @@ async fn a_kept_demo_runs_on_after_exit_until_down() {
         &["jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"],
     ]
     .concat();
-    eventually(
-        "the demo's pipeline Ready",
-        Duration::from_secs(120),
-        || async {
-            match kubectl_says(&bed, &ready).as_str() {
-                "True" => Ok(()),
-                other => Err(other.to_owned()),
+    // Past the ten-second day (a sample line at 0:12), the load goes on at its last rate until
+    // interrupted.
+    let mut lines = BufReader::new(demo.stdout.take().expect("stdout")).lines();
+    let mut said = String::new();
+    let past_the_day = tokio::time::timeout(Duration::from_secs(180), async {
+        while let Some(line) = lines.next_line().await.expect("reading the demo's output") {
+            said.push_str(&line);
+            said.push('\n');
+            if line.trim_start().starts_with("0:12 ") {
+                return true;
             }
-        },
-    )
-    .await
-    .expect("the pipeline becomes Ready");
-    // Past the ten-second day, the load goes on at its last rate until interrupted.
-    tokio::time::sleep(Duration::from_secs(15)).await;
+        }
+        false
+    })
+    .await;
+    assert_eq!(past_the_day, Ok(true), "{said}");
     let pid = nix::unistd::Pid::from_raw(i32::try_from(demo.id().expect("a pid")).expect("a pid"));
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
-    let output = tokio::time::timeout(Duration::from_secs(120), demo.wait_with_output())
-        .await
-        .expect("the demo ends after Ctrl-C")
-        .expect("its output");
-    let said = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{said}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let rest = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(line) = lines.next_line().await.expect("reading the demo's output") {
+            said.push_str(&line);
+            said.push('\n');
+        }
+        demo.wait().await.expect("the demo's exit status")
+    })
+    .await
+    .expect("the demo ends after Ctrl-C");
+    let mut stderr = String::new();
+    if let Some(mut pipe) = demo.stderr.take() {
+        pipe.read_to_string(&mut stderr)
+            .await
+            .expect("the demo's errors");
+    }
+    assert!(rest.success(), "{said}\n{stderr}");
     assert!(said.contains("left running"), "{said}");
     assert!(
         non_empty(&out.join("report.png")),

@@ -6,38 +6,11 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use e2e::operator::{kubectl, repo, succeed, wait_for_condition};
+use e2e::operator::kubectl;
 
 use e2e::install::Installed;
 
 use super::release::{install, leader};
-
-/// The sample from `manifests/samples/`, pointed at the test bed's Kafka with a topic of its own.
-fn sample(installed: &Installed) -> String {
-    let text = std::fs::read_to_string(repo().join("manifests/samples/minimal.yaml"))
-        .expect("the minimal sample");
-    let topic = e2e::fixtures::unique_name("sample");
-    text.replace(
-        "bootstrapServers: kafka.kafka.svc:9092",
-        &format!(
-            "bootstrapServers: \"{}\"\n    topic: {topic}",
-            installed.bed.kafka_bootstrap_servers
-        ),
-    )
-}
-
-async fn wait_for_sample_ready(installed: &Installed) {
-    let logs = installed.operator_logs();
-    wait_for_condition(
-        &installed.pipelines,
-        "espresso-bar",
-        "Ready",
-        "True",
-        None,
-        &logs,
-    )
-    .await;
-}
 
 fn exists(installed: &Installed, args: &[&str]) -> bool {
     kubectl(&installed.bed, args, None)
@@ -63,14 +36,8 @@ async fn install_upgrade_and_uninstall_run_the_operator_as_a_cluster_would() {
         );
     }
 
-    let applied = kubectl(
-        &installed.bed,
-        &["apply", "-n", &installed.pipelines.namespace, "-f", "-"],
-        Some(&sample(&installed)),
-    )
-    .expect("kubectl runs");
-    succeed(applied, "applying the sample").unwrap();
-    wait_for_sample_ready(&installed).await;
+    installed.apply_sample().expect("applying the sample");
+    installed.wait_for_sample_ready().await;
     eprintln!(
         "helm install to a Ready pipeline: {:.1} s",
         started.elapsed().as_secs_f64()
@@ -82,7 +49,7 @@ async fn install_upgrade_and_uninstall_run_the_operator_as_a_cluster_would() {
     let (rolled, new_leader) = leader(&installed, 2, &pods).await;
     assert!(rolled.contains(&new_leader) && !pods.contains(&new_leader));
     assert_ne!(new_leader, first_leader, "a new pod leads after the roll");
-    wait_for_sample_ready(&installed).await;
+    installed.wait_for_sample_ready().await;
 
     installed
         .delete_pipelines()

@@ -4,17 +4,15 @@
 //! the producer's peak RSS.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use e2e::fixtures::unique_name;
 use e2e::kafka::{admin, create_topic};
-use e2e::poll::eventually;
 use e2e::testbed::TestBed;
 use serde_json::Value;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
+use crate::service::start;
 use crate::{median, peak_rss_mib};
 
 /// One load-generator run.
@@ -29,54 +27,7 @@ struct Sample {
     cut_off: u64,
 }
 
-struct Target {
-    name: &'static str,
-    url: String,
-    child: Child,
-}
-
 const BODY: &str = r#"{"customer_name":"Benchmark","coffee_type":"Latte"}"#;
-
-async fn start(
-    name: &'static str,
-    binary: &Path,
-    args: &[String],
-    log_dir: &Path,
-) -> anyhow::Result<Target> {
-    let port = e2e::ports::free_local_port().context("choosing a port")?;
-    let log = std::fs::File::create(log_dir.join(format!("bench-{name}.log")))?;
-    let child = Command::new(binary)
-        .args(["--port", &port.to_string()])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("starting {}", binary.display()))?;
-    let base = format!("http://127.0.0.1:{port}");
-    let ready = if name == "ceiling" {
-        format!("{base}/order")
-    } else {
-        format!("{base}/readyz")
-    };
-    eventually(
-        &format!("{name} to be ready"),
-        Duration::from_secs(60),
-        || async {
-            match reqwest::get(&ready).await {
-                Ok(r) if r.status().as_u16() == 200 || name == "ceiling" => Ok(()),
-                other => Err(format!("{other:?}")),
-            }
-        },
-    )
-    .await?;
-    Ok(Target {
-        name,
-        url: format!("{base}/order"),
-        child,
-    })
-}
 
 async fn oha(
     oha: &Path,
@@ -172,6 +123,7 @@ pub async fn intake(
             &bin_dir.join("coffee-http-ceiling"),
             &[],
             &log_dir,
+            &[],
         )
         .await?,
     );
@@ -201,7 +153,7 @@ pub async fn intake(
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
-        targets.push(start(name, &bin_dir.join("coffee-producer"), &args, &log_dir).await?);
+        targets.push(start(name, &bin_dir.join("coffee-producer"), &args, &log_dir, &[]).await?);
     }
     for target in &targets {
         oha(oha_path, &target.url, 64, 2, None).await?;

@@ -6,20 +6,18 @@
 //! end is when the event was in the topic, not when a reader got to it.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use e2e::fixtures::unique_name;
 use e2e::kafka::{admin, create_topic};
 use e2e::ledger::{Ledger, follow, quantile};
 use e2e::load::Load;
-use e2e::poll::eventually;
 use e2e::testbed::TestBed;
-use tokio::process::{Child, Command};
 
 use crate::median;
+use crate::service::{Target, start};
 
 /// Orders acknowledged in the first seconds (connections opening, clients warming up) are not
 /// measured.
@@ -127,17 +125,12 @@ async fn run_once(
     )
     .await?;
     let log_dir = PathBuf::from(&bed.log_dir);
-    let (mut consumer, consumer_url) =
-        consumer(bed, bin_dir, &orders, &statuses, design, &log_dir)?;
-    let (mut producer, producer_url) =
-        producer(bed, bin_dir, &orders, &statuses, design, &log_dir)?;
-    for url in [&consumer_url, &producer_url] {
-        ready(url).await?;
-    }
+    let mut consumer = consumer(bed, bin_dir, &orders, &statuses, design, &log_dir).await?;
+    let mut producer = producer(bed, bin_dir, &orders, &statuses, design, &log_dir).await?;
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let follower = follow(bed, &statuses, Arc::clone(&ledger)).await?;
     let start = SystemTime::now();
-    let load = Load::start_at(vec![format!("{producer_url}/order")], f64::from(rate));
+    let load = Load::start_at(vec![producer.url.clone()], f64::from(rate));
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let counts = load.stop();
     let sent_for = start.elapsed().unwrap_or_default();
@@ -145,10 +138,9 @@ async fn run_once(
     let acknowledged = loop {
         // Answers to the last requests may still be arriving.
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let acknowledged = counts.acknowledged_since(0);
         let completed = ledger.lock().map(|l| l.completed()).unwrap_or(0);
-        if completed >= acknowledged.len() || Instant::now() > deadline {
-            break acknowledged;
+        if completed >= counts.acknowledged_count() || Instant::now() > deadline {
+            break counts.acknowledged_since(0);
         }
     };
     follower.abort();
@@ -161,8 +153,8 @@ async fn run_once(
         .lock()
         .map_err(|_| anyhow::anyhow!("the ledger's lock is poisoned"))?
         .check(&measured);
-    for child in [&mut consumer, &mut producer] {
-        let _ = child.kill().await;
+    for target in [&mut consumer, &mut producer] {
+        let _ = target.child.kill().await;
     }
     let _ = admin
         .delete_topics(&[&orders, &statuses], &rdkafka::admin::AdminOptions::new())
@@ -179,46 +171,67 @@ async fn run_once(
     })
 }
 
-fn consumer(
-    bed: &TestBed,
-    bin_dir: &Path,
-    orders: &str,
-    statuses: &str,
-    design: Design,
-    log_dir: &Path,
-) -> anyhow::Result<(Child, String)> {
-    let mut args = vec![
-        "--kafka-topic".to_owned(),
-        orders.to_owned(),
-        "--status-topic".to_owned(),
-        statuses.to_owned(),
-        "--group-id".to_owned(),
-        unique_name("bench-latency"),
-        "--dead-letter-topic".to_owned(),
-        format!("{orders}-dead-letters"),
-        "--brew-time-scale".to_owned(),
-        "0".to_owned(),
-    ];
-    if design == Design::Original {
-        args.extend(["--workers", "1", "--max-workers", "1"].map(str::to_owned));
-    }
-    spawn(
-        bed,
-        &bin_dir.join("coffee-consumer"),
-        &args,
-        log_dir,
-        "consumer",
-    )
+/// Options every benchmarked service gets.
+fn common(bed: &TestBed, args: &[&str]) -> Vec<String> {
+    [
+        "--bind-address",
+        "127.0.0.1",
+        "--kafka-brokers",
+        &bed.kafka_bootstrap_servers,
+    ]
+    .iter()
+    .chain(args)
+    .map(|s| (*s).to_owned())
+    .collect()
 }
 
-fn producer(
+/// Fewer log lines than the default: the services share the machine with the load.
+const QUIET: &[(&str, &str)] = &[("RUST_LOG", "warn")];
+
+async fn consumer(
     bed: &TestBed,
     bin_dir: &Path,
     orders: &str,
     statuses: &str,
     design: Design,
     log_dir: &Path,
-) -> anyhow::Result<(Child, String)> {
+) -> anyhow::Result<Target> {
+    let group = unique_name("bench-latency");
+    let dead_letters = format!("{orders}-dead-letters");
+    let mut args = vec![
+        "--kafka-topic",
+        orders,
+        "--status-topic",
+        statuses,
+        "--group-id",
+        &group,
+        "--dead-letter-topic",
+        &dead_letters,
+        "--brew-time-scale",
+        "0",
+    ];
+    if design == Design::Original {
+        args.extend(["--workers", "1", "--max-workers", "1"]);
+    }
+    let binary = bin_dir.join("coffee-consumer");
+    start(
+        "latency-consumer",
+        &binary,
+        &common(bed, &args),
+        log_dir,
+        QUIET,
+    )
+    .await
+}
+
+async fn producer(
+    bed: &TestBed,
+    bin_dir: &Path,
+    orders: &str,
+    statuses: &str,
+    design: Design,
+    log_dir: &Path,
+) -> anyhow::Result<Target> {
     let mode = if design == Design::Ours {
         "durable"
     } else {
@@ -231,57 +244,14 @@ fn producer(
         statuses,
         "--publish-mode",
         mode,
-    ]
-    .map(str::to_owned);
-    spawn(
-        bed,
-        &bin_dir.join("coffee-producer"),
-        &args,
+    ];
+    let binary = bin_dir.join("coffee-producer");
+    start(
+        "latency-producer",
+        &binary,
+        &common(bed, &args),
         log_dir,
-        "producer",
+        QUIET,
     )
-}
-
-/// Starts `binary` on a free port of 127.0.0.1, its output in the log directory; returns it and
-/// its base URL.
-fn spawn(
-    bed: &TestBed,
-    binary: &Path,
-    args: &[String],
-    log_dir: &Path,
-    name: &str,
-) -> anyhow::Result<(Child, String)> {
-    let port = e2e::ports::free_local_port().context("choosing a port")?;
-    let log = std::fs::File::create(log_dir.join(format!("bench-latency-{name}.log")))?;
-    let child = Command::new(binary)
-        .args(["--bind-address", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--kafka-brokers", &bed.kafka_bootstrap_servers])
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("starting {}", binary.display()))?;
-    Ok((child, format!("http://127.0.0.1:{port}")))
-}
-
-async fn ready(base: &str) -> anyhow::Result<()> {
-    let url = format!("{base}/readyz");
-    let result = eventually(
-        &format!("{url} to answer 200"),
-        Duration::from_secs(60),
-        || async {
-            match reqwest::get(&url).await {
-                Ok(r) if r.status().as_u16() == 200 => Ok(()),
-                other => Err(format!("{other:?}")),
-            }
-        },
-    )
-    .await;
-    if let Err(error) = result {
-        bail!("{error} (logs: bench-latency-*.log in the test bed's log directory)");
-    }
-    Ok(())
+    .await
 }

@@ -7,6 +7,7 @@ mod drain;
 mod intake;
 mod latency;
 mod operator;
+mod service;
 
 use std::path::PathBuf;
 

@@ -157,12 +157,8 @@ impl Targets {
                 .borrow()
                 .iter()
                 .filter(|p| p.ready && &p.namespace == namespace && &p.deployment == deployment)
-                .filter_map(|p| {
-                    p.ports
-                        .iter()
-                        .find(|a| a.container_port == *container_port)
-                        .map(|a| format!("http://127.0.0.1:{}/order", a.local_port))
-                })
+                .filter_map(|p| p.base_url(*container_port))
+                .map(|base| format!("{base}/order"))
                 .collect(),
         }
     }

@@ -46,13 +46,10 @@ impl Wiring {
 /// Workers per pod as the first ready consumer pod reports them live (`GET /workers`); 0 when
 /// none answers.
 pub async fn live_workers(http: &reqwest::Client, pods: &[PodSnapshot]) -> i32 {
-    let Some(port) = pods
-        .iter()
-        .find_map(|p| p.ports.iter().find(|a| a.container_port == 8080))
-    else {
+    let Some(base) = pods.iter().find_map(|p| p.base_url(8080)) else {
         return 0;
     };
-    let url = format!("http://127.0.0.1:{}/workers", port.local_port);
+    let url = format!("{base}/workers");
     match http.get(url).send().await {
         Ok(response) => response
             .json::<serde_json::Value>()

@@ -201,8 +201,7 @@ pub fn intake_url(installed: &Installed, pipeline: &str) -> Option<String> {
         &format!("{pipeline}-producer"),
     )
     .iter()
-    .find_map(|p| p.ports.iter().find(|a| a.container_port == 8080))
-    .map(|a| format!("http://127.0.0.1:{}", a.local_port))
+    .find_map(|p| p.base_url(8080))
 }
 
 fn size(value: &Value) -> Option<(i32, i32)> {

@@ -146,6 +146,16 @@ pub struct PodSnapshot {
     pub last_error: Option<String>,
 }
 
+impl PodSnapshot {
+    /// Where this pod's `container_port` is reached here (`http://127.0.0.1:<local port>`).
+    pub fn base_url(&self, container_port: i32) -> Option<String> {
+        self.ports
+            .iter()
+            .find(|a| a.container_port == container_port)
+            .map(|a| format!("http://127.0.0.1:{}", a.local_port))
+    }
+}
+
 /// A runtime running in the background of this process.
 #[derive(Debug)]
 pub struct RuntimeHandle {

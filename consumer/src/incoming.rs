@@ -38,6 +38,7 @@ pub fn classify(payload: Option<&[u8]>) -> Incoming {
             reason: match error {
                 DecodeError::Malformed { .. } => "undecodable",
                 DecodeError::UnsupportedVersion { .. } => "unsupported_schema_version",
+                DecodeError::Invalid { .. } => "invalid_order",
             },
             detail: error.to_string(),
         },
@@ -132,5 +133,34 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn an_order_breaking_the_apis_limits_is_unreadable_as_invalid() {
+        let mut order = details();
+        order.customer_name = "x".repeat(200_000);
+        let event = OrderEvent::OrderCreated {
+            order_id: Uuid::from_u128(3),
+            order,
+            idempotency_key: None,
+        };
+        assert!(matches!(
+            classify(Some(&event.encode())),
+            Incoming::Unreadable {
+                reason: "invalid_order",
+                ..
+            }
+        ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_body_is_classified_and_an_unreadable_one_says_why(
+            body in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..256)
+        ) {
+            if let Incoming::Unreadable { reason, detail } = classify(Some(&body)) {
+                proptest::prop_assert!(!reason.is_empty() && !detail.is_empty());
+            }
+        }
     }
 }

@@ -240,7 +240,8 @@ impl Installed {
         .map_err(|e| anyhow::anyhow!("{e}\n{}", self.operator_logs()))
     }
 
-    fn lease_holder(&self) -> anyhow::Result<String> {
+    /// The pod holding the operator's Lease, as the API server has it.
+    pub fn lease_holder(&self) -> anyhow::Result<String> {
         let output = kubectl(
             &self.bed,
             &[

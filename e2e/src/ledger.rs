@@ -1,9 +1,9 @@
 //! The independent check that nothing was lost: a reader of a pipeline's status topic (no
 //! consumer group, nothing committed) records every status event, and the ledger compares them
-//! with the orders the load generator saw acknowledged. Used by the demo and the latency
-//! benchmark.
+//! with what the load generator saw: the orders acknowledged, the requests refused and the
+//! cancels accepted. Used by the demo, the latency benchmark and the chaos suite.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -23,6 +23,15 @@ struct Entry {
     cancelled: u32,
     failed: u32,
     first_completed: Option<SystemTime>,
+    /// The order's customer: the load names every request uniquely, so two orders of one
+    /// customer are one request published twice.
+    customer: String,
+}
+
+impl Entry {
+    fn finals(&self) -> u32 {
+        self.completed + self.cancelled + self.failed
+    }
 }
 
 /// Every order's status events, as read.
@@ -31,6 +40,8 @@ pub struct Ledger {
     orders: HashMap<String, Entry>,
     /// Completions in the order they were read: (order id, when it completed).
     completions: Vec<(String, SystemTime)>,
+    /// Orders with a final status (completed, cancelled or failed).
+    finished: usize,
     undecodable: u64,
 }
 
@@ -38,12 +49,22 @@ pub struct Ledger {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Check {
     pub accepted: u64,
-    /// Accepted orders with exactly one `completed` event.
+    /// Accepted orders with exactly one final status, `completed` (counting cancels too late).
     pub completed_once: u64,
-    /// Accepted orders with more than one `completed` event.
+    /// Accepted orders with exactly one final status, `cancelled`, after a cancel the load
+    /// asked for.
+    pub cancelled_once: u64,
+    /// Accepted orders whose cancel was accepted but came too late: they completed.
+    pub cancel_too_late: u64,
+    /// Accepted orders with more than one final status event (brewed twice, or completed and
+    /// cancelled).
     pub completed_twice: u64,
-    /// Accepted orders that ended `failed` or `cancelled` (the demo cancels none).
+    /// Accepted orders that ended `failed`, or `cancelled` without anyone asking.
     pub failed: u64,
+    /// Requests (customer names) that became more than one order.
+    pub duplicated_requests: u64,
+    /// Requests refused with an answer (4xx/5xx) whose order appears on the status topic anyway.
+    pub refused_but_present: u64,
     /// Accepted orders with no final status: lost.
     pub lost: Vec<String>,
     /// Final statuses of orders the load never saw accepted (e.g. a 202 lost on the way back).
@@ -64,7 +85,9 @@ impl Check {
             && self.completed_twice == 0
             && self.failed == 0
             && self.undecodable == 0
-            && self.completed_once == self.accepted
+            && self.duplicated_requests == 0
+            && self.refused_but_present == 0
+            && self.completed_once + self.cancelled_once == self.accepted
     }
 }
 
@@ -73,6 +96,12 @@ impl Ledger {
     /// `message.timestamp.type=LogAppendTime`), else the event's own time counts.
     pub fn record(&mut self, event: &StatusEvent, appended: Option<SystemTime>) {
         let entry = self.orders.entry(event.order_id.to_string()).or_default();
+        if entry.customer.is_empty() {
+            entry.customer = event.order.customer_name.to_string();
+        }
+        if event.status.is_final() && entry.finals() == 0 {
+            self.finished += 1;
+        }
         match event.status {
             OrderStatus::Completed => {
                 entry.completed += 1;
@@ -97,6 +126,11 @@ impl Ledger {
         self.completions.len()
     }
 
+    /// Orders with a final status so far (each counted once).
+    pub fn finished(&self) -> usize {
+        self.finished
+    }
+
     /// Completions from the `from`-th on (a reader's cursor), with when they completed.
     pub fn completions_since(&self, from: usize) -> Vec<(String, SystemTime)> {
         self.completions
@@ -105,22 +139,38 @@ impl Ledger {
             .unwrap_or_default()
     }
 
-    /// Compares the status events with the acknowledged orders.
+    /// Compares the status events with the acknowledged orders (none cancelled).
     pub fn check(&self, acknowledged: &[Acknowledged]) -> Check {
+        self.check_requests(acknowledged, &[], &[])
+    }
+
+    /// Compares the status events with all the load saw: the acknowledged orders, the
+    /// customer names of the requests `refused` with an answer, and the ids whose cancel was
+    /// accepted.
+    pub fn check_requests(
+        &self,
+        acknowledged: &[Acknowledged],
+        refused: &[String],
+        cancelled: &[String],
+    ) -> Check {
+        let cancelled: HashSet<&str> = cancelled.iter().map(String::as_str).collect();
         let mut check = Check {
             accepted: acknowledged.len() as u64,
             undecodable: self.undecodable,
             ..Check::default()
         };
-        let mut known = std::collections::HashSet::with_capacity(acknowledged.len());
+        let mut known = HashSet::with_capacity(acknowledged.len());
         for order in acknowledged {
             known.insert(order.id.as_str());
             check.intake.push(order.latency);
             let entry = self.orders.get(&order.id).cloned().unwrap_or_default();
-            match entry.completed {
-                0 if entry.failed + entry.cancelled > 0 => check.failed += 1,
-                0 => check.lost.push(order.id.clone()),
-                1 => check.completed_once += 1,
+            let asked = cancelled.contains(order.id.as_str());
+            match (entry.finals(), entry.completed, entry.cancelled) {
+                (0, _, _) => check.lost.push(order.id.clone()),
+                (1, 1, _) if asked => check.cancel_too_late += 1,
+                (1, 1, _) => check.completed_once += 1,
+                (1, _, 1) if asked => check.cancelled_once += 1,
+                (1, _, _) => check.failed += 1,
                 _ => check.completed_twice += 1,
             }
             if let Some(done) = entry.first_completed {
@@ -130,12 +180,20 @@ impl Ledger {
                     .push(done.duration_since(sent).unwrap_or_default());
             }
         }
+        check.completed_once += check.cancel_too_late;
         check.unacknowledged = self
             .orders
             .iter()
-            .filter(|(id, e)| {
-                e.completed + e.failed + e.cancelled > 0 && !known.contains(id.as_str())
-            })
+            .filter(|(id, e)| e.finals() > 0 && !known.contains(id.as_str()))
+            .count() as u64;
+        let mut orders_of: HashMap<&str, u32> = HashMap::new();
+        for entry in self.orders.values().filter(|e| !e.customer.is_empty()) {
+            *orders_of.entry(entry.customer.as_str()).or_default() += 1;
+        }
+        check.duplicated_requests = orders_of.values().filter(|n| **n > 1).count() as u64;
+        check.refused_but_present = refused
+            .iter()
+            .filter(|name| orders_of.contains_key(name.as_str()))
             .count() as u64;
         check.end_to_end.sort_unstable();
         check.intake.sort_unstable();
@@ -201,7 +259,7 @@ mod tests {
             status,
             at: jiff::Timestamp::from_second(second).expect("a time"),
             order: OrderDetails {
-                customer_name: "Ada".into(),
+                customer_name: format!("customer {id}"),
                 coffee_type: "Latte".into(),
                 created_at: jiff::Timestamp::from_second(second).expect("a time"),
             },
@@ -285,6 +343,61 @@ mod tests {
         ledger.record(&event(1, OrderStatus::Completed, 101), Some(appended));
         let check = ledger.check(&[acknowledged(1, 100)]);
         assert_eq!(check.end_to_end, vec![Duration::from_millis(1_503)]);
+    }
+
+    #[test]
+    fn a_request_published_as_two_orders_is_a_duplicated_request() {
+        let mut ledger = Ledger::default();
+        let mut twin = event(2, OrderStatus::Completed, 101);
+        twin.order.customer_name = "customer 1".to_owned();
+        ledger.record(&event(1, OrderStatus::Completed, 101), None);
+        ledger.record(&twin, None);
+        let check = ledger.check(&[acknowledged(1, 100)]);
+        assert_eq!(check.duplicated_requests, 1);
+        assert!(!check.passed());
+    }
+
+    #[test]
+    fn a_refused_request_whose_order_appears_fails_the_check() {
+        let mut ledger = Ledger::default();
+        ledger.record(&event(2, OrderStatus::Processing, 101), None);
+        let check = ledger.check_requests(&[], &["customer 2".to_owned()], &[]);
+        assert_eq!(check.refused_but_present, 1);
+        assert!(!check.passed());
+        let elsewhere = ledger.check_requests(&[], &["customer 3".to_owned()], &[]);
+        assert!(elsewhere.passed(), "{elsewhere:?}");
+    }
+
+    #[test]
+    fn a_cancel_honoured_or_too_late_passes() {
+        let mut ledger = Ledger::default();
+        ledger.record(&event(1, OrderStatus::Cancelled, 101), None);
+        ledger.record(&event(2, OrderStatus::Completed, 101), None);
+        let asked = [1u128, 2].map(|id| uuid::Uuid::from_u128(id).to_string());
+        let check =
+            ledger.check_requests(&[acknowledged(1, 100), acknowledged(2, 100)], &[], &asked);
+        assert_eq!((check.cancelled_once, check.cancel_too_late), (1, 1));
+        assert!(check.passed(), "{check:?}");
+    }
+
+    #[test]
+    fn a_cancel_nobody_asked_for_fails_the_check() {
+        let mut ledger = Ledger::default();
+        ledger.record(&event(1, OrderStatus::Cancelled, 101), None);
+        let check = ledger.check(&[acknowledged(1, 100)]);
+        assert_eq!(check.failed, 1);
+        assert!(!check.passed());
+    }
+
+    #[test]
+    fn an_order_both_completed_and_cancelled_is_a_duplicate() {
+        let mut ledger = Ledger::default();
+        ledger.record(&event(1, OrderStatus::Completed, 101), None);
+        ledger.record(&event(1, OrderStatus::Cancelled, 102), None);
+        let asked = [uuid::Uuid::from_u128(1).to_string()];
+        let check = ledger.check_requests(&[acknowledged(1, 100)], &[], &asked);
+        assert_eq!(check.completed_twice, 1);
+        assert!(!check.passed());
     }
 
     #[test]

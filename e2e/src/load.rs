@@ -27,15 +27,43 @@ pub fn mean_brew_units() -> f64 {
     f64::from(units) / COFFEES.len() as f64
 }
 
+/// How long a client waits before it sends again a request that got no answer.
+const RETRY_AFTER: Duration = Duration::from_millis(300);
+/// How often a request without an answer is sent, at most.
+const ATTEMPTS: usize = 5;
+/// A cancel is sent again while the pod's view has not read its order yet.
+const CANCEL_ATTEMPTS: usize = 20;
+const CANCEL_RETRY_AFTER: Duration = Duration::from_millis(50);
+
+/// How the load behaves beyond its rate.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    /// Send every order with an `Idempotency-Key` and, when no answer came (connection
+    /// refused or reset, timeout), send it again to the next pod, as a careful client would.
+    pub retry_unanswered: bool,
+    /// Cancel every n-th accepted order right after its `202`.
+    pub cancel_every: Option<u64>,
+}
+
 /// What the load has done so far.
 #[derive(Debug, Default)]
 pub struct LoadCounts {
     pub sent: AtomicU64,
     pub accepted: AtomicU64,
     pub refused: AtomicU64,
+    /// Requests that never got an answer, after every attempt.
     pub failed: AtomicU64,
+    /// Attempts sent again after no answer.
+    pub retries: AtomicU64,
+    /// Cancels refused with `409`: the order was already brewing or brewed.
+    pub cancels_refused: AtomicU64,
     /// The accepted orders, in the order their answers arrived.
     pub acknowledged: Mutex<Vec<Acknowledged>>,
+    /// The customer names of requests refused with an answer and never sent without one: no
+    /// order of theirs may exist.
+    pub refused_names: Mutex<Vec<String>>,
+    /// The ids of orders whose cancel was accepted.
+    pub cancels: Mutex<Vec<String>>,
 }
 
 /// One accepted order, as the client saw it.
@@ -51,22 +79,30 @@ pub struct Acknowledged {
 impl LoadCounts {
     /// How many orders were accepted with an id so far.
     pub fn acknowledged_count(&self) -> usize {
-        self.acknowledged
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .len()
+        locked(&self.acknowledged).len()
+    }
+
+    /// The refused requests' customer names and the cancelled orders' ids so far.
+    pub fn refused_and_cancelled(&self) -> (Vec<String>, Vec<String>) {
+        (
+            locked(&self.refused_names).clone(),
+            locked(&self.cancels).clone(),
+        )
     }
 
     /// The accepted orders from the `from`-th on (a reader's cursor).
     pub fn acknowledged_since(&self, from: usize) -> Vec<Acknowledged> {
-        let all = self
-            .acknowledged
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        all.get(from..)
+        locked(&self.acknowledged)
+            .get(from..)
             .map(<[Acknowledged]>::to_vec)
             .unwrap_or_default()
     }
+}
+
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A running load; stops when dropped or with [`Load::stop`].
@@ -87,26 +123,44 @@ impl Load {
         container_port: i32,
         rate: f64,
     ) -> Self {
-        Self::spawn(
-            Targets::Pods {
-                pods: runtime.subscribe(),
-                namespace: namespace.to_owned(),
-                deployment: deployment.to_owned(),
-                container_port,
-            },
+        let options = LoadOptions::default();
+        Self::start_with(
+            runtime,
+            namespace,
+            deployment,
+            container_port,
             rate,
+            options,
         )
+    }
+
+    /// Like [`Load::start`], with `options`.
+    pub fn start_with(
+        runtime: &RuntimeHandle,
+        namespace: &str,
+        deployment: &str,
+        container_port: i32,
+        rate: f64,
+        options: LoadOptions,
+    ) -> Self {
+        let targets = Targets::Pods {
+            pods: runtime.subscribe(),
+            namespace: namespace.to_owned(),
+            deployment: deployment.to_owned(),
+            container_port,
+        };
+        Self::spawn(targets, rate, options)
     }
 
     /// Starts sending `rate` orders per second to `urls` (each an order endpoint), in turn.
     pub fn start_at(urls: Vec<String>, rate: f64) -> Self {
-        Self::spawn(Targets::Fixed(urls), rate)
+        Self::spawn(Targets::Fixed(urls), rate, LoadOptions::default())
     }
 
-    fn spawn(targets: Targets, rate: f64) -> Self {
+    fn spawn(targets: Targets, rate: f64, options: LoadOptions) -> Self {
         let counts = Arc::new(LoadCounts::default());
         let (sender, receiver) = watch::channel(rate);
-        let task = tokio::spawn(send(targets, receiver, Arc::clone(&counts)));
+        let task = tokio::spawn(send(targets, receiver, options, Arc::clone(&counts)));
         Self {
             counts,
             rate: sender,
@@ -164,11 +218,19 @@ impl Targets {
     }
 }
 
-async fn send(targets: Targets, rate: watch::Receiver<f64>, counts: Arc<LoadCounts>) {
+async fn send(
+    targets: Targets,
+    rate: watch::Receiver<f64>,
+    options: LoadOptions,
+    counts: Arc<LoadCounts>,
+) {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap_or_default();
+    // Customer names are unique per request across loads: the ledger finds a request that
+    // became two orders by its name.
+    let run = crate::fixtures::unique_name("load");
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut owed = 0.0f64;
@@ -176,7 +238,7 @@ async fn send(targets: Targets, rate: watch::Receiver<f64>, counts: Arc<LoadCoun
     loop {
         tick.tick().await;
         owed += *rate.borrow() * TICK.as_secs_f64();
-        let urls = targets.urls();
+        let urls: Arc<[String]> = targets.urls().into();
         if urls.is_empty() {
             owed = owed.min(1.0);
             continue;
@@ -184,48 +246,126 @@ async fn send(targets: Targets, rate: watch::Receiver<f64>, counts: Arc<LoadCoun
         while owed >= 1.0 {
             owed -= 1.0;
             next = next.wrapping_add(1);
-            let url = urls[next % urls.len()].clone();
-            let body = format!(
-                r#"{{"customer_name":"load {next}","coffee_type":"{}"}}"#,
-                COFFEES[next % COFFEES.len()]
-            );
+            let request = Request {
+                name: format!("{run}-{next}"),
+                coffee: COFFEES[next % COFFEES.len()],
+                cancel: options
+                    .cancel_every
+                    .is_some_and(|n| (next as u64).is_multiple_of(n.max(1))),
+            };
             counts.sent.fetch_add(1, Ordering::Relaxed);
-            tokio::spawn(order(http.clone(), url, body, Arc::clone(&counts)));
+            let client = Client {
+                http: http.clone(),
+                urls: Arc::clone(&urls),
+                first: next,
+                retry: options.retry_unanswered,
+                counts: Arc::clone(&counts),
+            };
+            tokio::spawn(client.order(request));
         }
     }
 }
 
-async fn order(http: reqwest::Client, url: String, body: String, counts: Arc<LoadCounts>) {
-    let sent = Instant::now();
-    let response = http
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await;
-    match response {
-        Ok(r) if r.status() == reqwest::StatusCode::ACCEPTED => {
-            let (at, latency) = (SystemTime::now(), sent.elapsed());
-            counts.accepted.fetch_add(1, Ordering::Relaxed);
-            if let Ok(order) = r.json::<serde_json::Value>().await
-                && let Some(id) = order["id"].as_str()
-            {
-                counts
-                    .acknowledged
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .push(Acknowledged {
-                        id: id.to_owned(),
-                        at,
-                        latency,
-                    });
+/// One order the load sends.
+struct Request {
+    /// The customer's name, unique per request; also its `Idempotency-Key` when retrying.
+    name: String,
+    coffee: &'static str,
+    /// Whether to cancel the order once accepted.
+    cancel: bool,
+}
+
+/// A client sending one request, to the `first` of `urls` and on to the next when retrying.
+struct Client {
+    http: reqwest::Client,
+    urls: Arc<[String]>,
+    first: usize,
+    retry: bool,
+    counts: Arc<LoadCounts>,
+}
+
+impl Client {
+    async fn order(self, request: Request) {
+        let sent = Instant::now();
+        let body = format!(
+            r#"{{"customer_name":"{}","coffee_type":"{}"}}"#,
+            request.name, request.coffee
+        );
+        let attempts = if self.retry { ATTEMPTS } else { 1 };
+        let mut unanswered = false;
+        for attempt in 0..attempts {
+            let url = &self.urls[(self.first + attempt) % self.urls.len()];
+            let mut post = self
+                .http
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body.clone());
+            if self.retry {
+                post = post.header("idempotency-key", &request.name);
+            }
+            match post.send().await {
+                Ok(r) if r.status() == reqwest::StatusCode::ACCEPTED => {
+                    let latency = sent.elapsed();
+                    return self.accepted(r, latency, url, request.cancel).await;
+                }
+                // Another request with this key is still being published there.
+                Ok(r) if self.retry && r.status() == reqwest::StatusCode::CONFLICT => {}
+                Ok(_) => {
+                    self.counts.refused.fetch_add(1, Ordering::Relaxed);
+                    if !unanswered {
+                        locked(&self.counts.refused_names).push(request.name);
+                    }
+                    return;
+                }
+                Err(_) => unanswered = true,
+            }
+            if attempt + 1 < attempts {
+                self.counts.retries.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(RETRY_AFTER).await;
             }
         }
-        Ok(_) => {
-            counts.refused.fetch_add(1, Ordering::Relaxed);
+        self.counts.failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    async fn accepted(
+        &self,
+        response: reqwest::Response,
+        latency: Duration,
+        url: &str,
+        cancel: bool,
+    ) {
+        let at = SystemTime::now();
+        self.counts.accepted.fetch_add(1, Ordering::Relaxed);
+        let Ok(order) = response.json::<serde_json::Value>().await else {
+            return;
+        };
+        let Some(id) = order["id"].as_str() else {
+            return;
+        };
+        locked(&self.counts.acknowledged).push(Acknowledged {
+            id: id.to_owned(),
+            at,
+            latency,
+        });
+        if cancel {
+            self.cancel(&format!("{url}/{id}/cancel"), id).await;
         }
-        Err(_) => {
-            counts.failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Cancels an accepted order; a `404` means the pod's view has not read the order yet.
+    async fn cancel(&self, url: &str, id: &str) {
+        for _ in 0..CANCEL_ATTEMPTS {
+            match self.http.post(url).send().await.map(|r| r.status()) {
+                Ok(reqwest::StatusCode::ACCEPTED) => {
+                    locked(&self.counts.cancels).push(id.to_owned());
+                    return;
+                }
+                Ok(reqwest::StatusCode::CONFLICT) => {
+                    self.counts.cancels_refused.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                _ => tokio::time::sleep(CANCEL_RETRY_AFTER).await,
+            }
         }
     }
 }

@@ -14,6 +14,7 @@ pub struct Wiring {
     pub topic: String,
     pub group: String,
     pub status_topic: String,
+    pub dead_letter_topic: String,
 }
 
 impl Wiring {
@@ -39,6 +40,7 @@ impl Wiring {
             topic: value("KAFKA_TOPIC")?,
             group: value("KAFKA_GROUP_ID")?,
             status_topic: value("KAFKA_STATUS_TOPIC")?,
+            dead_letter_topic: value("KAFKA_DEAD_LETTER_TOPIC")?,
         })
     }
 }

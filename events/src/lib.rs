@@ -25,6 +25,10 @@ pub enum DecodeError {
     /// Written by a newer producer than this reader understands.
     #[error("{what} has schema version {found}; this build reads up to {SCHEMA_VERSION}")]
     UnsupportedVersion { what: &'static str, found: u16 },
+    /// Fits the schema but breaks a limit every order keeps (one the order API enforces, so
+    /// only a foreign writer gets here).
+    #[error("invalid {what}: {problem}")]
+    Invalid { what: &'static str, problem: String },
 }
 
 /// The envelope of every message body.

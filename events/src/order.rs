@@ -7,6 +7,14 @@ use uuid::Uuid;
 
 use crate::{DecodeError, decode_message, encode_message, headers};
 
+/// Longest `customer_name`, in characters: the order API refuses longer ones, and every reader
+/// of the topics refuses them too, so no foreign writer can put a huge name into a view.
+pub const CUSTOMER_NAME_MAX_CHARS: usize = 100;
+/// Longest `coffee_type`, in characters.
+pub const COFFEE_TYPE_MAX_CHARS: usize = 50;
+/// Longest `Idempotency-Key`, in bytes (visible ASCII only).
+pub const IDEMPOTENCY_KEY_MAX_LEN: usize = 255;
+
 /// What the customer ordered. Status events repeat it, so the status topic alone can answer
 /// for an order after the order topic's retention has removed its creation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,6 +22,23 @@ pub struct OrderDetails {
     pub customer_name: String,
     pub coffee_type: String,
     pub created_at: Timestamp,
+}
+
+impl OrderDetails {
+    /// What breaks the limits every order keeps, if anything.
+    pub fn problem(&self) -> Option<String> {
+        let length = |field: &str, text: &str, max: usize| {
+            let chars = text.chars().count();
+            (chars == 0 || chars > max)
+                .then(|| format!("{field} has {chars} characters; 1 to {max} are allowed"))
+        };
+        length(
+            "customer_name",
+            &self.customer_name,
+            CUSTOMER_NAME_MAX_CHARS,
+        )
+        .or_else(|| length("coffee_type", &self.coffee_type, COFFEE_TYPE_MAX_CHARS))
+    }
 }
 
 /// An event on the order topic.
@@ -58,8 +83,31 @@ impl OrderEvent {
     }
 
     /// Reads a message body written by [`OrderEvent::encode`] of this or an older version.
+    /// Orders that break [`OrderDetails::problem`]'s limits, or carry an over-long
+    /// `Idempotency-Key`, are [`DecodeError::Invalid`].
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        decode_message("order event", body)
+        const WHAT: &str = "order event";
+        let event: Self = decode_message(WHAT, body)?;
+        let problem = match &event {
+            OrderEvent::OrderCreated {
+                order,
+                idempotency_key,
+                ..
+            } => order.problem().or_else(|| {
+                idempotency_key
+                    .as_ref()
+                    .filter(|k| k.len() > IDEMPOTENCY_KEY_MAX_LEN)
+                    .map(|k| format!("idempotency_key has {} bytes; at most {IDEMPOTENCY_KEY_MAX_LEN} are allowed", k.len()))
+            }),
+            OrderEvent::OrderCancelRequested { .. } => None,
+        };
+        match problem {
+            Some(problem) => Err(DecodeError::Invalid {
+                what: WHAT,
+                problem,
+            }),
+            None => Ok(event),
+        }
     }
 }
 
@@ -82,6 +130,51 @@ mod tests {
     #[test]
     fn created_event_round_trips() {
         assert_eq!(OrderEvent::decode(&created().encode()).unwrap(), created());
+    }
+
+    #[test]
+    fn an_order_with_a_name_longer_than_the_api_allows_is_invalid() {
+        let mut event = created();
+        if let OrderEvent::OrderCreated { order, .. } = &mut event {
+            order.customer_name = "x".repeat(CUSTOMER_NAME_MAX_CHARS + 1);
+        }
+        let error = OrderEvent::decode(&event.encode()).unwrap_err();
+        assert!(matches!(error, DecodeError::Invalid { .. }), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("customer_name has 101 characters"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_order_with_an_empty_coffee_type_is_invalid() {
+        let mut event = created();
+        if let OrderEvent::OrderCreated { order, .. } = &mut event {
+            order.coffee_type = String::new();
+        }
+        let error = OrderEvent::decode(&event.encode()).unwrap_err();
+        assert!(
+            error.to_string().contains("coffee_type has 0 characters"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_order_with_an_over_long_idempotency_key_is_invalid() {
+        let mut event = created();
+        if let OrderEvent::OrderCreated {
+            idempotency_key, ..
+        } = &mut event
+        {
+            *idempotency_key = Some("k".repeat(IDEMPOTENCY_KEY_MAX_LEN + 1));
+        }
+        let error = OrderEvent::decode(&event.encode()).unwrap_err();
+        assert!(
+            error.to_string().contains("idempotency_key has 256 bytes"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -64,6 +64,9 @@ impl std::str::FromStr for OrderStatus {
     }
 }
 
+/// Longest `reason` of a status event, in characters.
+pub const REASON_MAX_CHARS: usize = 500;
+
 /// An order's new status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusEvent {
@@ -83,8 +86,24 @@ impl StatusEvent {
     }
 
     /// Reads a message body written by [`StatusEvent::encode`] of this or an older version.
+    /// Events whose order breaks [`OrderDetails::problem`]'s limits, or whose reason is
+    /// longer than [`REASON_MAX_CHARS`], are [`DecodeError::Invalid`].
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        decode_message("status event", body)
+        const WHAT: &str = "status event";
+        let event: Self = decode_message(WHAT, body)?;
+        let reason = event.reason.as_deref().unwrap_or_default().chars().count();
+        let problem = event.order.problem().or_else(|| {
+            (reason > REASON_MAX_CHARS).then(|| {
+                format!("reason has {reason} characters; at most {REASON_MAX_CHARS} are allowed")
+            })
+        });
+        match problem {
+            Some(problem) => Err(DecodeError::Invalid {
+                what: WHAT,
+                problem,
+            }),
+            None => Ok(event),
+        }
     }
 }
 
@@ -104,6 +123,25 @@ mod tests {
             },
             reason: (status == OrderStatus::Failed).then(|| "grinder jammed".to_owned()),
         }
+    }
+
+    #[test]
+    fn a_status_of_an_order_with_a_huge_name_is_invalid() {
+        let mut huge = event(OrderStatus::Completed);
+        huge.order.customer_name = "x".repeat(200_000);
+        let error = StatusEvent::decode(&huge.encode()).unwrap_err();
+        assert!(matches!(error, DecodeError::Invalid { .. }), "{error}");
+    }
+
+    #[test]
+    fn a_status_with_an_over_long_reason_is_invalid() {
+        let mut long = event(OrderStatus::Failed);
+        long.reason = Some("r".repeat(REASON_MAX_CHARS + 1));
+        let error = StatusEvent::decode(&long.encode()).unwrap_err();
+        assert!(
+            error.to_string().contains("reason has 501 characters"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -7,10 +7,7 @@ use serde::Deserialize;
 
 use crate::api::error::ApiError;
 
-/// Longest accepted `customer_name`, in characters.
-pub const CUSTOMER_NAME_MAX_CHARS: usize = 100;
-/// Longest accepted `coffee_type`, in characters.
-pub const COFFEE_TYPE_MAX_CHARS: usize = 50;
+pub use coffee_events::order::{COFFEE_TYPE_MAX_CHARS, CUSTOMER_NAME_MAX_CHARS};
 
 /// The body as clients send it; anything else in it is an error, not silently ignored.
 #[derive(Debug, Deserialize)]

@@ -9,7 +9,7 @@ use super::error::ApiError;
 use crate::view::Order;
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
-const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+use coffee_events::order::IDEMPOTENCY_KEY_MAX_LEN as MAX_IDEMPOTENCY_KEY_LEN;
 
 pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get(IDEMPOTENCY_KEY) else {

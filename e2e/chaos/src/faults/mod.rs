@@ -1,0 +1,103 @@
+//! The faults, one module each: what the stage looks like for it, and how it is injected.
+//! Each injection checks what the fault itself must show (a takeover, dead letters, pods
+//! restarted) and fails with what it saw; the stage checks the orders.
+
+use std::time::Duration;
+
+use crate::stage::{Injected, Shape, Stage};
+
+mod apiserver;
+mod broker;
+mod consumer_kill;
+mod operator_kill;
+mod poison;
+mod producer_kill;
+mod rebalance;
+
+/// One fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fault {
+    /// A consumer pod SIGKILLed mid-batch, then again once it runs again.
+    ConsumerKill,
+    /// The consumers scaled out and back in while the load runs.
+    Rebalance,
+    /// The broker stopped for 20 s, then started again.
+    BrokerStop,
+    /// The leading operator SIGKILLed as it writes a scaling decision.
+    OperatorKill,
+    /// kube-apiserver stopped and started again.
+    ApiserverRestart,
+    /// A producer pod SIGKILLed with requests in flight; clients retry unanswered requests.
+    ProducerKill,
+    /// Undecodable messages written to the order topic by a foreign client.
+    Poison,
+}
+
+impl Fault {
+    pub const ALL: [Fault; 7] = [
+        Fault::ConsumerKill,
+        Fault::Rebalance,
+        Fault::BrokerStop,
+        Fault::OperatorKill,
+        Fault::ApiserverRestart,
+        Fault::ProducerKill,
+        Fault::Poison,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::ConsumerKill => "consumer SIGKILL ×2",
+            Fault::Rebalance => "scale out and in",
+            Fault::BrokerStop => "broker stopped 20 s",
+            Fault::OperatorKill => "operator SIGKILL mid-decision",
+            Fault::ApiserverRestart => "kube-apiserver restart",
+            Fault::ProducerKill => "producer SIGKILL, clients retry",
+            Fault::Poison => "poison messages",
+        }
+    }
+
+    /// The stage this fault needs, at `rate` orders per second.
+    pub fn shape(self, rate: f64) -> Shape {
+        let shape = Shape {
+            rate,
+            ..Shape::default()
+        };
+        match self {
+            Fault::BrokerStop => Shape {
+                own_broker: true,
+                ..shape
+            },
+            Fault::Rebalance | Fault::OperatorKill => Shape {
+                pods: (1, 4),
+                workers: (2, 4),
+                ..shape
+            },
+            Fault::ProducerKill => Shape {
+                load: e2e::load::LoadOptions {
+                    retry_unanswered: true,
+                    ..shape.load
+                },
+                ..shape
+            },
+            Fault::ConsumerKill | Fault::ApiserverRestart | Fault::Poison => shape,
+        }
+    }
+
+    /// Injects the fault into the running stage and waits until it has done its harm.
+    pub async fn inject(self, stage: &mut Stage) -> anyhow::Result<Injected> {
+        match self {
+            Fault::ConsumerKill => consumer_kill::inject(stage).await,
+            Fault::Rebalance => rebalance::inject(stage).await,
+            Fault::BrokerStop => broker::inject(stage).await,
+            Fault::OperatorKill => operator_kill::inject(stage).await,
+            Fault::ApiserverRestart => apiserver::inject(stage).await,
+            Fault::ProducerKill => producer_kill::inject(stage).await,
+            Fault::Poison => poison::inject(stage).await,
+        }
+    }
+}
+
+/// Seconds with one decimal, for notes.
+fn seconds(duration: Duration) -> String {
+    format!("{:.1} s", duration.as_secs_f64())
+}

@@ -1,0 +1,70 @@
+//! The chaos suite: nothing acknowledged is lost and nothing brewed twice while servers fail.
+//!
+//! Each run starts the whole pipeline on the test bed under steady load ([`stage`]), injects
+//! one fault ([`faults`]), lets the pipeline recover and settle, and checks every order the
+//! load generator saw against an independent ledger of the status topic ([`figures`]). How
+//! soon it recovered is read from the backlog ([`recovery`]). The tests in `tests/` run each
+//! fault briefly; `coffee-chaos` runs them longer and writes a report.
+
+pub mod faults;
+pub mod figures;
+pub mod recovery;
+pub mod stage;
+
+use std::path::Path;
+use std::time::Duration;
+
+use faults::Fault;
+use figures::Figures;
+use stage::Stage;
+
+/// How long the load runs around a fault.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Steady load before the fault.
+    pub before: Duration,
+    /// Load after the fault cleared, at least (longer until the pipeline recovered).
+    pub after: Duration,
+    /// How long after the fault cleared the pipeline may take to recover.
+    pub recover_within: Duration,
+}
+
+impl Timing {
+    /// The tests' timing: enough load around the fault to see it and the recovery.
+    pub const BRIEF: Timing = Timing {
+        before: Duration::from_secs(10),
+        after: Duration::from_secs(5),
+        recover_within: Duration::from_secs(90),
+    };
+}
+
+/// Runs `fault` once at `rate` orders per second, with the binaries in `bin_dir`.
+pub async fn run(
+    fault: Fault,
+    rate: f64,
+    timing: Timing,
+    bin_dir: &Path,
+) -> anyhow::Result<Figures> {
+    let mut stage = Stage::start(bin_dir, fault.shape(rate)).await?;
+    stage.run_for(timing.before).await;
+    let injected = fault.inject(&mut stage).await?;
+    stage
+        .finish(fault.name(), injected, timing.after, timing.recover_within)
+        .await
+}
+
+/// Where `coffee-operator`, `coffee-producer` and `coffee-consumer` are: next to `binary`
+/// (cargo builds every binary of the workspace into one directory).
+pub fn bin_dir_of(binary: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let dir = binary
+        .parent()
+        .ok_or_else(|| anyhow::anyhow!("{} has no directory", binary.display()))?;
+    for needed in ["coffee-operator", "coffee-producer", "coffee-consumer"] {
+        anyhow::ensure!(
+            dir.join(needed).is_file(),
+            "{needed} is not in {} (build the workspace first: cargo build --workspace)",
+            dir.display()
+        );
+    }
+    Ok(dir.to_path_buf())
+}

@@ -1,0 +1,59 @@
+//! Each fault once, under load on the test bed: every acknowledged order reaches exactly one
+//! final status, no request becomes two orders, nothing refused is published, and the pipeline
+//! gets back to its steady backlog. The faults take turns: they share two cores, and the
+//! kube-apiserver restart touches everything on the test bed.
+
+use coffee_chaos::faults::Fault;
+use coffee_chaos::{Timing, bin_dir_of, run};
+
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Orders per second: enough that every fault hits orders in flight on these two cores.
+const RATE: f64 = 150.0;
+
+async fn survives(fault: Fault) {
+    let _turn = TURN.lock().await;
+    let bin_dir = bin_dir_of(std::path::Path::new(env!("CARGO_BIN_EXE_coffee-chaos")))
+        .expect("the workspace's binaries");
+    let figures = run(fault, RATE, Timing::BRIEF, &bin_dir)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e:#}", fault.name()));
+    println!("{}", figures.line());
+    assert!(figures.passed(), "{}", figures.line());
+    assert!(figures.acknowledged > 1_000, "{}", figures.line());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_killed_twice_mid_batch_loses_and_repeats_nothing() {
+    survives(Fault::ConsumerKill).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebalances_under_load_lose_and_repeat_nothing() {
+    survives(Fault::Rebalance).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_stopped_for_twenty_seconds_loses_nothing_acknowledged() {
+    survives(Fault::BrokerStop).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_killed_mid_decision_is_replaced_and_its_decision_carried_out() {
+    survives(Fault::OperatorKill).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_api_server_stops_no_order_and_the_operator_acts_again() {
+    survives(Fault::ApiserverRestart).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_producer_killed_with_requests_in_flight_makes_each_retried_request_one_order() {
+    survives(Fault::ProducerKill).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_on_every_partition_is_dead_lettered_and_the_partitions_move_on() {
+    survives(Fault::Poison).await;
+}

@@ -85,7 +85,7 @@ pub struct Config {
     pub log_format: LogFormat,
     /// TLS and SASL to the brokers.
     #[command(flatten)]
-    pub kafka_security: coffee_kafka_security::Security,
+    pub kafka_security: coffee_kafka::security::Security,
     /// Export spans over OTLP/HTTP to this URL; off when unset.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")]
     pub otlp_traces_endpoint: Option<String>,
@@ -114,7 +114,7 @@ pub enum ConfigError {
     #[error("--{flag} ({topic:?}) must differ from the order topic")]
     SameTopic { flag: &'static str, topic: String },
     #[error("Kafka security: {0}")]
-    Security(#[from] coffee_kafka_security::SecurityError),
+    Security(#[from] coffee_kafka::security::SecurityError),
 }
 
 impl Config {

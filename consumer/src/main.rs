@@ -15,7 +15,6 @@ mod offsets;
 mod outbox;
 mod plan;
 mod pool;
-mod prefetch;
 mod recovery;
 mod retry;
 mod schedule;

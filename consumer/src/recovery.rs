@@ -8,6 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use coffee_events::status::StatusEvent;
+use coffee_kafka::prefetch::{self, Appetite};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
@@ -45,7 +46,7 @@ pub fn finished_since(
         .set("enable.partition.eof", "false");
     // A whole status topic is read when the group never committed: ~160 MiB of RSS for 500,000
     // statuses with librdkafka's default fetches.
-    let consumer: BaseConsumer = crate::prefetch::bounded_prefetch(&mut client).create()?;
+    let consumer: BaseConsumer = prefetch::bounded(&mut client, Appetite::Workers).create()?;
     let metadata = consumer.fetch_metadata(Some(status_topic), timeout)?;
     let partitions: Vec<i32> = metadata
         .topics()

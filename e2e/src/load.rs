@@ -27,6 +27,9 @@ pub fn mean_brew_units() -> f64 {
     f64::from(units) / COFFEES.len() as f64
 }
 
+/// How long a client waits for an answer: longer than the producer's delivery timeout (10 s
+/// by default), so that a request the broker cannot take is answered `503`, not given up on.
+const ANSWER_WITHIN: Duration = Duration::from_secs(15);
 /// How long a client waits before it sends again a request that got no answer.
 const RETRY_AFTER: Duration = Duration::from_millis(300);
 /// How often a request without an answer is sent, at most.
@@ -225,7 +228,7 @@ async fn send(
     counts: Arc<LoadCounts>,
 ) {
     let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
+        .timeout(ANSWER_WITHIN)
         .build()
         .unwrap_or_default();
     // Customer names are unique per request across loads: the ledger finds a request that

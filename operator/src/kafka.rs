@@ -15,7 +15,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 
-use coffee_kafka_security::Security;
+use coffee_kafka::security::Security;
 
 use crate::reconcile::topic::{ObservedTopic, TopicAction};
 

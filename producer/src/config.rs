@@ -68,7 +68,7 @@ pub struct Config {
     pub log_format: LogFormat,
     /// TLS and SASL to the brokers.
     #[command(flatten)]
-    pub kafka_security: coffee_kafka_security::Security,
+    pub kafka_security: coffee_kafka::security::Security,
     /// Export spans over OTLP/HTTP to this URL (e.g. http://collector:4318/v1/traces); off when unset.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")]
     pub otlp_traces_endpoint: Option<String>,

@@ -10,8 +10,13 @@ use std::time::Duration;
 use coffee_events::DecodeError;
 use coffee_events::order::OrderEvent;
 use coffee_events::status::StatusEvent;
+use coffee_kafka::context::ReachesPartitionEnds;
+use coffee_kafka::prefetch::{self, Appetite};
 use futures::{FutureExt, StreamExt};
 use rdkafka::consumer::{Consumer, StreamConsumer};
+
+/// The view's reader: it learns it has caught up from the ends of its partitions.
+type ViewConsumer = StreamConsumer<ReachesPartitionEnds>;
 use rdkafka::error::KafkaError;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use tokio::sync::watch;
@@ -92,23 +97,16 @@ impl Follower {
     }
 
     async fn follow(&self) -> Result<(), KafkaError> {
-        let consumer: Arc<StreamConsumer> = Arc::new(
-            self.kafka
-                .clone()
-                .set("group.id", "coffee-producer-view")
-                .set("enable.auto.commit", "false")
-                .set("enable.auto.offset.store", "false")
-                .set("enable.partition.eof", "true")
-                .set("auto.offset.reset", "earliest")
-                // librdkafka prefetches up to 64 MiB per consumer by default; the view needs a
-                // steady trickle, not a buffer of the whole backlog. Small fetches, resumed
-                // 10 ms (not 1 s) after the queue was full: catching up with 500,000 orders took
-                // 9-11 s and 35 MiB instead of 29 s and 46 MiB.
-                .set("queued.max.messages.kbytes", "2048")
-                .set("fetch.max.bytes", "1048576")
-                .set("max.partition.fetch.bytes", "65536")
-                .set("fetch.queue.backoff.ms", "10")
-                .create()?,
+        let mut client = self.kafka.clone();
+        client
+            .set("group.id", "coffee-producer-view")
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("enable.partition.eof", "true")
+            .set("auto.offset.reset", "earliest");
+        let consumer: Arc<ViewConsumer> = Arc::new(
+            prefetch::bounded(&mut client, Appetite::View)
+                .create_with_context(ReachesPartitionEnds)?,
         );
         let mut assigned = self
             .assign_new_partitions(&consumer, &BTreeSet::new())
@@ -231,7 +229,7 @@ impl Follower {
     /// Assigns, from the beginning, the topic's partitions that are not in `known`.
     async fn assign_new_partitions(
         &self,
-        consumer: &Arc<StreamConsumer>,
+        consumer: &Arc<ViewConsumer>,
         known: &BTreeSet<i32>,
     ) -> Result<BTreeSet<i32>, KafkaError> {
         let for_metadata = Arc::clone(consumer);

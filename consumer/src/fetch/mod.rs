@@ -20,10 +20,10 @@ use tracing::{info, warn};
 use crate::config::Config;
 use crate::incoming::{Incoming, classify};
 use crate::outbox::{DeadLetter, Delivery};
-use crate::prefetch::bounded_prefetch;
 use crate::schedule::CancelOutcome;
 use crate::state::{Job, Source};
 use crate::work::Context;
+use coffee_kafka::prefetch::{self, Appetite};
 use context::{Callbacks, FetchContext};
 
 /// How the fetch loop batches, bounds and commits.
@@ -52,8 +52,8 @@ pub fn consumer(
         .set("auto.offset.reset", "earliest")
         .set("isolation.level", "read_committed")
         .set("statistics.interval.ms", "5000");
-    let consumer: BaseConsumer<Callbacks> =
-        bounded_prefetch(&mut client).create_with_context(Callbacks(context))?;
+    let consumer: BaseConsumer<Callbacks> = prefetch::bounded(&mut client, Appetite::Workers)
+        .create_with_context(Callbacks(context))?;
     consumer.subscribe(&[&config.kafka_topic])?;
     Ok(consumer)
 }

@@ -32,9 +32,9 @@ pub const PRODUCER: &str = "chaos-producer";
 pub const CONSUMER: &str = "chaos-consumer";
 /// How often the backlog is sampled.
 const SAMPLE_EVERY: Duration = Duration::from_millis(250);
-/// How long requests still in flight may take once the load stops (five attempts with a
-/// 10 s timeout each, at worst).
-const IN_FLIGHT_WITHIN: Duration = Duration::from_secs(60);
+/// How long requests still in flight may take once the load stops (five attempts of up to
+/// 15 s each, at worst).
+const IN_FLIGHT_WITHIN: Duration = Duration::from_secs(90);
 /// How long every acknowledged order may take to reach its final status after the load.
 const SETTLE_WITHIN: Duration = Duration::from_secs(120);
 
@@ -208,6 +208,27 @@ impl Stage {
                 Ok(count)
             } else {
                 Err(format!("{count} ready"))
+            }
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}\n{}", self.installed.operator_logs()))
+    }
+
+    /// Waits until `running` of the pipeline's `deployment` processes run (ready or not: a
+    /// scale-in is over when the extra processes have exited).
+    pub async fn wait_for_running(
+        &self,
+        deployment: &str,
+        running: impl Fn(usize) -> bool,
+        timeout: Duration,
+    ) -> anyhow::Result<usize> {
+        let what = format!("the running pods of {deployment}");
+        eventually(&what, timeout, || async {
+            let count = self.running(deployment).len();
+            if running(count) {
+                Ok(count)
+            } else {
+                Err(format!("{count} running"))
             }
         })
         .await

@@ -2,7 +2,7 @@
 //! `sasl` are set; certificates and passwords are read from the pipeline's Secrets, so that the
 //! operator's own admin client connects the way the workloads do.
 
-use coffee_kafka_security::{Mechanism, Protocol, Security};
+use coffee_kafka::security::{Mechanism, Protocol, Security};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client};
 

@@ -67,8 +67,9 @@ impl Fault {
                 own_broker: true,
                 ..shape
             },
+            // Room above what the load needs (about three pods of four workers at 150/s).
             Fault::Rebalance | Fault::OperatorKill => Shape {
-                pods: (1, 4),
+                pods: (1, 6),
                 workers: (2, 4),
                 ..shape
             },

@@ -1,37 +1,47 @@
-//! The consumers scaled out and back in while orders flow: the group rebalances twice under
-//! load. The operator is asked through the spec, as a platform team would: the minimum pods
-//! raised to three, then lowered again, after which the autoscaler scales in once its
-//! stabilisation window has passed.
+//! The consumers scaled out and back in while orders flow: the group rebalances under load at
+//! every step. The operator is asked through the spec, as a platform team would, by pinning
+//! the pod range: to two pods, to five (out), to two again (in); then the autoscaler gets its
+//! range back.
 
 use std::time::Duration;
 
 use super::seconds;
 use crate::stage::{CONSUMER, Injected, Stage};
 
-/// The stage's spec asks for 1 to 4 consumer pods; out is three.
-const OUT: usize = 3;
 const SCALED_WITHIN: Duration = Duration::from_secs(90);
+const IN: usize = 2;
+const OUT: usize = 5;
 
 pub async fn inject(stage: &mut Stage) -> anyhow::Result<Injected> {
     let at = stage.elapsed();
     let before = stage.running(CONSUMER).len();
-    stage.patch_spec(r#"{"consumer":{"replicas":{"min":3}}}"#)?;
-    stage
-        .wait_for_ready(CONSUMER, |n| n >= OUT, SCALED_WITHIN)
-        .await?;
-    let out = stage.elapsed();
-    stage.patch_spec(r#"{"consumer":{"replicas":{"min":1}}}"#)?;
-    let after = stage
-        .wait_for_ready(CONSUMER, |n| (1..OUT).contains(&n), SCALED_WITHIN)
-        .await?;
+    let mut steps = vec![before.to_string()];
+    for pods in [IN, OUT, IN] {
+        let started = stage.elapsed();
+        pin(stage, pods, pods)?;
+        stage
+            .wait_for_ready(CONSUMER, |n| n == pods, SCALED_WITHIN)
+            .await?;
+        let settled = stage
+            .wait_for_running(CONSUMER, |n| n == pods, SCALED_WITHIN)
+            .await?;
+        steps.push(format!(
+            "{settled} ({})",
+            seconds(stage.elapsed() - started)
+        ));
+    }
+    let (min, max) = stage.shape.pods;
+    pin(stage, usize::try_from(min)?, usize::try_from(max)?)?;
     let cleared = stage.elapsed();
     Ok(Injected {
         at,
         cleared,
-        notes: vec![format!(
-            "{before} → {OUT} consumer pods in {}, → {after} in {}",
-            seconds(out - at),
-            seconds(cleared - out)
-        )],
+        notes: vec![format!("consumer pods {}", steps.join(" → "))],
     })
+}
+
+fn pin(stage: &Stage, min: usize, max: usize) -> anyhow::Result<()> {
+    stage.patch_spec(&format!(
+        r#"{{"consumer":{{"replicas":{{"min":{min},"max":{max}}}}}}}"#
+    ))
 }

@@ -6,7 +6,9 @@ use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::Consumer;
+
+use super::OffsetsConsumer;
 use rdkafka::error::KafkaError;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tracing::{debug, info, warn};
@@ -29,7 +31,7 @@ pub struct CommitTable {
 /// Reads every partition of `__consumer_offsets` from its start into `commits` until `stop`.
 pub fn follow_commits(
     brokers: &str,
-    consumer: &BaseConsumer,
+    consumer: &OffsetsConsumer,
     commits: &RwLock<CommitTable>,
     stop: &AtomicBool,
 ) {
@@ -101,7 +103,7 @@ fn set_caught_up(commits: &RwLock<CommitTable>) {
 }
 
 /// Assigns every partition of `__consumer_offsets` from its start; `None` if it does not exist.
-fn assign_offsets_topic(consumer: &BaseConsumer) -> Result<Option<usize>, KafkaError> {
+fn assign_offsets_topic(consumer: &OffsetsConsumer) -> Result<Option<usize>, KafkaError> {
     let metadata = consumer.fetch_metadata(Some(OFFSETS_TOPIC), TIMEOUT)?;
     let Some(topic) = metadata
         .topics()

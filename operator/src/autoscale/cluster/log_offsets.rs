@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::Consumer;
+
+use super::OffsetsConsumer;
 use rdkafka::error::KafkaError;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::watch;
@@ -101,7 +103,7 @@ impl LogOffsets {
     }
 
     /// Lists rounds until `stop`: every [`ROUND`] while anybody asks.
-    pub fn run(&self, consumer: &BaseConsumer, stop: &AtomicBool) {
+    pub fn run(&self, consumer: &OffsetsConsumer, stop: &AtomicBool) {
         while !stop.load(Ordering::Relaxed) {
             let started = Instant::now();
             let wanted: Vec<(String, i32)> = {
@@ -126,7 +128,7 @@ impl LogOffsets {
         }
     }
 
-    fn round(&self, consumer: &BaseConsumer, wanted: &[(String, i32)]) {
+    fn round(&self, consumer: &OffsetsConsumer, wanted: &[(String, i32)]) {
         let stale: Vec<String> = {
             let state = self.state();
             wanted
@@ -235,7 +237,7 @@ fn arrivals(elapsed: Duration, before: &[i64], now: &[i64]) -> Option<Vec<f64>> 
 /// The bounds of every partition of `topics`: all at once, or topic by topic if that fails
 /// (so one deleted topic does not fail the others).
 fn list(
-    consumer: &BaseConsumer,
+    consumer: &OffsetsConsumer,
     topics: &[(String, i32)],
 ) -> HashMap<String, Result<Vec<Bounds>, String>> {
     match list_together(consumer, topics) {
@@ -259,7 +261,7 @@ fn list(
 }
 
 fn list_together(
-    consumer: &BaseConsumer,
+    consumer: &OffsetsConsumer,
     topics: &[(String, i32)],
 ) -> Result<HashMap<String, Result<Vec<Bounds>, String>>, KafkaError> {
     let request = |at: Offset| -> Result<TopicPartitionList, KafkaError> {

@@ -18,7 +18,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use coffee_kafka_security::Security;
+use coffee_kafka::context::ReachesPartitionEnds;
+use coffee_kafka::prefetch::{self, Appetite};
+use coffee_kafka::security::Security;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -96,10 +98,14 @@ impl Clusters {
     }
 }
 
+/// The reader of offsets and log ends: it learns it has caught up from the ends of its
+/// partitions.
+pub(crate) type OffsetsConsumer = BaseConsumer<ReachesPartitionEnds>;
+
 /// The clients of one Kafka cluster.
 pub struct Cluster {
     brokers: String,
-    consumer: Arc<BaseConsumer>,
+    consumer: Arc<OffsetsConsumer>,
     producer: FutureProducer,
     commits: Arc<RwLock<CommitTable>>,
     log_offsets: Arc<LogOffsets>,
@@ -118,20 +124,14 @@ impl Cluster {
             brokers: brokers.to_owned(),
             source: Box::new(source),
         };
-        let consumer: BaseConsumer = client_config(brokers, security)
+        let mut client = client_config(brokers, security);
+        client
             .set("group.id", "coffee-operator-offsets-reader")
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "true")
-            // Catching up reads all of `__consumer_offsets`; with librdkafka's default fetch
-            // sizes (up to 50 MiB a response) that alone took the operator from 40 to 52 MiB
-            // with 200 pipelines. Small fetches that resume after 10 ms (what the consumer
-            // does, for the same reason) keep it bounded.
-            .set("fetch.max.bytes", "1048576")
-            .set("max.partition.fetch.bytes", "65536")
-            .set("queued.max.messages.kbytes", "1024")
-            .set("fetch.queue.backoff.ms", "10")
-            .set("fetch.wait.max.ms", "100")
-            .create()
+            .set("fetch.wait.max.ms", "100");
+        let consumer: OffsetsConsumer = prefetch::bounded(&mut client, Appetite::Offsets)
+            .create_with_context(ReachesPartitionEnds)
             .map_err(client_error)?;
         let producer: FutureProducer = client_config(brokers, security)
             .set("linger.ms", "0")

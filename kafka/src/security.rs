@@ -1,4 +1,4 @@
-//! Kafka security settings shared by `coffee-producer` and `coffee-consumer` (as flags with env
+//! Security settings shared by `coffee-producer` and `coffee-consumer` (as flags with env
 //! fallbacks, the env the operator wires from Secrets) and by the operator's admin client.
 //! Certificates are passed as PEM text, so no file has to be mounted.
 

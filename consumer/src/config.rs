@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use coffee_kafka::names::TopicNames;
 use coffee_telemetry::LogFormat;
 
 /// Processes coffee orders from Kafka with a resizable worker pool: parallel across orders, in
@@ -168,22 +169,27 @@ impl Config {
         self.kafka_brokers.join(",")
     }
 
+    /// The names the operator would give, for what is not set.
+    fn derived(&self) -> TopicNames {
+        TopicNames::for_orders(&self.kafka_topic)
+    }
+
     pub fn group_id(&self) -> String {
         self.group_id
             .clone()
-            .unwrap_or_else(|| format!("{}-processor", self.kafka_topic))
+            .unwrap_or_else(|| self.derived().group())
     }
 
     pub fn dead_letter_topic(&self) -> String {
         self.dead_letter_topic
             .clone()
-            .unwrap_or_else(|| format!("{}-dead-letters", self.kafka_topic))
+            .unwrap_or_else(|| self.derived().dead_letters)
     }
 
     pub fn control_topic(&self) -> String {
         self.control_topic
             .clone()
-            .unwrap_or_else(|| format!("{}-control", self.kafka_topic))
+            .unwrap_or_else(|| self.derived().control)
     }
 
     /// One brew unit after scaling.

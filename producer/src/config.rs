@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use clap::{Parser, ValueEnum};
+use coffee_kafka::compression::Compression;
 use coffee_telemetry::LogFormat;
 
 /// HTTP order intake for the coffee pipeline: accepts orders and publishes them durably to Kafka.
@@ -81,26 +82,6 @@ pub enum PublishMode {
     Durable,
     /// The original design: every request produces and awaits one message on its own.
     Sync,
-}
-
-/// Batch compression codecs built into librdkafka here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Compression {
-    None,
-    Gzip,
-    Snappy,
-    Lz4,
-}
-
-impl Compression {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Compression::None => "none",
-            Compression::Gzip => "gzip",
-            Compression::Snappy => "snappy",
-            Compression::Lz4 => "lz4",
-        }
-    }
 }
 
 /// A configuration value that cannot work, named with the flag that set it.

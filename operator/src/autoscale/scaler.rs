@@ -21,7 +21,7 @@ use super::tracker::{Estimates, Sample, Tracker};
 use crate::crd::{AutoscalingMode, CoffeeOrderPipeline, ConsumerSize, ScalingDecision};
 use crate::events::Events;
 use crate::reconcile::credentials::{self, CredentialsError};
-use crate::reconcile::names::TopicNames;
+use crate::reconcile::names::topics_of;
 
 /// How long credentials read from Secrets are used before they are read again.
 const CREDENTIALS_VALID: Duration = Duration::from_secs(60);
@@ -171,7 +171,7 @@ impl Scaler {
     async fn off(&mut self, pipeline: &CoffeeOrderPipeline) -> Result<(), PollError> {
         let minimum = pipeline.spec.consumer.workers.min;
         if self.workers_written.is_some_and(|w| w != minimum) {
-            let names = TopicNames::of(pipeline);
+            let names = topics_of(pipeline);
             let cluster = self.cluster(pipeline).await?;
             cluster
                 .set_workers(&names.control, &names.group(), minimum)
@@ -202,7 +202,7 @@ impl Scaler {
         let decision = policy::decide(at, &estimates, &bounds, &tuning, current, &mut self.memory);
         if spec.autoscaling.mode == AutoscalingMode::Enabled {
             if self.workers_written != Some(decision.to.workers) {
-                let names = TopicNames::of(pipeline);
+                let names = topics_of(pipeline);
                 cluster
                     .set_workers(&names.control, &names.group(), decision.to.workers)
                     .await?;
@@ -266,7 +266,7 @@ impl Scaler {
         current: ConsumerSize,
         at: Duration,
     ) -> Result<(Estimates, ConsumerSize), PollError> {
-        let names = TopicNames::of(pipeline);
+        let names = topics_of(pipeline);
         let group = names.group();
         let (offsets, arriving) = cluster.offsets(&names.orders, partitions, &group).await?;
         let running = ConsumerSize {
@@ -374,7 +374,7 @@ impl Scaler {
     }
 
     async fn announce_stall(&self, pipeline: &CoffeeOrderPipeline, stalled: &[i32]) {
-        let group = TopicNames::of(pipeline).group();
+        let group = topics_of(pipeline).group();
         let polls = pipeline.spec.autoscaling.stall_polls;
         let condition = report::stalled_condition(stalled, polls, &group);
         let (warning, reason) = if stalled.is_empty() {

@@ -18,7 +18,7 @@ use crate::crd::{
     AutoscalingStatus, CoffeeOrderPipeline, CoffeeOrderPipelineStatus, ConsumerSize, PartitionLag,
     ScalingDecision,
 };
-use crate::reconcile::names::TopicNames;
+use crate::reconcile::names::topics_of;
 use crate::reconcile::status::{Judgement, conditions};
 
 /// The autoscaler's server-side apply field manager.
@@ -79,7 +79,7 @@ impl StatusWriter {
             last_decision: written.last_decision.cloned(),
             last_pod_change_time: written.last_pod_change.cloned(),
         };
-        let group = TopicNames::of(pipeline).group();
+        let group = topics_of(pipeline).group();
         let part = Part {
             consumers: written.running.to_string(),
             lag: Some(estimates.total_lag),

@@ -179,20 +179,7 @@ fn default_linger_ms() -> u32 {
     5
 }
 
-/// Compression codecs the producer offers — exactly those: a value it refused would crash-loop
-/// its pods. (No zstd: the producer's librdkafka is built without it; a test of the producer's
-/// command line checks every value offered here.)
-#[derive(
-    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Compression {
-    None,
-    Gzip,
-    Snappy,
-    #[default]
-    Lz4,
-}
+pub use coffee_kafka::compression::Compression;
 
 /// The order processing.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::names::TopicNames;
+use super::names::topics_of;
 use super::status::{self, Judgement, TopicOutcome};
 use super::topic::{self, TopicAction};
 use super::workloads::{self, Workloads};
@@ -80,7 +80,7 @@ pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Acti
             pipeline.meta().generation,
             Time(k8s_openapi::jiff::Timestamp::now()),
         ),
-        topic: Some(TopicNames::of(pipeline).orders),
+        topic: Some(topics_of(pipeline).orders),
         partitions: partitions.or(previous.partitions),
         producer: Some(producer_status),
         consumer: Some(consumer_status),

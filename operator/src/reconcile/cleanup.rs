@@ -7,7 +7,7 @@ use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 
 use super::apply::patch_status;
-use super::names::TopicNames;
+use super::names::topics_of;
 use super::status::{self, Judgement};
 use super::{Context, Error, announce, credentials};
 use crate::crd::{CoffeeOrderPipeline, TopicDeletionPolicy};
@@ -20,7 +20,7 @@ pub async fn cleanup(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Ac
     if pipeline.spec.topic_deletion_policy == TopicDeletionPolicy::Retain {
         return Ok(Action::await_change());
     }
-    let names = TopicNames::of(pipeline);
+    let names = topics_of(pipeline);
     let topics = names.all();
     let namespace = pipeline.namespace().unwrap_or_default();
     let security = credentials::resolve(&ctx.client, &namespace, &pipeline.spec.kafka).await;

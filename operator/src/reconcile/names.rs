@@ -72,45 +72,11 @@ pub fn labels(pipeline: &str, workload: Workload) -> BTreeMap<String, String> {
     labels
 }
 
-/// The pipeline's topics.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicNames {
-    pub orders: String,
-    pub statuses: String,
-    pub dead_letters: String,
-    /// Where the operator sets the consumers' worker count live (`{"workers": N}` keyed by
-    /// the group id).
-    pub control: String,
-}
+pub use coffee_kafka::names::TopicNames;
 
-impl TopicNames {
-    pub fn of(pipeline: &CoffeeOrderPipeline) -> Self {
-        let orders = pipeline
-            .spec
-            .kafka
-            .topic
-            .clone()
-            .unwrap_or_else(|| pipeline.metadata.name.clone().unwrap_or_default());
-        Self {
-            statuses: format!("{orders}-status"),
-            dead_letters: format!("{orders}-dead-letters"),
-            control: format!("{orders}-control"),
-            orders,
-        }
-    }
-
-    /// The consumer group of the pipeline's consumers.
-    pub fn group(&self) -> String {
-        format!("{}-processor", self.orders)
-    }
-
-    /// Every topic, the order topic first.
-    pub fn all(&self) -> [&str; 4] {
-        [
-            &self.orders,
-            &self.statuses,
-            &self.dead_letters,
-            &self.control,
-        ]
-    }
+/// The topics of `pipeline`: its order topic (the spec's, or the pipeline's name) and those
+/// derived from it.
+pub fn topics_of(pipeline: &CoffeeOrderPipeline) -> TopicNames {
+    let orders = pipeline.spec.kafka.topic.as_deref();
+    TopicNames::for_orders(orders.unwrap_or(pipeline.metadata.name.as_deref().unwrap_or_default()))
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::names::TopicNames;
+use super::names::topics_of;
 use crate::crd::CoffeeOrderPipeline;
 
 /// A topic as the pipeline wants it.
@@ -49,7 +49,7 @@ pub enum TopicAction {
 
 /// The order, status, dead-letter and control topics of `pipeline`.
 pub fn desired(pipeline: &CoffeeOrderPipeline) -> Vec<DesiredTopic> {
-    let names = TopicNames::of(pipeline);
+    let names = topics_of(pipeline);
     let kafka = &pipeline.spec.kafka;
     vec![
         DesiredTopic {

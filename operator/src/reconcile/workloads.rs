@@ -7,8 +7,8 @@ use k8s_openapi::api::core::v1::{Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde_json::{Value, json};
 
-use super::names::{TopicNames, Workload, labels, selector_labels, workload_name};
-use crate::crd::{CoffeeOrderPipeline, Compression};
+use super::names::{Workload, labels, selector_labels, topics_of, workload_name};
+use crate::crd::CoffeeOrderPipeline;
 
 /// The port both binaries serve HTTP, probes and metrics on.
 pub const HTTP_PORT: i32 = 8080;
@@ -34,7 +34,7 @@ pub fn build(
     consumer_replicas: Option<i32>,
 ) -> Result<Workloads, serde_json::Error> {
     let name = pipeline.metadata.name.clone().unwrap_or_default();
-    let topics = TopicNames::of(pipeline);
+    let topics = topics_of(pipeline);
     let spec = &pipeline.spec;
     let mut shared_env = vec![
         env("KAFKA_BROKERS", &spec.kafka.bootstrap_servers),
@@ -48,7 +48,7 @@ pub fn build(
     let mut producer_env = shared_env.clone();
     producer_env.extend([
         env("KAFKA_LINGER_MS", &spec.producer.linger_ms.to_string()),
-        env("KAFKA_COMPRESSION", compression(spec.producer.compression)),
+        env("KAFKA_COMPRESSION", spec.producer.compression.as_str()),
     ]);
     let mut consumer_env = shared_env;
     consumer_env.extend([
@@ -147,15 +147,6 @@ fn security_env(pipeline: &CoffeeOrderPipeline) -> Vec<Value> {
         ));
     }
     vars
-}
-
-fn compression(compression: Compression) -> &'static str {
-    match compression {
-        Compression::None => "none",
-        Compression::Gzip => "gzip",
-        Compression::Snappy => "snappy",
-        Compression::Lz4 => "lz4",
-    }
 }
 
 /// The spec's resources, or modest requests and limits so that a pod is never unbounded.

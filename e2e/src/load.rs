@@ -54,7 +54,7 @@ pub struct LoadCounts {
     pub sent: AtomicU64,
     pub accepted: AtomicU64,
     pub refused: AtomicU64,
-    /// Requests that never got an answer, after every attempt.
+    /// Requests that never got an answer (or only `504 outcome_unknown`), after every attempt.
     pub failed: AtomicU64,
     /// Attempts sent again after no answer.
     pub retries: AtomicU64,
@@ -313,6 +313,8 @@ impl Client {
                 }
                 // Another request with this key is still being published there.
                 Ok(r) if self.retry && r.status() == reqwest::StatusCode::CONFLICT => {}
+                // Sent to Kafka but never confirmed: it may exist, as if no answer came.
+                Ok(r) if r.status() == reqwest::StatusCode::GATEWAY_TIMEOUT => unanswered = true,
                 Ok(_) => {
                     self.counts.refused.fetch_add(1, Ordering::Relaxed);
                     if !unanswered {

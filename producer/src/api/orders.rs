@@ -173,6 +173,15 @@ async fn publish(state: &AppState, event: &OrderEvent) -> Result<(), ApiError> {
             PublishError::Unreachable(_) | PublishError::NotAcknowledged(_) => {
                 ApiError::unavailable(error.to_string())
             }
+            PublishError::Unconfirmed(_) => ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "outcome_unknown",
+                format!(
+                    "{error}; send the request again with the same Idempotency-Key to get \
+                     exactly one order"
+                ),
+            )
+            .retry_after(1),
         })
 }
 

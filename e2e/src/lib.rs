@@ -6,6 +6,7 @@
 //!   product, running the Deployments it finds on the real API server as local processes.
 //! - [`fixtures`], [`kafka`], [`prometheus`] and [`poll`] are what the end-to-end tests build on;
 //!   [`ledger`] checks acknowledged orders against the status topic;
+//!   [`process`] is the one harness that runs our services as processes in tests;
 //!   [`operator`] runs `coffee-operator` as a platform team would, [`chart`] is its Helm chart,
 //!   [`install`] installs it (Helm or `manifests/`) and runs it as a Deployment, and [`load`]
 //!   sends orders over HTTP.
@@ -25,6 +26,7 @@ pub mod operator;
 pub mod pipeline;
 pub mod poll;
 pub mod ports;
+pub mod process;
 pub mod prometheus;
 pub mod runtime;
 pub mod testbed;

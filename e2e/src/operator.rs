@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use crate::fixtures::{RuntimeScene, unique_name};
 use crate::poll::eventually;
+use crate::process::ServiceProcess;
 use crate::testbed::TestBed;
 use anyhow::{Context, bail};
 use kube::Api;
 use serde_json::Value;
-use tokio::process::Child;
 
 /// The repository's root.
 pub fn repo() -> PathBuf {
@@ -117,12 +117,21 @@ pub async fn operator_kubeconfig(bed: &TestBed) -> anyhow::Result<PathBuf> {
     .await?)
 }
 
-/// A running `coffee-operator` watching one namespace.
+/// A running `coffee-operator` watching one namespace; [`ServiceProcess`]'s methods apply.
 #[derive(Debug)]
-pub struct OperatorProcess {
-    child: Child,
-    pub base: String,
-    log: PathBuf,
+pub struct OperatorProcess(ServiceProcess);
+
+impl std::ops::Deref for OperatorProcess {
+    type Target = ServiceProcess;
+    fn deref(&self) -> &ServiceProcess {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for OperatorProcess {
+    fn deref_mut(&mut self) -> &mut ServiceProcess {
+        &mut self.0
+    }
 }
 
 impl OperatorProcess {
@@ -134,36 +143,16 @@ impl OperatorProcess {
         namespace: &str,
         lease: &str,
     ) -> anyhow::Result<Self> {
-        let port = crate::ports::free_local_port()?;
-        let log = PathBuf::from(&bed.log_dir)
-            .join("operator-tests")
-            .join(format!("{namespace}-{port}.log"));
-        std::fs::create_dir_all(log.parent().context("log dir")?)?;
-        let file = std::fs::File::create(&log)?;
-        let child = tokio::process::Command::new(binary)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--namespace",
-                namespace,
-                "--lease-name",
-                lease,
-            ])
-            .args(["--lease-duration-secs", "4"])
-            .env("KUBECONFIG", kubeconfig)
-            .env("RUST_LOG", "info,kube=warn")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone()?)
-            .stderr(file)
-            .kill_on_drop(true)
-            .spawn()?;
-        let mut process = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        process.wait_ready().await?;
-        Ok(process)
+        let mut process = ServiceProcess::spawn(bed, binary, "operator-tests", namespace, |c| {
+            c.args(["--namespace", namespace, "--lease-name", lease])
+                .args(["--lease-duration-secs", "4"])
+                .env("KUBECONFIG", kubeconfig)
+                .env("RUST_LOG", "info,kube=warn");
+        })?;
+        process
+            .wait_for("/readyz", 200, Duration::from_secs(30))
+            .await?;
+        Ok(Self(process))
     }
 
     /// An operator with its own ServiceAccount token and Lease, watching `scene`'s namespace.
@@ -183,34 +172,6 @@ impl OperatorProcess {
         .await
     }
 
-    /// The operator's `/metrics` text.
-    pub async fn metrics(&self) -> anyhow::Result<String> {
-        Ok(reqwest::get(format!("{}/metrics", self.base))
-            .await?
-            .text()
-            .await?)
-    }
-
-    async fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let url = format!("{}/readyz", self.base);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                bail!("the operator exited with {status}\n{}", self.log_tail());
-            }
-            if reqwest::get(&url)
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() >= deadline {
-                bail!("{url} not ready within 30s\n{}", self.log_tail());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
     /// Whether this replica says it leads.
     pub async fn leading(&self) -> bool {
         match reqwest::get(format!("{}/readyz", self.base)).await {
@@ -222,34 +183,9 @@ impl OperatorProcess {
         }
     }
 
-    pub fn log_tail(&self) -> String {
-        crate::fixtures::log_tail(&self.log, 30)
-    }
-
-    /// Where the process's output goes.
-    pub fn log_path(&self) -> &Path {
-        &self.log
-    }
-
-    /// SIGKILL: no lease release, no clean end of a reconcile.
-    pub async fn kill(mut self) -> anyhow::Result<()> {
-        self.kill_now().await
-    }
-
-    /// SIGKILL, keeping the handle (its log stays readable).
-    pub async fn kill_now(&mut self) -> anyhow::Result<()> {
-        self.child.kill().await?;
-        Ok(())
-    }
-
     /// SIGTERM and wait for the exit.
     pub async fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
-        let pid = self.child.id().context("already exited")?;
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(i32::try_from(pid)?),
-            nix::sys::signal::Signal::SIGTERM,
-        )?;
-        Ok(tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await??)
+        self.terminate().await
     }
 }
 

@@ -2,23 +2,22 @@
 //! process, and reading back what it wrote.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::{ExitStatus, Stdio};
+use std::path::Path;
+use std::process::ExitStatus;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
 use coffee_events::headers;
 use coffee_events::order::{OrderDetails, OrderEvent};
 use coffee_events::status::{OrderStatus, StatusEvent};
 use e2e::fixtures::unique_name;
 use e2e::kafka::{admin, client_config, create_topic, read_all};
 use e2e::poll::eventually;
+use e2e::process::ServiceProcess;
 use e2e::testbed::TestBed;
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use tokio::process::{Child, Command};
 use uuid::Uuid;
 
 /// The consumer's four topics, unique to one test.
@@ -176,12 +175,21 @@ pub fn menu_orders(count: usize) -> Vec<(Uuid, OrderDetails)> {
         .collect()
 }
 
-/// A running `coffee-consumer`.
+/// A running `coffee-consumer`; [`ServiceProcess`]'s methods apply.
 #[derive(Debug)]
-pub struct ConsumerProcess {
-    child: Child,
-    pub base: String,
-    log: PathBuf,
+pub struct ConsumerProcess(ServiceProcess);
+
+impl std::ops::Deref for ConsumerProcess {
+    type Target = ServiceProcess;
+    fn deref(&self) -> &ServiceProcess {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ConsumerProcess {
+    fn deref_mut(&mut self) -> &mut ServiceProcess {
+        &mut self.0
+    }
 }
 
 impl ConsumerProcess {
@@ -191,76 +199,22 @@ impl ConsumerProcess {
         topics: &Topics,
         extra_args: &[&str],
     ) -> anyhow::Result<Self> {
-        let port = e2e::ports::free_local_port()?;
-        let log = PathBuf::from(&bed.log_dir)
-            .join("consumer-tests")
-            .join(format!("{}-{port}.log", topics.orders));
-        std::fs::create_dir_all(log.parent().context("log dir")?)?;
-        let file = std::fs::File::create(&log)?;
-        let child = Command::new(env!("CARGO_BIN_EXE_coffee-consumer"))
-            .args(["--bind-address", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--kafka-brokers", &bed.kafka_bootstrap_servers])
-            .args(["--kafka-topic", &topics.orders])
-            .args(["--status-topic", &topics.statuses])
-            .args(extra_args)
-            .env("COMMIT_INTERVAL_MS", "200")
-            .env("KAFKA_SESSION_TIMEOUT_MS", "6000")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone()?)
-            .stderr(file)
-            .kill_on_drop(true)
-            .spawn()?;
-        let mut process = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        process.wait_ready().await?;
-        Ok(process)
-    }
-
-    /// Polls `/readyz` until it answers 200; fails at once if the process exits.
-    async fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let url = format!("{}/readyz", self.base);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                bail!("the consumer exited with {status}\n{}", self.log_tail());
-            }
-            let last = match reqwest::get(&url).await {
-                Ok(r) if r.status().is_success() => return Ok(()),
-                Ok(r) => format!("{} {}", r.status(), r.text().await.unwrap_or_default()),
-                Err(e) => e.to_string(),
-            };
-            if tokio::time::Instant::now() >= deadline {
-                bail!(
-                    "{url} did not answer 200 within 45s; last: {last}\n{}",
-                    self.log_tail()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    pub fn log_tail(&self) -> String {
-        e2e::fixtures::log_tail(&self.log, 30)
-    }
-
-    /// The value of an unlabelled metric, or the sum over its labels.
-    pub async fn metric(&self, name: &str) -> anyhow::Result<f64> {
-        let text = reqwest::get(format!("{}/metrics", self.base))
-            .await?
-            .text()
+        let binary = Path::new(env!("CARGO_BIN_EXE_coffee-consumer"));
+        let mut process =
+            ServiceProcess::spawn(bed, binary, "consumer-tests", &topics.orders, |c| {
+                c.args(["--bind-address", "127.0.0.1"])
+                    .args(["--kafka-brokers", &bed.kafka_bootstrap_servers])
+                    .args(["--kafka-topic", &topics.orders])
+                    .args(["--status-topic", &topics.statuses])
+                    .args(extra_args)
+                    .env("COMMIT_INTERVAL_MS", "200")
+                    .env("KAFKA_SESSION_TIMEOUT_MS", "6000")
+                    .env("RUST_LOG", "info");
+            })?;
+        process
+            .wait_for("/readyz", 200, Duration::from_secs(45))
             .await?;
-        Ok(text
-            .lines()
-            .filter(|line| {
-                line.strip_prefix(name)
-                    .is_some_and(|rest| rest.starts_with([' ', '{']))
-            })
-            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum())
+        Ok(Self(process))
     }
 
     pub async fn workers(&self) -> anyhow::Result<serde_json::Value> {
@@ -270,26 +224,14 @@ impl ConsumerProcess {
             .await?)
     }
 
-    fn signal(&self, signal: nix::sys::signal::Signal) -> anyhow::Result<()> {
-        let pid = self.child.id().context("already exited")?;
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(i32::try_from(pid)?), signal)?;
-        Ok(())
-    }
-
     /// SIGKILL: no chance to commit or leave the group.
     pub async fn kill(mut self) -> anyhow::Result<()> {
-        self.signal(nix::sys::signal::Signal::SIGKILL)?;
-        self.child.wait().await?;
-        Ok(())
+        self.0.kill().await
     }
 
     /// SIGTERM, then the exit status.
     pub async fn terminate(mut self) -> anyhow::Result<ExitStatus> {
-        self.signal(nix::sys::signal::Signal::SIGTERM)?;
-        match tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await {
-            Ok(status) => Ok(status?),
-            Err(_) => bail!("no exit within 30s of SIGTERM\n{}", self.log_tail()),
-        }
+        self.0.terminate().await
     }
 }
 

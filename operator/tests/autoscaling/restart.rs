@@ -44,7 +44,7 @@ async fn an_operator_killed_mid_scale_is_succeeded_without_snapping_back() {
     .expect("the reconciler applies the decided pods");
 
     // SIGKILL (no lease released, no decision finished), then a successor.
-    s.operator.kill_now().await.unwrap();
+    s.operator.kill().await.unwrap();
     let kubeconfig = operator_kubeconfig(&s.bed).await.unwrap();
     s.operator = OperatorProcess::start(
         &s.bed,

@@ -108,7 +108,7 @@ async fn an_operator_killed_mid_reconcile_converges_after_restart() {
     let scene = scene("restart").await.unwrap();
     let kubeconfig = operator_kubeconfig(&bed).await.unwrap();
     let lease = unique_name("lease");
-    let first = OperatorProcess::start(&bed, binary(), &kubeconfig, &scene.namespace, &lease)
+    let mut first = OperatorProcess::start(&bed, binary(), &kubeconfig, &scene.namespace, &lease)
         .await
         .unwrap();
     let topic = unique_name("cop-restart");

@@ -16,7 +16,7 @@ async fn a_stopped_broker_gives_503_and_not_ready_then_the_service_recovers() ->
     let bed = TestBed::load()?;
     let mut broker = KafkaInstance::start(&bed, &e2e::fixtures::unique_name("outage")).await?;
     let topics = Topics::create_on(&bed, &broker.bootstrap_servers(), "p-outage").await?;
-    let producer =
+    let mut producer =
         ProducerProcess::start(&bed, &topics, &["--delivery-timeout-ms", "3000"]).await?;
     let http = reqwest::Client::new();
     let (status, before) = place(&http, &producer.base, "Ada", "Latte").await?;

@@ -1,19 +1,18 @@
 //! A producer process with topics of its own, and ways to talk to it.
 
-use std::path::PathBuf;
-use std::process::{ExitStatus, Stdio};
+use std::path::Path;
+use std::process::ExitStatus;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use coffee_events::order::OrderDetails;
 use coffee_events::status::{OrderStatus, StatusEvent};
 use e2e::fixtures::unique_name;
 use e2e::kafka::{admin, client_config, create_topic};
-use e2e::poll::eventually;
+use e2e::process::ServiceProcess;
 use e2e::testbed::TestBed;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{Value, json};
-use tokio::process::{Child, Command};
 use uuid::Uuid;
 
 /// An order topic (3 partitions) and a compacted status topic, unique to one test.
@@ -83,12 +82,21 @@ impl Topics {
     }
 }
 
-/// A running `coffee-producer`.
+/// A running `coffee-producer`; [`ServiceProcess`]'s methods apply.
 #[derive(Debug)]
-pub struct ProducerProcess {
-    child: Child,
-    pub base: String,
-    log: PathBuf,
+pub struct ProducerProcess(ServiceProcess);
+
+impl std::ops::Deref for ProducerProcess {
+    type Target = ServiceProcess;
+    fn deref(&self) -> &ServiceProcess {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ProducerProcess {
+    fn deref_mut(&mut self) -> &mut ServiceProcess {
+        &mut self.0
+    }
 }
 
 impl ProducerProcess {
@@ -98,76 +106,30 @@ impl ProducerProcess {
         topics: &Topics,
         extra_args: &[&str],
     ) -> anyhow::Result<Self> {
-        let port = e2e::ports::free_local_port()?;
-        let log = PathBuf::from(&bed.log_dir)
-            .join("producer-tests")
-            .join(format!("{}-{port}.log", topics.orders));
-        std::fs::create_dir_all(log.parent().context("log dir")?)?;
-        let file = std::fs::File::create(&log)?;
-        let child = Command::new(env!("CARGO_BIN_EXE_coffee-producer"))
-            .args(["--bind-address", "127.0.0.1", "--port", &port.to_string()])
-            .args([
-                "--kafka-brokers",
-                &topics.brokers,
-                "--kafka-topic",
-                &topics.orders,
-                "--status-topic",
-                &topics.statuses,
-            ])
-            .args(extra_args)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone()?)
-            .stderr(file)
-            .kill_on_drop(true)
-            .spawn()?;
-        let process = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-        };
+        let binary = Path::new(env!("CARGO_BIN_EXE_coffee-producer"));
+        let process = ServiceProcess::spawn(bed, binary, "producer-tests", &topics.orders, |c| {
+            c.args(["--bind-address", "127.0.0.1"])
+                .args(["--kafka-brokers", &topics.brokers])
+                .args(["--kafka-topic", &topics.orders])
+                .args(["--status-topic", &topics.statuses])
+                .args(extra_args)
+                .env("RUST_LOG", "info");
+        })?;
+        let mut process = Self(process);
         process.wait_ready(true).await?;
         Ok(process)
     }
 
     /// Waits until `/readyz` answers 200 (`ready`) or 503.
-    pub async fn wait_ready(&self, ready: bool) -> anyhow::Result<()> {
-        let url = format!("{}/readyz", self.base);
+    pub async fn wait_ready(&mut self, ready: bool) -> anyhow::Result<()> {
         let want = if ready { 200 } else { 503 };
-        eventually(
-            &format!("{url} to answer {want}"),
-            Duration::from_secs(30),
-            || async {
-                match reqwest::get(&url).await {
-                    Ok(r) if r.status().as_u16() == want => Ok(()),
-                    Ok(r) => Err(format!(
-                        "{} {}",
-                        r.status(),
-                        r.text().await.unwrap_or_default()
-                    )),
-                    Err(e) => Err(e.to_string()),
-                }
-            },
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}\nproducer log tail:\n{}", self.log_tail()))
-    }
-
-    pub fn log_tail(&self) -> String {
-        e2e::fixtures::log_tail(&self.log, 20)
+        self.wait_for("/readyz", want, Duration::from_secs(30))
+            .await
     }
 
     /// SIGTERM, then the exit status.
     pub async fn terminate(mut self) -> anyhow::Result<ExitStatus> {
-        let pid = self.child.id().context("already exited")?;
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(i32::try_from(pid)?),
-            nix::sys::signal::Signal::SIGTERM,
-        )?;
-        match tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await {
-            Ok(status) => Ok(status?),
-            Err(_) => bail!("no exit within 30s of SIGTERM\n{}", self.log_tail()),
-        }
+        self.0.terminate().await
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use coffee_events::headers;
 use coffee_events::status::StatusEvent;
+use coffee_kafka::headers::{event_headers, text};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
@@ -50,6 +51,17 @@ impl Deliveries {
     /// Finishes the source offset of an acknowledged outcome, or hands the order back for
     /// another attempt when Kafka did not take it.
     fn settle(&self, delivery: Delivery, error: Option<&KafkaError>) {
+        {
+            let mut liveness = self
+                .shared
+                .liveness
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match error {
+                None => liveness.delivered(),
+                Some(_) => liveness.delivery_failed(std::time::Instant::now()),
+            }
+        }
         match (delivery, error) {
             (Delivery::Untracked, None) => {}
             (Delivery::Untracked, Some(error)) => {
@@ -155,13 +167,7 @@ impl Outbox {
     ) {
         let key = event.order_id.hyphenated().to_string();
         let body = event.encode();
-        let version = coffee_events::SCHEMA_VERSION.to_string();
-        let mut headers = OwnedHeaders::new_with_capacity(2 + trace.len())
-            .insert(header(headers::EVENT_TYPE, headers::ORDER_STATUS))
-            .insert(header(headers::SCHEMA_VERSION, &version));
-        for (name, value) in trace {
-            headers = headers.insert(header(name, value));
-        }
+        let headers = event_headers(headers::ORDER_STATUS, trace);
         self.send(Outgoing {
             topic: &self.status_topic,
             key: Some(key.as_bytes()),
@@ -175,14 +181,6 @@ impl Outbox {
     /// Waits for every queued message to be acknowledged or to fail.
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
         self.producer.flush(timeout)
-    }
-}
-
-/// A header with a text value.
-pub fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
-    Header {
-        key,
-        value: Some(value),
     }
 }
 
@@ -218,11 +216,11 @@ impl Outbox {
             });
         }
         headers = headers
-            .insert(header(headers::DEAD_LETTER_REASON, letter.reason))
-            .insert(header(headers::DEAD_LETTER_DETAIL, letter.detail))
-            .insert(header(headers::ORIGINAL_TOPIC, letter.topic))
-            .insert(header(headers::ORIGINAL_PARTITION, &partition))
-            .insert(header(headers::ORIGINAL_OFFSET, &offset));
+            .insert(text(headers::DEAD_LETTER_REASON, letter.reason))
+            .insert(text(headers::DEAD_LETTER_DETAIL, letter.detail))
+            .insert(text(headers::ORIGINAL_TOPIC, letter.topic))
+            .insert(text(headers::ORIGINAL_PARTITION, &partition))
+            .insert(text(headers::ORIGINAL_OFFSET, &offset));
         self.send(Outgoing {
             topic: &self.dead_letter_topic,
             key: letter.key,

@@ -2,10 +2,11 @@
 //! [`security`] — how every client reaches a secured cluster (flags, env, librdkafka
 //! settings); [`prefetch`] — how far every reader reads ahead; [`context`] — the client
 //! context of readers that wait for the end of a partition; [`names`] — a pipeline's topics
-//! and consumer group; [`compression`] — the codecs the CRD offers and the producer takes.
+//! and consumer group; [`headers`] — the headers every event carries; [`compression`] — the codecs the CRD offers and the producer takes.
 
 pub mod compression;
 pub mod context;
+pub mod headers;
 pub mod names;
 pub mod prefetch;
 pub mod security;

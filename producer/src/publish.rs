@@ -6,11 +6,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use coffee_events::headers;
 use coffee_events::order::OrderEvent;
+use coffee_kafka::headers::event_headers;
 use rdkafka::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use tokio::sync::watch;
 use tracing::{info, warn};
@@ -155,22 +154,7 @@ impl Publisher {
         }
         let key = event.order_id().hyphenated().to_string();
         let body = event.encode();
-        let version = coffee_events::SCHEMA_VERSION.to_string();
-        let mut record_headers = OwnedHeaders::new_with_capacity(2 + trace.len())
-            .insert(Header {
-                key: headers::EVENT_TYPE,
-                value: Some(event.event_type()),
-            })
-            .insert(Header {
-                key: headers::SCHEMA_VERSION,
-                value: Some(&version),
-            });
-        for (name, value) in trace {
-            record_headers = record_headers.insert(Header {
-                key: name,
-                value: Some(value),
-            });
-        }
+        let record_headers = event_headers(event.event_type(), trace);
         let record = FutureRecord::to(&self.topic)
             .key(&key)
             .payload(&body)

@@ -25,6 +25,7 @@ use crate::events::Events;
 use crate::http::{self, Probes};
 use crate::metrics::Metrics;
 use crate::reconcile::{self, Context};
+use crate::watch_backoff;
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let client = Client::try_default()
@@ -166,7 +167,7 @@ async fn run_controller(
     // Reconcile on what the reconciler acts on, not on every status write: the autoscaler
     // writes lag and rates every few seconds and must not re-apply every object each time.
     let triggers = watcher(pipelines, watcher::Config::default())
-        .default_backoff()
+        .backoff(watch_backoff::for_watches())
         // Neither the reconciler nor the autoscaler reads who owns which field; with two
         // status writers those entries were the biggest part of the cached pipelines (about
         // 5 MiB of heap with 200 pipelines).
@@ -182,6 +183,7 @@ async fn run_controller(
         .owns(services, selector.clone())
         .owns(budgets, selector.clone())
         .owns(accounts, selector)
+        .trigger_backoff(watch_backoff::for_watches())
         // Bounded: a burst of new pipelines should not open hundreds of Kafka admin requests
         // at once on a small cluster.
         .with_config(kube::runtime::controller::Config::default().concurrency(16))

@@ -10,6 +10,7 @@ mod http;
 mod kafka;
 mod metrics;
 mod reconcile;
+mod watch_backoff;
 
 use std::process::ExitCode;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::sync::{mpsc, watch};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::control;
@@ -118,9 +118,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         target: target_rx,
     });
     info!(%address, topic = %config.kafka_topic, group = %config.group_id(), workers = config.workers, "coffee-consumer running");
+    let (wedged, wedged_rx) = watch::channel(None);
+    let mut wedged_signal = wedged_rx.clone();
+    let watchdog = tokio::spawn(watch_liveness(
+        Arc::clone(&work.shared),
+        Duration::from_secs(config.wedged_after_secs),
+        wedged,
+    ));
     let server = tokio::spawn(async move {
         axum::serve(listener, http::router(probes))
-            .with_graceful_shutdown(coffee_telemetry::shutdown_signal())
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    () = coffee_telemetry::shutdown_signal() => {}
+                    _ = wedged_signal.wait_for(Option::is_some) => {}
+                }
+            })
             .await
     });
     match server.await {
@@ -140,6 +152,34 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     for task in background {
         task.abort();
     }
+    watchdog.abort();
+    if let Some(reason) = wedged_rx.borrow().clone() {
+        anyhow::bail!("stopped to be restarted: {reason}");
+    }
     info!("stopped");
     Ok(())
+}
+
+/// Checks every few seconds whether the Kafka clients are wedged (see [`crate::liveness`]); if
+/// they are, says why once, which begins an orderly shutdown and a non-zero exit, after which
+/// the pod's container is restarted.
+async fn watch_liveness(
+    shared: Arc<Shared>,
+    after: Duration,
+    wedged: watch::Sender<Option<String>>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        let reason = shared
+            .liveness
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .wedged(std::time::Instant::now(), after);
+        if let Some(reason) = reason {
+            error!(%reason, "the Kafka clients are wedged; restarting");
+            wedged.send_replace(Some(reason));
+            return;
+        }
+    }
 }

@@ -10,6 +10,7 @@ mod fetch;
 mod finished;
 mod http;
 mod incoming;
+mod liveness;
 mod metrics;
 mod offsets;
 mod outbox;

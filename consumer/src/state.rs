@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::finished::FinishedOrders;
+use crate::liveness::Liveness;
 use crate::metrics::Metrics;
 use crate::schedule::{Keyed, Scheduler, Started};
 
@@ -83,6 +84,8 @@ pub struct Shared {
     pub work: Notify,
     finished: mpsc::Sender<Source>,
     pub metrics: Metrics,
+    /// What the Kafka clients' callbacks say of their health (see [`crate::liveness`]).
+    pub liveness: Mutex<Liveness>,
 }
 
 impl Shared {
@@ -94,6 +97,7 @@ impl Shared {
             work: Notify::new(),
             finished,
             metrics,
+            liveness: Mutex::new(Liveness::default()),
         };
         (shared, reports)
     }

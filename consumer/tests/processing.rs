@@ -1,6 +1,6 @@
 //! `coffee-consumer` as a real process against the test bed's Kafka: per-order ordering under
 //! parallelism, cancel before brewing, dead letters, at-least-once through SIGKILL and
-//! rebalances without completing an order twice, live worker resizing, and commits that never
+//! rebalances without completing an order twice, a broker outage survived by the same process, live worker resizing, and commits that never
 //! run ahead of finished work; status events that continue each order's trace.
 
 #[path = "processing/support.rs"]
@@ -14,6 +14,8 @@ mod dead_letters;
 mod failover;
 #[path = "processing/ordering.rs"]
 mod ordering;
+#[path = "processing/outage.rs"]
+mod outage;
 #[path = "processing/resize.rs"]
 mod resize;
 #[path = "processing/tracing.rs"]

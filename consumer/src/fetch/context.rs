@@ -14,6 +14,7 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tracing::{info, warn};
 
 use super::progress::Progress;
+use crate::liveness;
 use crate::recovery;
 use crate::state::{Shared, Source};
 
@@ -218,9 +219,19 @@ impl std::ops::Deref for Callbacks {
 
 impl ClientContext for Callbacks {
     fn stats(&self, statistics: Statistics) {
-        if statistics.brokers.values().any(|b| b.state == "UP") {
+        let brokers_up = statistics.brokers.values().any(|b| b.state == "UP");
+        if brokers_up {
             self.brokers_down.store(false, Ordering::Relaxed);
         }
+        let steady = statistics
+            .cgrp
+            .as_ref()
+            .is_some_and(|group| liveness::steady(&group.state, &group.join_state));
+        self.shared
+            .liveness
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .group(Instant::now(), brokers_up, steady);
         let Some(topic) = statistics.topics.get(&self.topic) else {
             return;
         };

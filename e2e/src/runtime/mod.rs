@@ -222,6 +222,16 @@ pub async fn run(
             }
         });
     let watch = tokio::spawn(watch);
+    if let Some(dir) = &config.targets_dir {
+        match targets::sweep_orphans(dir) {
+            Ok(0) => {}
+            Ok(removed) => info!(
+                removed,
+                "removed the scrape targets of runtimes that exited"
+            ),
+            Err(error) => warn!(%error, "sweeping stale scrape targets"),
+        }
+    }
     info!(selector = %config.label_selector, namespace = ?config.namespace, bin_dir = %config.bin_dir.display(), "local pod runtime started");
 
     tokio::pin!(shutdown);

@@ -1,5 +1,7 @@
 //! Prometheus scrape targets for local pods, written as file-based service discovery files
-//! (one per Deployment) into the directory the test bed's Prometheus watches.
+//! (one per Deployment) into the directory the test bed's Prometheus watches. Each file names
+//! the runtime process that wrote it, so that the files of a runtime that was killed (and so
+//! never removed them) are swept away by the next one instead of being scraped forever.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -48,7 +50,39 @@ pub fn file_sd_document(namespace: &str, deployment: &str, targets: &[Target]) -
 }
 
 fn file_for(dir: &Path, namespace: &str, deployment: &str) -> PathBuf {
-    dir.join(format!("runtime_{namespace}_{deployment}.json"))
+    let pid = std::process::id();
+    dir.join(format!("runtime_{pid}_{namespace}_{deployment}.json"))
+}
+
+/// The pid of the runtime that wrote a targets file named `name`, if it is one.
+fn writer_of(name: &str) -> Option<u32> {
+    name.strip_prefix("runtime_")?
+        .split('_')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Removes the targets files no running runtime owns: those whose writer has exited, and those
+/// of the older format that named no writer.
+pub fn sweep_orphans(dir: &Path) -> io::Result<usize> {
+    let mut removed = 0;
+    let entries = match std::fs::read_dir(dir) {
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(0),
+        other => other?,
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("runtime_") || !name.ends_with(".json") {
+            continue;
+        }
+        let alive = writer_of(&name).is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+        if !alive {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// Replaces the Deployment's targets file atomically, so Prometheus never reads half a file.
@@ -105,6 +139,19 @@ mod tests {
             document[0]["labels"]["__meta_kubernetes_pod_label_app_kubernetes_io_instance"],
             "espresso"
         );
+    }
+
+    #[test]
+    fn the_files_of_runtimes_that_exited_are_swept_and_ours_kept() {
+        let dir = std::env::temp_dir().join(format!("coffee-targets-sweep-{}", std::process::id()));
+        write(&dir, "shop", "web", &[target("web-1", 4000)]).unwrap();
+        // No process has pid 0 here, and the old format named no writer.
+        std::fs::write(dir.join("runtime_0_gone_web.json"), "[]").unwrap();
+        std::fs::write(dir.join("runtime_gone_web.json"), "[]").unwrap();
+        assert_eq!(sweep_orphans(&dir).unwrap(), 2);
+        assert!(file_for(&dir, "shop", "web").exists());
+        remove(&dir, "shop", "web").unwrap();
+        std::fs::remove_dir(&dir).unwrap();
     }
 
     #[test]

@@ -36,7 +36,7 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 /// 15 s each, at worst).
 const IN_FLIGHT_WITHIN: Duration = Duration::from_secs(90);
 /// How long every acknowledged order may take to reach its final status after the load.
-const SETTLE_WITHIN: Duration = Duration::from_secs(120);
+const SETTLE_WITHIN: Duration = Duration::from_secs(180);
 
 /// The stage a fault needs.
 #[derive(Debug, Clone, Copy)]

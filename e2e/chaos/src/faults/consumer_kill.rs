@@ -1,6 +1,6 @@
 //! A consumer pod SIGKILLed mid-batch (at this rate every pod always has orders brewing and
-//! offsets uncommitted), then, as soon as the runtime has restarted it, another one — the
-//! partitions move twice while their orders are half done.
+//! offsets uncommitted), then, as soon as the runtime has run it again (or the autoscaler has
+//! scaled it away), another one — the partitions move twice while their orders are half done.
 
 use std::time::Duration;
 
@@ -26,21 +26,24 @@ pub async fn inject(stage: &mut Stage) -> anyhow::Result<Injected> {
         kill(&victim)?;
         let killed = stage.elapsed();
         let old_pid = victim.pid;
-        let what = format!("consumer pod {} running again", victim.name);
-        e2e::poll::eventually(&what, RESTARTED_WITHIN, || async {
-            let again = stage
-                .running(CONSUMER)
-                .into_iter()
-                .find(|p| p.name == victim.name);
-            match again {
-                Some(pod) if pod.ready && pod.pid != old_pid => Ok(()),
+        // The runtime runs it again, as a kubelet would; or the autoscaler, seeing the lag
+        // rise, has meanwhile resized the Deployment and the pod is gone.
+        let what = format!(
+            "consumer pod {} running again (or scaled away)",
+            victim.name
+        );
+        let again = e2e::poll::eventually(&what, RESTARTED_WITHIN, || async {
+            let pods = stage.running(CONSUMER);
+            match pods.iter().find(|p| p.name == victim.name) {
+                Some(pod) if pod.ready && pod.pid != old_pid => Ok("running again"),
+                None if !pods.is_empty() && pods.iter().all(|p| p.ready) => Ok("scaled away"),
                 other => Err(format!("{other:?}")),
             }
         })
         .await
         .map_err(anyhow::Error::msg)?;
         injected.notes.push(format!(
-            "killed {} (pid {}), running again in {}",
+            "killed {} (pid {}), {again} in {}",
             victim.name,
             old_pid.unwrap_or_default(),
             seconds(stage.elapsed() - killed)

@@ -9,9 +9,10 @@ use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::api::PartialObjectMeta;
 use kube::runtime::controller::Controller;
 use kube::runtime::{PredicateConfig, WatchStreamExt, reflector, watcher};
-use kube::{Api, Client, ResourceExt};
+use kube::{Client, ResourceExt};
 use kube_lease_manager::LeaseManagerBuilder;
 use tokio::sync::watch;
 use tracing::{info, warn};
@@ -25,7 +26,7 @@ use crate::events::Events;
 use crate::http::{self, Probes};
 use crate::metrics::Metrics;
 use crate::reconcile::{self, Context};
-use crate::watch_backoff;
+use crate::watches;
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let client = Client::try_default()
@@ -129,32 +130,12 @@ async fn run_controller(
     metrics: Metrics,
     mut stop: watch::Receiver<bool>,
 ) {
-    let pipelines: Api<CoffeeOrderPipeline> = match &args.namespace {
-        Some(namespace) => Api::namespaced(client.clone(), namespace),
-        None => Api::all(client.clone()),
-    };
-    let owned = |client: &Client| -> (
-        Api<Deployment>,
-        Api<Service>,
-        Api<PodDisruptionBudget>,
-        Api<ServiceAccount>,
-    ) {
-        match &args.namespace {
-            Some(ns) => (
-                Api::namespaced(client.clone(), ns),
-                Api::namespaced(client.clone(), ns),
-                Api::namespaced(client.clone(), ns),
-                Api::namespaced(client.clone(), ns),
-            ),
-            None => (
-                Api::all(client.clone()),
-                Api::all(client.clone()),
-                Api::all(client.clone()),
-                Api::all(client.clone()),
-            ),
-        }
-    };
-    let (deployments, services, budgets, accounts) = owned(&client);
+    let namespace = args.namespace.as_deref();
+    let pipelines = watches::api::<CoffeeOrderPipeline>(&client, namespace);
+    let deployments = watches::api::<PartialObjectMeta<Deployment>>(&client, namespace);
+    let services = watches::api::<PartialObjectMeta<Service>>(&client, namespace);
+    let budgets = watches::api::<PartialObjectMeta<PodDisruptionBudget>>(&client, namespace);
+    let accounts = watches::api::<PartialObjectMeta<ServiceAccount>>(&client, namespace);
     let events = Events::new(client.clone(), args.identity.clone());
     let autoscaler = Arc::new(Shared {
         client: client.clone(),
@@ -167,7 +148,7 @@ async fn run_controller(
     // Reconcile on what the reconciler acts on, not on every status write: the autoscaler
     // writes lag and rates every few seconds and must not re-apply every object each time.
     let triggers = watcher(pipelines, watcher::Config::default())
-        .backoff(watch_backoff::for_watches())
+        .backoff(watches::for_watches())
         // Neither the reconciler nor the autoscaler reads who owns which field; with two
         // status writers those entries were the biggest part of the cached pipelines (about
         // 5 MiB of heap with 200 pipelines).
@@ -175,15 +156,15 @@ async fn run_controller(
         .reflect(writer)
         .applied_objects()
         .predicate_filter(reconcile::trigger, PredicateConfig::default());
+    let triggers = watches::quiet(triggers);
     let supervisor = tokio::spawn(supervisor::run(autoscaler, store.clone(), stop.clone()));
     let selector =
         watcher::Config::default().labels("app.kubernetes.io/managed-by=coffee-operator");
     Controller::for_stream(triggers, store)
-        .owns(deployments, selector.clone())
-        .owns(services, selector.clone())
-        .owns(budgets, selector.clone())
-        .owns(accounts, selector)
-        .trigger_backoff(watch_backoff::for_watches())
+        .owns_stream(watches::owned(deployments, selector.clone()))
+        .owns_stream(watches::owned(services, selector.clone()))
+        .owns_stream(watches::owned(budgets, selector.clone()))
+        .owns_stream(watches::owned(accounts, selector))
         // Bounded: a burst of new pipelines should not open hundreds of Kafka admin requests
         // at once on a small cluster.
         .with_config(kube::runtime::controller::Config::default().concurrency(16))

@@ -10,7 +10,7 @@ mod http;
 mod kafka;
 mod metrics;
 mod reconcile;
-mod watch_backoff;
+mod watches;
 
 use std::process::ExitCode;
 

@@ -3,34 +3,12 @@
 
 use std::time::Duration;
 
-use e2e::poll::eventually;
 use e2e::testbed::TestBed;
 
 use crate::support::{
-    ConsumerProcess, OrderWriter, Topics, completions, menu_orders, statuses, wait_until_final,
+    ConsumerProcess, OrderWriter, Topics, assert_each_completed_once, completions, menu_orders,
+    wait_for_completions, wait_until_final,
 };
-
-/// Waits until at least `count` orders are completed.
-async fn wait_for_completions(bed: &TestBed, topics: &Topics, count: usize, log: &str) {
-    eventually(
-        &format!("{count} completions"),
-        Duration::from_secs(60),
-        || async {
-            let all = statuses(bed, topics).await.map_err(|e| e.to_string())?;
-            let done = all
-                .values()
-                .filter(|s| s.iter().any(|s| s.is_final()))
-                .count();
-            if done >= count {
-                Ok(())
-            } else {
-                Err(format!("{done} completed"))
-            }
-        },
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}\n{log}"));
-}
 
 /// Starts a consumer, SIGKILLs it once `kill_after` orders are finished, starts another, and
 /// checks that every order is completed exactly once.
@@ -64,14 +42,7 @@ async fn kill_and_restart(prefix: &str, orders: usize, kill_after: usize, args: 
     )
     .await
     .expect("test bed and consumer processes");
-    let not_once: Vec<_> = ids.iter().filter(|id| completions(&all, id) != 1).collect();
-    assert!(
-        not_once.is_empty(),
-        "{} orders not completed exactly once, e.g. {:?}\n{}",
-        not_once.len(),
-        not_once.first(),
-        second.log_tail()
-    );
+    assert_each_completed_once(&all, &ids, &second.log_tail());
 }
 
 #[tokio::test]

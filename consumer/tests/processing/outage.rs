@@ -9,7 +9,8 @@ use e2e::kafka_instance::KafkaInstance;
 use e2e::testbed::TestBed;
 
 use crate::support::{
-    ConsumerProcess, OrderWriter, Topics, completions, menu_orders, wait_until_final,
+    ConsumerProcess, OrderWriter, Topics, assert_each_completed_once, menu_orders,
+    wait_for_completions, wait_until_final,
 };
 
 /// How long the broker stays down (the chaos suite's outage).
@@ -31,7 +32,7 @@ async fn a_broker_stopped_mid_batch_and_started_again_loses_no_order() {
     let consumer = ConsumerProcess::start(&bed, &topics, &args)
         .await
         .expect("the consumer");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    wait_for_completions(&bed, &topics, 100, &consumer.log_tail()).await;
     broker.pause().await;
     tokio::time::sleep(OUTAGE).await;
     broker.resume().await.expect("the broker back");
@@ -52,13 +53,6 @@ async fn a_broker_stopped_mid_batch_and_started_again_loses_no_order() {
     )
     .await
     .unwrap_or_else(|e| panic!("{e}\n{}", consumer.log_tail()));
-    let not_once: Vec<_> = ids.iter().filter(|id| completions(&all, id) != 1).collect();
-    assert!(
-        not_once.is_empty(),
-        "{} orders not completed exactly once, e.g. {:?}\n{}",
-        not_once.len(),
-        not_once.first(),
-        consumer.log_tail()
-    );
+    assert_each_completed_once(&all, &ids, &consumer.log_tail());
     broker.pause().await;
 }

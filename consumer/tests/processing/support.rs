@@ -304,6 +304,39 @@ pub fn committed(
         .collect())
 }
 
+/// Waits until at least `count` orders are completed.
+pub async fn wait_for_completions(bed: &TestBed, topics: &Topics, count: usize, log: &str) {
+    eventually(
+        &format!("{count} completions"),
+        Duration::from_secs(60),
+        || async {
+            let all = statuses(bed, topics).await.map_err(|e| e.to_string())?;
+            let done = all
+                .values()
+                .filter(|s| s.iter().any(|s| s.is_final()))
+                .count();
+            if done >= count {
+                Ok(())
+            } else {
+                Err(format!("{done} completed"))
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{log}"));
+}
+
+/// Fails the test, with `log`, unless every order in `ids` has exactly one `completed` event.
+pub fn assert_each_completed_once(all: &HashMap<Uuid, Vec<OrderStatus>>, ids: &[Uuid], log: &str) {
+    let not_once: Vec<_> = ids.iter().filter(|id| completions(all, id) != 1).collect();
+    assert!(
+        not_once.is_empty(),
+        "{} orders not completed exactly once, e.g. {:?}\n{log}",
+        not_once.len(),
+        not_once.first(),
+    );
+}
+
 /// How many `completed` events each order has.
 pub fn completions(all: &HashMap<Uuid, Vec<OrderStatus>>, id: &Uuid) -> usize {
     all.get(id).map_or(0, |s| {

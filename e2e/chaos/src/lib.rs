@@ -61,12 +61,6 @@ pub fn bin_dir_of(binary: &Path) -> anyhow::Result<std::path::PathBuf> {
     let dir = binary
         .parent()
         .ok_or_else(|| anyhow::anyhow!("{} has no directory", binary.display()))?;
-    for needed in ["coffee-operator", "coffee-producer", "coffee-consumer"] {
-        anyhow::ensure!(
-            dir.join(needed).is_file(),
-            "{needed} is not in {} (build the workspace first: cargo build --workspace)",
-            dir.display()
-        );
-    }
+    e2e::install::require_binaries(dir, e2e::install::PRODUCT_BINARIES)?;
     Ok(dir.to_path_buf())
 }

@@ -194,41 +194,23 @@ impl Stage {
         succeed(kubectl(&self.bed, &args, None)?, "patching the pipeline").map(|_| ())
     }
 
-    /// Waits until `ready` of the pipeline's `deployment` processes are running and ready.
-    pub async fn wait_for_ready(
+    /// Waits until exactly `pods` processes of the pipeline's `deployment` run, all ready (a
+    /// scale-in is over when the extra processes have exited, a scale-out when the new ones
+    /// are ready).
+    pub async fn wait_for_pods(
         &self,
         deployment: &str,
-        ready: impl Fn(usize) -> bool,
+        pods: usize,
         timeout: Duration,
-    ) -> anyhow::Result<usize> {
-        let what = format!("the ready pods of {deployment}");
+    ) -> anyhow::Result<()> {
+        let what = format!("{pods} running, ready pods of {deployment}");
         eventually(&what, timeout, || async {
-            let count = self.running(deployment).iter().filter(|p| p.ready).count();
-            if ready(count) {
-                Ok(count)
+            let running = self.running(deployment);
+            let ready = running.iter().filter(|p| p.ready).count();
+            if running.len() == pods && ready == pods {
+                Ok(())
             } else {
-                Err(format!("{count} ready"))
-            }
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}\n{}", self.installed.operator_logs()))
-    }
-
-    /// Waits until `running` of the pipeline's `deployment` processes run (ready or not: a
-    /// scale-in is over when the extra processes have exited).
-    pub async fn wait_for_running(
-        &self,
-        deployment: &str,
-        running: impl Fn(usize) -> bool,
-        timeout: Duration,
-    ) -> anyhow::Result<usize> {
-        let what = format!("the running pods of {deployment}");
-        eventually(&what, timeout, || async {
-            let count = self.running(deployment).len();
-            if running(count) {
-                Ok(count)
-            } else {
-                Err(format!("{count} running"))
+                Err(format!("{} running, {ready} ready", running.len()))
             }
         })
         .await

@@ -11,6 +11,7 @@ mod run;
 mod system;
 mod view;
 
+use e2e::install::PRODUCT_BINARIES;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -111,16 +112,8 @@ impl Args {
                 .to_path_buf(),
         };
         let runtime = self.keep.then_some("coffee-runtime");
-        for binary in ["coffee-operator", "coffee-producer", "coffee-consumer"]
-            .into_iter()
-            .chain(runtime)
-        {
-            ensure!(
-                dir.join(binary).is_file(),
-                "{binary} is not in {} (build the workspace, or pass --bin-dir)",
-                dir.display()
-            );
-        }
+        e2e::install::require_binaries(&dir, PRODUCT_BINARIES.into_iter().chain(runtime))
+            .context("pass --bin-dir to use binaries elsewhere")?;
         Ok(dir)
     }
 

@@ -19,16 +19,8 @@ pub async fn inject(stage: &mut Stage) -> anyhow::Result<Injected> {
     for pods in [IN, OUT, IN] {
         let started = stage.elapsed();
         pin(stage, pods, pods)?;
-        stage
-            .wait_for_ready(CONSUMER, |n| n == pods, SCALED_WITHIN)
-            .await?;
-        let settled = stage
-            .wait_for_running(CONSUMER, |n| n == pods, SCALED_WITHIN)
-            .await?;
-        steps.push(format!(
-            "{settled} ({})",
-            seconds(stage.elapsed() - started)
-        ));
+        stage.wait_for_pods(CONSUMER, pods, SCALED_WITHIN).await?;
+        steps.push(format!("{pods} ({})", seconds(stage.elapsed() - started)));
     }
     let (min, max) = stage.shape.pods;
     pin(stage, usize::try_from(min)?, usize::try_from(max)?)?;

@@ -120,6 +120,22 @@ impl TestBed {
             .unwrap_or_else(|| PathBuf::from(name))
     }
 
+    /// The pid of a server `e2e/testbed up` started (`kafka`, `etcd`, ...), from the pid file
+    /// it keeps beside its log directory; `None` when there is none. Benchmarks read the
+    /// server's CPU time from it.
+    pub fn server_pid(&self, server: &str) -> Option<u32> {
+        let file = Path::new(&self.log_dir)
+            .parent()?
+            .join("pids")
+            .join(format!("{server}.pid"));
+        std::fs::read_to_string(file)
+            .ok()?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    }
+
     /// The error for a server that does not answer, with the test bed's log directory.
     pub fn unreachable(
         &self,

@@ -14,9 +14,10 @@ use e2e::kafka::{admin, client_config, create_topic, partition_count};
 use e2e::testbed::TestBed;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
-use crate::{median, peak_rss_mib};
+use crate::median;
+use crate::process_stats::{cpu_seconds, peak_rss_mib};
 
 /// What to measure.
 pub struct Plan {
@@ -109,25 +110,6 @@ async fn processed(http: &reqwest::Client, url: &str) -> f64 {
         .filter(|l| l.starts_with("orders_processed_total{"))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
-}
-
-/// CPU seconds (user + system) the process used so far.
-fn cpu_seconds(child: &Child) -> f64 {
-    let Some(pid) = child.id() else {
-        return f64::NAN;
-    };
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name: state is 3rd, utime 14th, stime 15th.
-    let after = stat.rsplit(')').next().unwrap_or_default();
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(f64::NAN)
-    };
-    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 async fn run_once(

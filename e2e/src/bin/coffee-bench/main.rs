@@ -7,12 +7,12 @@ mod drain;
 mod intake;
 mod latency;
 mod operator;
+mod process_stats;
 mod service;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use tokio::process::Child;
 
 #[derive(Debug, Parser)]
 #[command(name = "coffee-bench", version, about = "coffee-pipeline benchmarks")]
@@ -23,20 +23,30 @@ struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Bench {
-    /// Order intake: durable vs sync vs the HTTP ceiling.
+    /// Order intake: durable with pool sizes vs sync vs the HTTP ceiling, then fixed rates.
     Intake {
         /// Runs per configuration (medians are reported).
         #[arg(long, default_value_t = 5)]
         runs: usize,
         /// Seconds per run.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 8)]
         seconds: u64,
-        /// Connection counts to measure.
-        #[arg(long, value_delimiter = ',', default_value = "64,256")]
+        /// Connection counts to measure; the largest sets each pool's capacity.
+        #[arg(long, value_delimiter = ',', default_value = "16,64,256")]
         connections: Vec<u32>,
-        /// Fixed request rate for the latency measurement.
-        #[arg(long, default_value_t = 25_000)]
-        rate: u32,
+        /// Producer-pool sizes, one durable target each.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+        pools: Vec<u16>,
+        /// Lingers (`--linger-ms`) to compare, one durable target per pool size and linger;
+        /// empty for the producer's default.
+        #[arg(long, value_delimiter = ',')]
+        lingers: Vec<u32>,
+        /// Fixed rates for the latency runs, in percent of each pool's capacity.
+        #[arg(long, value_delimiter = ',', default_value = "25,50,75")]
+        rates: Vec<u32>,
+        /// Extra flags for every durable producer, e.g. `--producer-args='--linger-ms 1'`.
+        #[arg(long, allow_hyphen_values = true, value_delimiter = ' ')]
+        producer_args: Vec<String>,
         /// The `oha` load generator.
         #[arg(long, env = "OHA", default_value = "oha")]
         oha: PathBuf,
@@ -112,27 +122,6 @@ pub fn median(values: &mut [f64]) -> f64 {
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-pub fn peak_rss_mib(child: &Child) -> f64 {
-    memory_mib(child, "VmHWM:")
-}
-
-/// RSS now, in MiB.
-pub fn rss_mib(child: &Child) -> f64 {
-    memory_mib(child, "VmRSS:")
-}
-
-fn memory_mib(child: &Child, field: &str) -> f64 {
-    let Some(pid) = child.id() else {
-        return f64::NAN;
-    };
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Args::parse().command {
@@ -140,9 +129,24 @@ async fn main() -> anyhow::Result<()> {
             runs,
             seconds,
             connections,
-            rate,
+            pools,
+            lingers,
+            rates,
+            producer_args,
             oha,
-        } => intake::intake(runs, seconds, &connections, rate, &oha).await,
+        } => {
+            intake::intake(intake::Options {
+                runs,
+                seconds,
+                connections,
+                pools,
+                lingers,
+                rates_percent: rates,
+                producer_args,
+                oha,
+            })
+            .await
+        }
         Bench::Operator { pipelines } => operator::operator(pipelines).await,
         Bench::Latency {
             rates,

@@ -18,7 +18,7 @@ use kube::api::{ApiResource, DynamicObject, ListParams, PostParams};
 use serde_json::json;
 use tokio::process::Command;
 
-use crate::{peak_rss_mib, rss_mib};
+use crate::process_stats::{cpu_seconds, peak_rss_mib, rss_mib};
 
 fn resource() -> ApiResource {
     ApiResource {
@@ -75,25 +75,6 @@ struct Steady {
     /// CPU time over wall time.
     cpu_share: f64,
     metrics: String,
-}
-
-/// The operator's CPU time so far (user + system), from /proc.
-fn cpu_seconds(child: &tokio::process::Child) -> f64 {
-    let stat = child
-        .id()
-        .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
-        .unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(") ")
-        .map_or(Vec::new(), |(_, rest)| rest.split(' ').collect());
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command.
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn polls(metrics: &str) -> f64 {

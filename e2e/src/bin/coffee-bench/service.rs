@@ -11,7 +11,7 @@ use e2e::poll::eventually;
 use tokio::process::{Child, Command};
 
 pub struct Target {
-    pub name: &'static str,
+    pub name: String,
     /// Its order endpoint.
     pub url: String,
     pub child: Child,
@@ -20,7 +20,7 @@ pub struct Target {
 /// Starts `binary` with `--port` and `args` (and `env`), logging to `bench-<name>.log` in
 /// `log_dir`, and waits until it is ready (`/readyz`; the ceiling has none, so any answer).
 pub async fn start(
-    name: &'static str,
+    name: &str,
     binary: &Path,
     args: &[String],
     log_dir: &Path,
@@ -56,7 +56,7 @@ pub async fn start(
     )
     .await?;
     Ok(Target {
-        name,
+        name: name.to_owned(),
         url: format!("{base}/order"),
         child,
     })

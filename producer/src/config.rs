@@ -34,11 +34,24 @@ pub struct Config {
     /// reproduces the original design for comparison: one message per produce request, no linger.
     #[arg(long, env = "PUBLISH_MODE", value_enum, default_value_t = PublishMode::Durable)]
     pub publish_mode: PublishMode,
+    /// librdkafka producers in the pool, each with its own broker connections; an order goes
+    /// through the one that owns its partition. More connections let a broker with cores to
+    /// spare serve requests side by side; on the 2-core machine the benchmarks run on, every
+    /// extra producer only cost CPU per order (docs/benchmarks.md), hence 1. `sync` mode always
+    /// uses one.
+    #[arg(long, env = "KAFKA_PRODUCERS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub kafka_producers: u16,
     /// How long librdkafka waits to fill a batch. Each request waits at most this long extra;
-    /// throughput comes from many concurrent requests sharing a batch (5 ms measured best here:
-    /// see docs/benchmarks.md).
-    #[arg(long, env = "KAFKA_LINGER_MS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    /// throughput comes from many concurrent requests sharing a batch. 1 ms measured best from
+    /// 64 to 256 connections; at 16 a request no longer waits out 5 ms that bought no batch
+    /// (docs/benchmarks.md). 0 sends at once, for the lowest latency at low concurrency.
+    #[arg(long, env = "KAFKA_LINGER_MS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=1000))]
     pub linger_ms: u32,
+    /// Produce requests each producer keeps in flight per broker connection (idempotence allows
+    /// 1–5). With 1, orders that arrive while a request is in flight wait for its answer and go
+    /// together in the next: batches grow with the load instead of with the linger.
+    #[arg(long, env = "KAFKA_MAX_IN_FLIGHT", default_value_t = 5, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub kafka_max_in_flight: u8,
     /// Upper bound of one batch, in bytes.
     #[arg(long, env = "KAFKA_BATCH_SIZE", default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1_000..=10_000_000))]
     pub batch_size: u32,
@@ -127,6 +140,14 @@ impl Config {
             });
         }
         Ok(())
+    }
+
+    /// Producers in the pool: the original design (`sync`) has one.
+    pub fn pool_size(&self) -> usize {
+        match self.publish_mode {
+            PublishMode::Durable => usize::from(self.kafka_producers),
+            PublishMode::Sync => 1,
+        }
     }
 
     /// Client settings every Kafka client of the process starts from: brokers and security.
@@ -231,6 +252,28 @@ mod tests {
     #[test]
     fn out_of_range_linger_is_refused_by_the_parser() {
         assert!(parse(&["--kafka-brokers", "k:1", "--linger-ms", "5000"]).is_err());
+    }
+
+    #[test]
+    fn the_producer_pool_size_is_between_1_and_16() {
+        let config = parse(&["--kafka-brokers", "k:1", "--kafka-producers", "4"]).unwrap();
+        assert_eq!(config.pool_size(), 4);
+        assert!(parse(&["--kafka-brokers", "k:1", "--kafka-producers", "0"]).is_err());
+        assert!(parse(&["--kafka-brokers", "k:1", "--kafka-producers", "17"]).is_err());
+    }
+
+    #[test]
+    fn the_original_design_publishes_through_one_producer() {
+        let config = parse(&[
+            "--kafka-brokers",
+            "k:1",
+            "--publish-mode",
+            "sync",
+            "--kafka-producers",
+            "4",
+        ])
+        .unwrap();
+        assert_eq!(config.pool_size(), 1);
     }
 
     #[test]

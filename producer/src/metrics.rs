@@ -2,7 +2,8 @@
 //! templates (never raw ids), methods, status codes, error codes.
 
 use prometheus::{
-    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
 };
 
 /// Every metric the producer exports.
@@ -13,6 +14,8 @@ pub struct Metrics {
     pub http_requests_in_flight: IntGauge,
     pub kafka_publish_duration: Histogram,
     pub kafka_publish_errors: IntCounterVec,
+    pub kafka_producer_queued: IntGaugeVec,
+    pub kafka_producer_partitions: IntGauge,
     pub orders_accepted: IntCounter,
     pub orders_rejected: IntCounterVec,
     pub view_orders: IntGauge,
@@ -51,6 +54,17 @@ impl Metrics {
             ),
             &["reason"],
         )?;
+        let kafka_producer_queued = IntGaugeVec::new(
+            Opts::new(
+                "kafka_producer_queued_messages",
+                "Events handed to each producer of the pool and not yet acknowledged, sampled every second",
+            ),
+            &["producer"],
+        )?;
+        let kafka_producer_partitions = IntGauge::new(
+            "kafka_producer_partitions",
+            "Partitions of the order topic every producer of the pool knows; orders are spread over these",
+        )?;
         let orders_accepted = IntCounter::new(
             "orders_accepted_total",
             "Orders acknowledged by the broker and answered with 202",
@@ -77,6 +91,8 @@ impl Metrics {
         registry.register(Box::new(http_requests_in_flight.clone()))?;
         registry.register(Box::new(kafka_publish_duration.clone()))?;
         registry.register(Box::new(kafka_publish_errors.clone()))?;
+        registry.register(Box::new(kafka_producer_queued.clone()))?;
+        registry.register(Box::new(kafka_producer_partitions.clone()))?;
         registry.register(Box::new(orders_accepted.clone()))?;
         registry.register(Box::new(orders_rejected.clone()))?;
         registry.register(Box::new(view_orders.clone()))?;
@@ -87,6 +103,8 @@ impl Metrics {
             http_requests_in_flight,
             kafka_publish_duration,
             kafka_publish_errors,
+            kafka_producer_queued,
+            kafka_producer_partitions,
             orders_accepted,
             orders_rejected,
             view_orders,

@@ -1,6 +1,6 @@
 //! `coffee-producer` as a real process against the test bed's Kafka: every route and error
 //! class, idempotency, ordering of one order's events, exactly-once acknowledged orders,
-//! broker outages, shutdown, and two replicas answering alike.
+//! broker outages, shutdown, the producer pool, and two replicas answering alike.
 
 #[path = "api/support.rs"]
 mod support;
@@ -11,6 +11,8 @@ mod delivery;
 mod errors;
 #[path = "api/outage.rs"]
 mod outage;
+#[path = "api/pool.rs"]
+mod pool;
 #[path = "api/replicas.rs"]
 mod replicas;
 #[path = "api/routes.rs"]

@@ -150,6 +150,11 @@ pub struct ProducerSpec {
     #[serde(default = "default_linger_ms")]
     #[schemars(range(min = 0, max = 1000))]
     pub linger_ms: u32,
+    /// Kafka producers per pod, each with its own broker connections; an order goes through
+    /// the one that owns its partition. More help only where the brokers have cores to spare.
+    #[serde(default = "default_kafka_producers")]
+    #[schemars(range(min = 1, max = 16))]
+    pub kafka_producers: u16,
     /// Compression of order batches.
     #[serde(default)]
     pub compression: Compression,
@@ -162,6 +167,7 @@ impl Default for ProducerSpec {
             replicas: default_producer_replicas(),
             resources: None,
             linger_ms: default_linger_ms(),
+            kafka_producers: default_kafka_producers(),
             compression: Compression::default(),
         }
     }
@@ -176,7 +182,11 @@ fn default_producer_replicas() -> i32 {
 }
 
 fn default_linger_ms() -> u32 {
-    5
+    1
+}
+
+fn default_kafka_producers() -> u16 {
+    1
 }
 
 pub use coffee_kafka::compression::Compression;

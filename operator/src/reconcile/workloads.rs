@@ -48,6 +48,10 @@ pub fn build(
     let mut producer_env = shared_env.clone();
     producer_env.extend([
         env("KAFKA_LINGER_MS", &spec.producer.linger_ms.to_string()),
+        env(
+            "KAFKA_PRODUCERS",
+            &spec.producer.kafka_producers.to_string(),
+        ),
         env("KAFKA_COMPRESSION", spec.producer.compression.as_str()),
     ]);
     let mut consumer_env = shared_env;

@@ -1,91 +1,37 @@
-//! Publishing order events to Kafka: one idempotent, acks=all producer per process. An event is
-//! only reported published once the broker has acknowledged it, so a 2xx never precedes
-//! durability. A full local queue and an unreachable cluster are reported at once, as
-//! back-pressure, instead of growing memory or letting requests hang.
+//! Publishing order events to Kafka through a pool of idempotent, acks=all producers, each with
+//! its own broker connections: the broker serves one request per connection at a time, so one
+//! slow round trip no longer holds up every order of the process. An event is only reported
+//! published once the broker has acknowledged it, so a 2xx never precedes durability. A full
+//! local queue and an unreachable cluster are reported at once, as back-pressure, instead of
+//! growing memory or letting requests hang.
+
+mod client;
+mod error;
+mod route;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use coffee_events::order::OrderEvent;
 use coffee_kafka::headers::event_headers;
-use rdkafka::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::config::{Config, PublishMode};
+pub use self::client::client_config;
+pub use self::error::PublishError;
+use crate::config::Config;
 use crate::metrics::Metrics;
 
-/// Why an event was not published. Nothing was acknowledged in any of these cases; only
-/// [`PublishError::Unconfirmed`] events may still be in the log.
-#[derive(Debug, thiserror::Error)]
-pub enum PublishError {
-    /// librdkafka's bounded queue is full: the broker is slower than the arrivals.
-    #[error("too many orders are waiting for Kafka; retry shortly")]
-    QueueFull,
-    /// The last metadata request to the cluster failed.
-    #[error("Kafka is unreachable: {0}")]
-    Unreachable(String),
-    /// The broker refused the event.
-    #[error("Kafka did not acknowledge the event: {0}")]
-    NotAcknowledged(KafkaError),
-    /// The event was sent but its acknowledgement never came (the broker went away, the
-    /// delivery timed out): the broker may have appended it. Telling the client it was refused
-    /// would be a lie — a broker stopped under load showed one such order brewed.
-    #[error("Kafka did not confirm the event in time; it may or may not have been taken: {0}")]
-    Unconfirmed(KafkaError),
-}
-
-impl PublishError {
-    /// The error for a failed delivery: [`PublishError::Unconfirmed`] when the broker may
-    /// have appended the event anyway.
-    fn of_delivery(error: KafkaError) -> Self {
-        if may_be_persisted(&error) {
-            PublishError::Unconfirmed(error)
-        } else {
-            PublishError::NotAcknowledged(error)
-        }
-    }
-}
-
-/// Whether an event whose delivery failed with `error` may be in the log all the same:
-/// librdkafka's own per-message verdict (`rd_kafka_message_status`) is not in the safe API, so
-/// the errors that can follow a request the broker received are taken as possibly persisted.
-fn may_be_persisted(error: &KafkaError) -> bool {
-    use RDKafkaErrorCode::{
-        AllBrokersDown, BrokerTransportFailure, MessageTimedOut, NotEnoughReplicasAfterAppend,
-        RequestTimedOut,
-    };
-    matches!(error, KafkaError::Canceled)
-        || matches!(
-            error.rdkafka_error_code(),
-            Some(
-                MessageTimedOut
-                    | RequestTimedOut
-                    | BrokerTransportFailure
-                    | AllBrokersDown
-                    | NotEnoughReplicasAfterAppend
-            )
-        )
-}
-
-impl PublishError {
-    /// A short label for metrics.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            PublishError::QueueFull => "queue_full",
-            PublishError::Unreachable(_) => "unreachable",
-            PublishError::NotAcknowledged(_) => "not_acknowledged",
-            PublishError::Unconfirmed(_) => "unconfirmed",
-        }
-    }
-}
-
-/// The process's Kafka producer for the order topic.
+/// The process's Kafka producers for the order topic.
 pub struct Publisher {
-    producer: FutureProducer,
+    /// Member `i` carries the events of the partitions `route::route` gives it.
+    pool: Vec<FutureProducer>,
     topic: String,
+    /// Partitions every member knows; 0 until the first answer from the cluster.
+    partitions: AtomicU32,
     metrics: Metrics,
     /// `None` while the cluster answers; otherwise why it does not.
     unreachable: watch::Sender<Option<String>>,
@@ -95,44 +41,21 @@ impl std::fmt::Debug for Publisher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Publisher")
             .field("topic", &self.topic)
+            .field("pool", &self.pool.len())
             .finish_non_exhaustive()
     }
 }
 
-/// librdkafka settings for `config`'s publish mode.
-pub fn client_config(config: &Config) -> ClientConfig {
-    let mut client = config.kafka_client();
-    client
-        .set("client.id", "coffee-producer")
-        .set("acks", "all")
-        .set("enable.idempotence", "true")
-        .set("message.timeout.ms", config.delivery_timeout_ms.to_string())
-        .set(
-            "queue.buffering.max.messages",
-            config.queue_max_messages.to_string(),
-        );
-    match config.publish_mode {
-        PublishMode::Durable => client
-            .set("linger.ms", config.linger_ms.to_string())
-            .set("batch.size", config.batch_size.to_string())
-            .set("compression.type", config.compression.as_str()),
-        PublishMode::Sync => client
-            .set("linger.ms", "0")
-            .set("batch.num.messages", "1")
-            .set("compression.type", "none"),
-    };
-    client
-}
-
 impl Publisher {
     pub fn new(config: &Config, metrics: Metrics) -> Result<Self, KafkaError> {
-        let producer: FutureProducer = client_config(config).create()?;
-        // Assumed reachable until the first check says otherwise; readiness also waits for the
-        // view followers, which cannot catch up without the cluster.
+        let pool = (0..config.pool_size())
+            .map(|member| client_config(config, member).create())
+            .collect::<Result<Vec<FutureProducer>, _>>()?;
         let (unreachable, _) = watch::channel(None);
         Ok(Self {
-            producer,
+            pool,
             topic: config.kafka_topic.clone(),
+            partitions: AtomicU32::new(0),
             metrics,
             unreachable,
         })
@@ -140,10 +63,15 @@ impl Publisher {
 
     /// Why the cluster is not usable right now, or `None` when it is.
     pub fn unavailable_reason(&self) -> Option<String> {
-        self.unreachable.borrow().clone()
+        if let Some(reason) = self.unreachable.borrow().clone() {
+            return Some(reason);
+        }
+        (self.partitions.load(Ordering::Relaxed) == 0)
+            .then(|| format!("the partitions of topic {} are not known yet", self.topic))
     }
 
-    /// Publishes `event` keyed by its order id and waits for the broker's acknowledgement.
+    /// Publishes `event` keyed by its order id through the member that owns the key's
+    /// partition, and waits for the broker's acknowledgement.
     pub async fn publish(
         &self,
         event: &OrderEvent,
@@ -153,14 +81,19 @@ impl Publisher {
             return Err(self.failed(PublishError::Unreachable(reason)));
         }
         let key = event.order_id().hyphenated().to_string();
+        let partitions = self.partitions.load(Ordering::Relaxed);
+        let Some(route) = route::route(key.as_bytes(), partitions, self.pool.len()) else {
+            let reason = format!("topic {} has no partitions", self.topic);
+            return Err(self.failed(PublishError::Unreachable(reason)));
+        };
         let body = event.encode();
-        let record_headers = event_headers(event.event_type(), trace);
         let record = FutureRecord::to(&self.topic)
+            .partition(route.partition)
             .key(&key)
             .payload(&body)
-            .headers(record_headers);
+            .headers(event_headers(event.event_type(), trace));
         let started = Instant::now();
-        let delivery = match self.producer.send_result(record) {
+        let delivery = match self.pool[route.member].send_result(record) {
             Ok(delivery) => delivery,
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
                 return Err(self.failed(PublishError::QueueFull));
@@ -186,8 +119,9 @@ impl Publisher {
         error
     }
 
-    /// Asks the cluster for the order topic's metadata every second, so that requests fail fast
-    /// (and readiness turns false) while it is unreachable. Runs until `stop` changes.
+    /// Asks the cluster for the order topic's metadata through every member every second, so
+    /// that requests fail fast (and readiness turns false) while it is unreachable, and every
+    /// member learns of new partitions within a second. Runs until `stop` changes.
     pub async fn watch_cluster(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         loop {
             let publisher = Arc::clone(&self);
@@ -205,6 +139,12 @@ impl Publisher {
                 *current = verdict;
                 true
             });
+            for (member, producer) in self.pool.iter().enumerate() {
+                self.metrics
+                    .kafka_producer_queued
+                    .with_label_values(&[&member.to_string()])
+                    .set(i64::from(producer.in_flight_count()));
+            }
             tokio::select! {
                 _ = stop.changed() => return,
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -212,57 +152,57 @@ impl Publisher {
         }
     }
 
+    /// Refreshes every member's metadata of the topic; `None` when all of them answered.
     fn check_cluster(&self) -> Option<String> {
-        match self
-            .producer
+        let mut trouble = None;
+        let counts: Vec<Option<u32>> = self
+            .pool
+            .iter()
+            .map(|producer| match self.partition_count(producer) {
+                Ok(count) => Some(count),
+                Err(reason) => {
+                    trouble.get_or_insert(reason);
+                    None
+                }
+            })
+            .collect();
+        let known = route::known_by_all(counts);
+        let before = self.partitions.swap(known, Ordering::Relaxed);
+        self.metrics.kafka_producer_partitions.set(i64::from(known));
+        if known != before && known > 0 {
+            info!(topic = %self.topic, partitions = known, pool = self.pool.len(), "publishing to every partition the pool knows");
+        }
+        trouble
+    }
+
+    fn partition_count(&self, producer: &FutureProducer) -> Result<u32, String> {
+        let metadata = producer
             .client()
             .fetch_metadata(Some(&self.topic), Duration::from_secs(2))
-        {
-            Err(error) => Some(error.to_string()),
-            Ok(metadata) => match metadata.topics().first() {
-                Some(topic) if topic.error().is_none() && !topic.partitions().is_empty() => None,
-                Some(topic) => Some(format!(
-                    "topic {} is not available: {:?}",
-                    self.topic,
-                    topic.error()
-                )),
-                None => Some(format!("topic {} is missing", self.topic)),
-            },
+            .map_err(|error| error.to_string())?;
+        match metadata.topics().first() {
+            Some(topic) if topic.error().is_none() && !topic.partitions().is_empty() => {
+                Ok(u32::try_from(topic.partitions().len()).unwrap_or(u32::MAX))
+            }
+            Some(topic) => Err(format!(
+                "topic {} is not available: {:?}",
+                self.topic,
+                topic.error()
+            )),
+            None => Err(format!("topic {} is missing", self.topic)),
         }
     }
 
-    /// Waits up to `timeout` for every event handed to librdkafka to be acknowledged.
+    /// Waits up to `timeout` in all for every event handed to the pool to be acknowledged.
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
-        self.producer.flush(timeout)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_delivery_that_timed_out_may_be_in_the_log() {
-        let timed_out = KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut);
-        assert!(matches!(
-            PublishError::of_delivery(timed_out),
-            PublishError::Unconfirmed(_)
-        ));
-        assert!(may_be_persisted(&KafkaError::Canceled));
-    }
-
-    #[test]
-    fn an_event_the_broker_refused_is_not_in_the_log() {
-        for code in [
-            RDKafkaErrorCode::MessageSizeTooLarge,
-            RDKafkaErrorCode::TopicAuthorizationFailed,
-            RDKafkaErrorCode::NotEnoughReplicas,
-        ] {
-            let refused = KafkaError::MessageProduction(code);
-            assert!(matches!(
-                PublishError::of_delivery(refused),
-                PublishError::NotAcknowledged(_)
-            ));
+        let deadline = Instant::now() + timeout;
+        let mut outcome = Ok(());
+        for producer in &self.pool {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Err(error) = producer.flush(left) {
+                outcome = Err(error);
+            }
         }
+        outcome
     }
 }

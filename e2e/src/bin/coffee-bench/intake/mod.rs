@@ -1,11 +1,13 @@
 //! `coffee-bench intake`: durable orders/s, latency and CPU per order of `coffee-producer` with
 //! several producer-pool sizes, against the original synchronous design and a trivial axum
 //! handler (the HTTP ceiling), at several connection counts with `oha` as the load generator;
-//! then latency at fixed shares of each pool's measured capacity, and the producers' peak RSS.
+//! then latency at fixed shares of each pool's measured capacity (as the load generator saw it
+//! and as the producer's own histogram did), and the producers' peak RSS.
 //! Targets alternate within every round, so a slow hour of the shared machine hits all alike.
 
 mod oha;
 mod report;
+mod server_side;
 
 use std::path::{Path, PathBuf};
 
@@ -73,12 +75,21 @@ pub async fn intake(options: Options) -> anyhow::Result<()> {
             for target in &durable {
                 let capacity = report::capacity(&measured, &target.name, widest);
                 let rate = (capacity * f64::from(percent) / 100.0).round().max(1.0) as u32;
+                let before = server_side::scrape(&target.url).await?;
                 let (sample, cpu) = load(&options, target, broker, widest, Some(rate)).await?;
+                let server = server_side::scrape(&target.url).await?.since(&before);
                 eprintln!(
                     "run {run}: {} at {percent} % = {rate}/s: {sample:?}",
                     target.name
                 );
-                paced.push(Paced::new(&target.name, percent, rate, sample, cpu));
+                paced.push(Paced::new(
+                    &target.name,
+                    percent,
+                    rate,
+                    sample,
+                    cpu,
+                    &server,
+                ));
             }
         }
     }

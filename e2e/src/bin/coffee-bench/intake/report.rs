@@ -2,6 +2,7 @@
 
 use super::Cpu;
 use super::oha::Sample;
+use super::server_side::Histogram;
 use crate::median;
 use crate::process_stats::peak_rss_mib;
 use crate::service::Target;
@@ -34,16 +35,26 @@ pub struct Paced {
     rate: u32,
     sample: Sample,
     cpu: Cpu,
+    /// Shares of the accepted orders the producer answered within 8 and 16 ms.
+    server_within: (f64, f64),
 }
 
 impl Paced {
-    pub fn new(target: &str, percent: u32, rate: u32, sample: Sample, cpu: Cpu) -> Self {
+    pub fn new(
+        target: &str,
+        percent: u32,
+        rate: u32,
+        sample: Sample,
+        cpu: Cpu,
+        server: &Histogram,
+    ) -> Self {
         Self {
             target: target.to_owned(),
             percent,
             rate,
             sample,
             cpu,
+            server_within: (server.share_within(0.008), server.share_within(0.016)),
         }
     }
 }
@@ -122,8 +133,10 @@ pub fn print(measured: &[Measured], paced: &[Paced], targets: &[Target], connect
         }
     }
     println!();
-    println!("| target | share of capacity | rate | achieved | p50 ms | p99 ms | CPU µs/order |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| target | share of capacity | rate | achieved | p50 ms | p99 ms | CPU µs/order | producer: within 8 ms | within 16 ms |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut keys: Vec<(&str, u32)> = paced
         .iter()
         .map(|p| (p.target.as_str(), p.percent))
@@ -135,10 +148,17 @@ pub fn print(measured: &[Measured], paced: &[Paced], targets: &[Target], connect
             .iter()
             .filter(|p| p.target == name && p.percent == percent);
         let rate = runs.clone().map(|p| p.rate).next().unwrap_or(0);
+        let within_8 = median(&mut runs.clone().map(|p| p.server_within.0).collect::<Vec<_>>());
+        let within_16 = median(&mut runs.clone().map(|p| p.server_within.1).collect::<Vec<_>>());
         let m = medians(runs.map(|p| (&p.sample, &p.cpu)));
         println!(
-            "| {name} | {percent} % | {rate} | {:.0} | {:.2} | {:.2} | {:.1} |",
-            m.rps, m.p50_ms, m.p99_ms, m.cpu_us
+            "| {name} | {percent} % | {rate} | {:.0} | {:.2} | {:.2} | {:.1} | {:.2} % | {:.2} % |",
+            m.rps,
+            m.p50_ms,
+            m.p99_ms,
+            m.cpu_us,
+            within_8 * 100.0,
+            within_16 * 100.0
         );
     }
     println!();

@@ -129,7 +129,7 @@ mod tests {
     }
 
     #[test]
-    fn five_watches_failing_in_turn_wait_under_fifteen_seconds_in_all() {
+    fn five_errors_in_a_row_wait_under_fifteen_seconds_in_all() {
         let total: Duration = for_watches().take(5).sum();
         assert!(total < Duration::from_secs(15), "{total:?}");
     }

@@ -21,8 +21,8 @@ impl TraceIds {
     /// A new trace: fresh ids, not sampled (nothing here records it).
     fn root() -> Self {
         Self {
-            trace_id: nonzero_u128(),
-            span_id: nonzero_u64(),
+            trace_id: fastrand::u128(1..),
+            span_id: fastrand::u64(1..),
             sampled: false,
         }
     }
@@ -30,7 +30,7 @@ impl TraceIds {
     /// A child span in the trace of `parent`.
     pub fn child_of(parent: Self) -> Self {
         Self {
-            span_id: nonzero_u64(),
+            span_id: fastrand::u64(1..),
             ..parent
         }
     }
@@ -73,24 +73,6 @@ impl TraceIds {
             sampled: u8::from_str_radix(flags, 16).ok()? & 1 == 1,
         };
         (ids.trace_id != 0 && ids.span_id != 0).then_some(ids)
-    }
-}
-
-fn nonzero_u128() -> u128 {
-    loop {
-        let id = fastrand::u128(..);
-        if id != 0 {
-            return id;
-        }
-    }
-}
-
-fn nonzero_u64() -> u64 {
-    loop {
-        let id = fastrand::u64(..);
-        if id != 0 {
-            return id;
-        }
     }
 }
 

@@ -67,8 +67,11 @@ impl Publisher {
         if let Some(reason) = self.unreachable.borrow().clone() {
             return Some(reason);
         }
-        (self.partitions.load(Ordering::Relaxed) == 0)
-            .then(|| format!("the partitions of topic {} are not known yet", self.topic))
+        (self.partitions.load(Ordering::Relaxed) == 0).then(|| self.partitions_unknown())
+    }
+
+    fn partitions_unknown(&self) -> String {
+        format!("the partitions of topic {} are not known yet", self.topic)
     }
 
     /// Publishes `event` keyed by its order id through the member that owns the key's
@@ -78,14 +81,13 @@ impl Publisher {
         event: &OrderEvent,
         trace: &[(String, String)],
     ) -> Result<(), PublishError> {
-        if let Some(reason) = self.unavailable_reason() {
+        if let Some(reason) = self.unreachable.borrow().clone() {
             return Err(self.failed(PublishError::Unreachable(reason)));
         }
         let key = event.order_id().hyphenated().to_string();
         let partitions = self.partitions.load(Ordering::Relaxed);
         let Some(route) = route::route(key.as_bytes(), partitions, self.pool.len()) else {
-            let reason = format!("topic {} has no partitions", self.topic);
-            return Err(self.failed(PublishError::Unreachable(reason)));
+            return Err(self.failed(PublishError::Unreachable(self.partitions_unknown())));
         };
         let body = event.encode();
         let record = FutureRecord::to(&self.topic)

@@ -32,10 +32,9 @@ fn owner(partition: i32, pool: usize) -> usize {
 /// or 0 while any member knows none. A topic that just grew is used in full only once every
 /// member has seen it, so no member is handed a partition it would refuse as unknown.
 pub fn known_by_all(counts: impl IntoIterator<Item = Option<u32>>) -> u32 {
-    counts
-        .into_iter()
-        .try_fold(u32::MAX, |smallest, count| count.map(|c| smallest.min(c)))
-        .filter(|&smallest| smallest != u32::MAX)
+    let known: Option<Vec<u32>> = counts.into_iter().collect();
+    known
+        .and_then(|counts| counts.into_iter().min())
         .unwrap_or(0)
 }
 

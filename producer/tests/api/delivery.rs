@@ -10,7 +10,7 @@ use e2e::kafka::read_all;
 use e2e::testbed::TestBed;
 use futures::StreamExt;
 
-use crate::support::{ProducerProcess, Topics, place};
+use crate::support::{ProducerProcess, place};
 
 /// Places `count` orders with `concurrency` requests in flight; returns the acknowledged ids
 /// and how many requests were not acknowledged.
@@ -48,9 +48,7 @@ async fn created_counts(bed: &TestBed, topic: &str) -> anyhow::Result<HashMap<St
 
 #[tokio::test]
 async fn thousands_of_concurrent_orders_are_each_in_the_topic_exactly_once() -> anyhow::Result<()> {
-    let bed = TestBed::load()?;
-    let topics = Topics::create(&bed, "p-many").await?;
-    let producer = ProducerProcess::start(&bed, &topics, &[]).await?;
+    let (bed, topics, producer) = ProducerProcess::on_new_topics("p-many", &[]).await?;
     let (acknowledged, failed) = place_many(&producer.base, 3_000, 128).await;
     assert_eq!(
         failed, 0,
@@ -70,10 +68,9 @@ async fn thousands_of_concurrent_orders_are_each_in_the_topic_exactly_once() -> 
 
 #[tokio::test]
 async fn sigterm_answers_requests_in_flight_flushes_and_exits_zero() -> anyhow::Result<()> {
-    let bed = TestBed::load()?;
-    let topics = Topics::create(&bed, "p-term").await?;
     // A long linger keeps deliveries in flight when the signal arrives.
-    let producer = ProducerProcess::start(&bed, &topics, &["--linger-ms", "200"]).await?;
+    let (bed, topics, producer) =
+        ProducerProcess::on_new_topics("p-term", &["--linger-ms", "200"]).await?;
     let base = Arc::new(producer.base.clone());
     let load = tokio::spawn({
         let base = Arc::clone(&base);
@@ -118,9 +115,8 @@ async fn sigterm_answers_requests_in_flight_flushes_and_exits_zero() -> anyhow::
 
 #[tokio::test]
 async fn sync_mode_acknowledges_each_order_after_its_own_delivery() -> anyhow::Result<()> {
-    let bed = TestBed::load()?;
-    let topics = Topics::create(&bed, "p-sync").await?;
-    let producer = ProducerProcess::start(&bed, &topics, &["--publish-mode", "sync"]).await?;
+    let (bed, topics, producer) =
+        ProducerProcess::on_new_topics("p-sync", &["--publish-mode", "sync"]).await?;
     let (acknowledged, failed) = place_many(&producer.base, 50, 8).await;
     assert_eq!((acknowledged.len(), failed), (50, 0));
     let counts = created_counts(&bed, &topics.orders).await?;
@@ -130,12 +126,9 @@ async fn sync_mode_acknowledges_each_order_after_its_own_delivery() -> anyhow::R
 
 #[tokio::test]
 async fn a_full_send_queue_answers_503_overloaded_instead_of_growing() -> anyhow::Result<()> {
-    let bed = TestBed::load()?;
-    let topics = Topics::create(&bed, "p-full").await?;
     // One message may wait for the broker at a time, and it waits long.
-    let producer = ProducerProcess::start(
-        &bed,
-        &topics,
+    let (bed, topics, producer) = ProducerProcess::on_new_topics(
+        "p-full",
         &["--queue-max-messages", "1", "--linger-ms", "500"],
     )
     .await?;

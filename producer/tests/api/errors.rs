@@ -3,13 +3,12 @@
 
 use serde_json::Value;
 
-use crate::support::{ProducerProcess, Topics, get_json};
-use e2e::testbed::TestBed;
+use crate::support::{ProducerProcess, get_json};
 
 async fn producer() -> anyhow::Result<ProducerProcess> {
-    let bed = TestBed::load()?;
-    let topics = Topics::create(&bed, "p-errors").await?;
-    ProducerProcess::start(&bed, &topics, &["--max-body-bytes", "1024"]).await
+    let (_bed, _topics, producer) =
+        ProducerProcess::on_new_topics("p-errors", &["--max-body-bytes", "1024"]).await?;
+    Ok(producer)
 }
 
 async fn post(

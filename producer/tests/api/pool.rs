@@ -9,11 +9,10 @@ use coffee_events::order::OrderEvent;
 use coffee_kafka::partition;
 use e2e::kafka::{admin, read_all};
 use e2e::poll::eventually;
-use e2e::testbed::TestBed;
 use rdkafka::Message;
 use rdkafka::admin::{AdminOptions, NewPartitions};
 
-use crate::support::{ProducerProcess, Topics, place};
+use crate::support::{ProducerProcess, place};
 
 /// Places `count` orders and asks to cancel every third; returns the ids of the cancelled ones.
 async fn place_and_cancel(base: &str, count: usize) -> anyhow::Result<BTreeSet<String>> {
@@ -42,9 +41,8 @@ async fn place_and_cancel(base: &str, count: usize) -> anyhow::Result<BTreeSet<S
 #[tokio::test]
 async fn a_pool_puts_each_order_on_its_keys_partition_with_its_cancel_behind_it()
 -> anyhow::Result<()> {
-    let bed = TestBed::load()?;
-    let topics = Topics::create(&bed, "p-pool").await?;
-    let producer = ProducerProcess::start(&bed, &topics, &["--kafka-producers", "3"]).await?;
+    let (bed, topics, producer) =
+        ProducerProcess::on_new_topics("p-pool", &["--kafka-producers", "3"]).await?;
     let cancelled = place_and_cancel(&producer.base, 60).await?;
 
     let messages = read_all(&bed, &topics.orders, Duration::from_secs(15)).await?;
@@ -79,9 +77,8 @@ async fn a_pool_puts_each_order_on_its_keys_partition_with_its_cancel_behind_it(
 
 #[tokio::test]
 async fn every_member_of_the_pool_reports_its_queue() -> anyhow::Result<()> {
-    let bed = TestBed::load()?;
-    let topics = Topics::create(&bed, "p-pool-metrics").await?;
-    let producer = ProducerProcess::start(&bed, &topics, &["--kafka-producers", "2"]).await?;
+    let (_bed, _topics, producer) =
+        ProducerProcess::on_new_topics("p-pool-metrics", &["--kafka-producers", "2"]).await?;
     let metrics = producer.metrics().await?;
     for member in ["0", "1"] {
         let gauge = format!("kafka_producer_queued_messages{{producer=\"{member}\"}}");
@@ -92,9 +89,8 @@ async fn every_member_of_the_pool_reports_its_queue() -> anyhow::Result<()> {
 }
 #[tokio::test]
 async fn partitions_added_to_the_topic_take_orders_within_seconds() -> anyhow::Result<()> {
-    let bed = TestBed::load()?;
-    let topics = Topics::create(&bed, "p-pool-grow").await?;
-    let producer = ProducerProcess::start(&bed, &topics, &["--kafka-producers", "2"]).await?;
+    let (bed, topics, producer) =
+        ProducerProcess::on_new_topics("p-pool-grow", &["--kafka-producers", "2"]).await?;
     let admin = admin(&bed).await?;
     let grown = admin
         .create_partitions(

@@ -14,10 +14,7 @@ use serde_json::json;
 use crate::support::{ProducerProcess, Topics, get_json, place};
 
 async fn producer(prefix: &str) -> anyhow::Result<(TestBed, Topics, ProducerProcess)> {
-    let bed = TestBed::load()?;
-    let topics = Topics::create(&bed, prefix).await?;
-    let process = ProducerProcess::start(&bed, &topics, &[]).await?;
-    Ok((bed, topics, process))
+    ProducerProcess::on_new_topics(prefix, &[]).await
 }
 
 #[tokio::test]

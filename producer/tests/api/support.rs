@@ -120,6 +120,18 @@ impl ProducerProcess {
         Ok(process)
     }
 
+    /// A test bed handle, a test's own topics named from `prefix` on the test bed's broker, and
+    /// a producer started on them with `extra_args`: what most tests begin with.
+    pub async fn on_new_topics(
+        prefix: &str,
+        extra_args: &[&str],
+    ) -> anyhow::Result<(TestBed, Topics, Self)> {
+        let bed = TestBed::load()?;
+        let topics = Topics::create(&bed, prefix).await?;
+        let producer = Self::start(&bed, &topics, extra_args).await?;
+        Ok((bed, topics, producer))
+    }
+
     /// Waits until `/readyz` answers 200 (`ready`) or 503.
     pub async fn wait_ready(&mut self, ready: bool) -> anyhow::Result<()> {
         let want = if ready { 200 } else { 503 };

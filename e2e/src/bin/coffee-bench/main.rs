@@ -10,8 +10,6 @@ mod operator;
 mod process_stats;
 mod service;
 
-use std::path::PathBuf;
-
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -24,33 +22,7 @@ struct Args {
 #[derive(Debug, Subcommand)]
 enum Bench {
     /// Order intake: durable with pool sizes vs sync vs the HTTP ceiling, then fixed rates.
-    Intake {
-        /// Runs per configuration (medians are reported).
-        #[arg(long, default_value_t = 5)]
-        runs: usize,
-        /// Seconds per run.
-        #[arg(long, default_value_t = 8)]
-        seconds: u64,
-        /// Connection counts to measure; the largest sets each pool's capacity.
-        #[arg(long, value_delimiter = ',', default_value = "16,64,256")]
-        connections: Vec<u32>,
-        /// Producer-pool sizes, one durable target each.
-        #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
-        pools: Vec<u16>,
-        /// Lingers (`--linger-ms`) to compare, one durable target per pool size and linger;
-        /// empty for the producer's default.
-        #[arg(long, value_delimiter = ',')]
-        lingers: Vec<u32>,
-        /// Fixed rates for the latency runs, in percent of each pool's capacity.
-        #[arg(long, value_delimiter = ',', default_value = "25,50,75")]
-        rates: Vec<u32>,
-        /// Extra flags for every durable producer, e.g. `--producer-args='--linger-ms 1'`.
-        #[arg(long, allow_hyphen_values = true, value_delimiter = ' ')]
-        producer_args: Vec<String>,
-        /// The `oha` load generator.
-        #[arg(long, env = "OHA", default_value = "oha")]
-        oha: PathBuf,
-    },
+    Intake(intake::Options),
     /// Order processing: drain a pre-filled topic with several worker counts and brew times.
     Drain {
         /// Orders in the pre-filled topic.
@@ -125,28 +97,7 @@ pub fn median(values: &mut [f64]) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Args::parse().command {
-        Bench::Intake {
-            runs,
-            seconds,
-            connections,
-            pools,
-            lingers,
-            rates,
-            producer_args,
-            oha,
-        } => {
-            intake::intake(intake::Options {
-                runs,
-                seconds,
-                connections,
-                pools,
-                lingers,
-                rates_percent: rates,
-                producer_args,
-                oha,
-            })
-            .await
-        }
+        Bench::Intake(options) => intake::intake(options).await,
         Bench::Operator { pipelines } => operator::operator(pipelines).await,
         Bench::Latency {
             rates,

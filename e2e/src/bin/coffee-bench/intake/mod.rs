@@ -15,6 +15,8 @@ use anyhow::Context;
 use e2e::fixtures::unique_name;
 use e2e::kafka::{admin, create_topic};
 use e2e::testbed::TestBed;
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
 
 use self::oha::{Sample, oha};
 use self::report::{Measured, Paced};
@@ -22,20 +24,32 @@ use crate::process_stats::{cpu_seconds, cpu_seconds_of};
 use crate::service::{Target, start};
 
 /// What one invocation measures.
-#[derive(Debug)]
+#[derive(Debug, clap::Args)]
 pub struct Options {
-    pub runs: usize,
-    pub seconds: u64,
-    pub connections: Vec<u32>,
+    /// Runs per configuration (medians are reported).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Seconds per run.
+    #[arg(long, default_value_t = 8)]
+    seconds: u64,
+    /// Connection counts to measure; the largest sets each pool's capacity.
+    #[arg(long, value_delimiter = ',', default_value = "16,64,256")]
+    connections: Vec<u32>,
     /// Producer-pool sizes (`--kafka-producers`), one durable target each.
-    pub pools: Vec<u16>,
-    /// Lingers (`--linger-ms`), crossed with `pools`; empty for the producer's default.
-    pub lingers: Vec<u32>,
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+    pools: Vec<u16>,
+    /// Lingers (`--linger-ms`) crossed with the pool sizes; none for the producer's default.
+    #[arg(long, value_delimiter = ',')]
+    lingers: Vec<u32>,
     /// Fixed rates for the latency runs, in percent of each durable target's capacity.
-    pub rates_percent: Vec<u32>,
-    /// Extra flags for every durable producer (e.g. a linger to compare).
-    pub producer_args: Vec<String>,
-    pub oha: PathBuf,
+    #[arg(long = "rates", value_delimiter = ',', default_value = "25,50,75")]
+    rates_percent: Vec<u32>,
+    /// Extra flags for every durable producer, e.g. `--producer-args='--batch-size 65536'`.
+    #[arg(long, allow_hyphen_values = true, value_delimiter = ' ')]
+    producer_args: Vec<String>,
+    /// The `oha` load generator.
+    #[arg(long, env = "OHA", default_value = "oha")]
+    oha: PathBuf,
 }
 
 pub async fn intake(options: Options) -> anyhow::Result<()> {
@@ -141,6 +155,7 @@ async fn start_targets(bed: &TestBed, options: &Options) -> anyhow::Result<Vec<T
         .context("bin dir")?
         .to_path_buf();
     let log_dir = PathBuf::from(&bed.log_dir);
+    let admin = admin(bed).await?;
     let mut targets = vec![
         start(
             "ceiling",
@@ -174,26 +189,27 @@ async fn start_targets(bed: &TestBed, options: &Options) -> anyhow::Result<Vec<T
         }
     }
     for (name, partitions, args) in producers {
-        targets.push(start_producer(bed, &bin_dir, &log_dir, &name, partitions, &args).await?);
+        targets
+            .push(start_producer(bed, &admin, &bin_dir, &log_dir, &name, partitions, &args).await?);
     }
     Ok(targets)
 }
 
 async fn start_producer(
     bed: &TestBed,
+    admin: &AdminClient<DefaultClientContext>,
     bin_dir: &Path,
     log_dir: &Path,
     name: &str,
     partitions: i32,
     args: &[String],
 ) -> anyhow::Result<Target> {
-    let admin = admin(bed).await?;
     let slug = name.replace(' ', "-");
     let orders = unique_name(&format!("bench-{slug}"));
     let statuses = unique_name(&format!("bench-{slug}-status"));
-    create_topic(&admin, &orders, partitions, &[]).await?;
+    create_topic(admin, &orders, partitions, &[]).await?;
     create_topic(
-        &admin,
+        admin,
         &statuses,
         partitions,
         &[("cleanup.policy", "compact")],

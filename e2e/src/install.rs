@@ -351,24 +351,6 @@ impl Installed {
     }
 }
 
-/// The product's binaries, which the runtimes run as the operator's and the pipelines' pods.
-pub const PRODUCT_BINARIES: [&str; 3] = ["coffee-operator", "coffee-producer", "coffee-consumer"];
-
-/// Fails, naming the first one missing, unless every binary in `names` is in `dir`.
-pub fn require_binaries<'a>(
-    dir: &Path,
-    names: impl IntoIterator<Item = &'a str>,
-) -> anyhow::Result<()> {
-    for name in names {
-        anyhow::ensure!(
-            dir.join(name).is_file(),
-            "{name} is not in {} (build the workspace first: cargo build --workspace)",
-            dir.display()
-        );
-    }
-    Ok(())
-}
-
 /// `kubectl apply --server-side` of one of the repository's YAML files.
 fn apply_file(bed: &TestBed, file: &str) -> anyhow::Result<()> {
     let path = repo().join(file);

@@ -7,12 +7,14 @@
 //! - [`fixtures`], [`kafka`], [`prometheus`] and [`poll`] are what the end-to-end tests build on;
 //!   [`ledger`] checks acknowledged orders against the status topic;
 //!   [`process`] is the one harness that runs our services as processes in tests;
+//!   [`binaries`] checks the binaries a command will run exist and are fresh;
 //!   [`operator`] runs `coffee-operator` as a platform team would, [`chart`] is its Helm chart,
 //!   [`install`] installs it (Helm or `manifests/`) and runs it as a Deployment, and [`load`]
 //!   sends orders over HTTP.
 //! - [`keda`] replays KEDA's Kafka scaler and the HPA: the reference the operator's
 //!   autoscaler is measured against (benchmark and simulator), not part of the product.
 
+pub mod binaries;
 pub mod chart;
 pub mod fixtures;
 pub mod install;

@@ -199,14 +199,7 @@ pub async fn scene(prefix: &str, operator_binary: &Path) -> anyhow::Result<Runti
 /// A pod runtime for the Deployments the operator creates in `namespace` (created unless it
 /// exists), running `coffee-producer` and `coffee-consumer` from `bin_dir`.
 pub async fn workloads_scene(namespace: &str, bin_dir: &Path) -> anyhow::Result<RuntimeScene> {
-    for binary in ["coffee-producer", "coffee-consumer"] {
-        if !bin_dir.join(binary).is_file() {
-            bail!(
-                "{binary} is not built in {}; run `cargo build --workspace` first",
-                bin_dir.display()
-            );
-        }
-    }
+    crate::binaries::require_binaries(bin_dir, ["coffee-producer", "coffee-consumer"])?;
     RuntimeScene::start_in(
         namespace,
         bin_dir,

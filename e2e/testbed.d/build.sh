@@ -78,14 +78,36 @@ ensure_etcd() {
   touch "$ETCD_BIN/.complete"
 }
 
+# helm_ldflags MODULE_DIR: the flags helm's own Makefile stamps into a release: version, commit and
+# tree state for `helm version`, and the Kubernetes version of the client-go it was built against,
+# which `helm template` and `helm lint` assume without a cluster (unset, they assume v1.20 and
+# refuse a chart asking for `kubeVersion: >=1.27`).
+helm_ldflags() {
+  local minor pkg=helm.sh/helm/v3 part
+  minor=$(sed -n 's/^\t*k8s.io\/client-go v0\.\([0-9]*\)\..*/\1/p' "$1/go.mod")
+  [ -n "$minor" ] || return 1
+  printf '%s' "-s -w -X $pkg/internal/version.version=$HELM_VERSION -X $pkg/internal/version.gitCommit=$HELM_COMMIT"
+  printf '%s' " -X $pkg/internal/version.gitTreeState=clean -X $pkg/internal/version.metadata="
+  for part in pkg/chartutil pkg/lint/rules; do
+    printf '%s' " -X $pkg/$part.k8sVersionMajor=1 -X $pkg/$part.k8sVersionMinor=$minor"
+  done
+}
+
+# Rebuilt when the flags a cached binary was built with differ (its marker holds them), so a cache
+# made before a change of flags does not live on.
 ensure_helm() {
-  [ -f "$HELM_BIN/.complete" ] && return 0
+  local module dir ldflags log="$BUILD_LOG_DIR/helm-$HELM_VERSION.log"
+  module="helm.sh/helm/v3@$HELM_VERSION"
+  mkdir -p "$BUILD_LOG_DIR"
+  dir=$(cd "$tools_dir" && go mod download -json "$module" 2> "$log" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p') || true
+  [ -n "$dir" ] || fail helm "go mod download $module failed" "$log"
+  ldflags=$(helm_ldflags "$dir") || fail helm "no k8s.io/client-go in $dir/go.mod"
+  [ "$(cat "$HELM_BIN/.complete" 2> /dev/null)" = "$ldflags" ] && return 0
   require_command go helm
   mkdir -p "$HELM_BIN"
-  CGO_ENABLED=0 GOBIN="$HELM_BIN" timed_build "helm $HELM_VERSION" "$BUILD_LOG_DIR/helm-$HELM_VERSION.log" 85 \
-    go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
-    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-  touch "$HELM_BIN/.complete"
+  CGO_ENABLED=0 GOBIN="$HELM_BIN" timed_build "helm $HELM_VERSION" "$log" 85 \
+    go install -trimpath -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  printf '%s' "$ldflags" > "$HELM_BIN/.complete"
 }
 
 ensure_kafka_jars() {

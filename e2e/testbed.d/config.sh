@@ -10,6 +10,9 @@ ETCD_VERSION=$(sed -n 's/^require go.etcd.io\/etcd\/server\/v3 \(v[0-9.]*\)$/\1/
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$tools_dir/kafka/pom.xml")
 # helm v3.21 is built against client-go v0.36, the skew that matches KUBE_VERSION.
 HELM_VERSION=v3.21.4
+# The commit the release tag names. The module proxy's copy carries no VCS data, and helm's own
+# release build stamps it into `helm version`.
+HELM_COMMIT=813176c51bb5c181dbbd7901298ddcc104cd3417
 # The prometheus-operator's CRDs (ServiceMonitor, PodMonitor, PrometheusRule), taken from its
 # published Go module, so that the chart's monitoring objects are validated by their real schemas.
 PROMETHEUS_OPERATOR_VERSION=v0.85.0

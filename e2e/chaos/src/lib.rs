@@ -61,6 +61,6 @@ pub fn bin_dir_of(binary: &Path) -> anyhow::Result<std::path::PathBuf> {
     let dir = binary
         .parent()
         .ok_or_else(|| anyhow::anyhow!("{} has no directory", binary.display()))?;
-    e2e::install::require_binaries(dir, e2e::install::PRODUCT_BINARIES)?;
+    e2e::binaries::require_binaries(dir, e2e::binaries::PRODUCT_BINARIES)?;
     Ok(dir.to_path_buf())
 }

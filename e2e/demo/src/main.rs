@@ -11,7 +11,7 @@ mod run;
 mod system;
 mod view;
 
-use e2e::install::PRODUCT_BINARIES;
+use e2e::binaries::{PRODUCT_BINARIES, require_binaries};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -112,8 +112,8 @@ impl Args {
                 .to_path_buf(),
         };
         let runtime = self.keep.then_some("coffee-runtime");
-        e2e::install::require_binaries(&dir, PRODUCT_BINARIES.into_iter().chain(runtime))
-            .context("pass --bin-dir to use binaries elsewhere")?;
+        require_binaries(&dir, PRODUCT_BINARIES.into_iter().chain(runtime))
+            .context("or pass --bin-dir to use binaries elsewhere")?;
         Ok(dir)
     }
 

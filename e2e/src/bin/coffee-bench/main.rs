@@ -10,6 +10,7 @@ mod operator;
 mod process_stats;
 mod service;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -89,6 +90,22 @@ enum Bench {
     },
 }
 
+impl Bench {
+    /// The binaries beside this one that the benchmark runs.
+    fn binaries(&self) -> &'static [&'static str] {
+        match self {
+            Self::Intake(_) => &["coffee-producer", "coffee-http-ceiling"],
+            Self::Drain { .. } => &["coffee-consumer"],
+            Self::Autoscale {
+                from_samples: true, ..
+            } => &[],
+            Self::Autoscale { .. } => &["coffee-operator", "coffee-producer", "coffee-consumer"],
+            Self::Latency { .. } => &["coffee-producer", "coffee-consumer"],
+            Self::Operator { .. } => &["coffee-operator"],
+        }
+    }
+}
+
 pub fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
@@ -96,7 +113,11 @@ pub fn median(values: &mut [f64]) -> f64 {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    match Args::parse().command {
+    let command = Args::parse().command;
+    let exe = std::env::current_exe()?;
+    let dir = exe.parent().context("this binary has no directory")?;
+    e2e::binaries::require_binaries(dir, command.binaries().iter().copied())?;
+    match command {
         Bench::Intake(options) => intake::intake(options).await,
         Bench::Operator { pipelines } => operator::operator(pipelines).await,
         Bench::Latency {

@@ -9,8 +9,23 @@ use anyhow::Context;
 use crate::operator::{repo, succeed};
 use crate::testbed::TestBed;
 
-/// What `helm template` renders for: the test bed's Kubernetes minor.
-pub const KUBE_VERSION: &str = "1.36.0";
+/// The test bed's Kubernetes minor, from the one place that pins it (the wrapper module that
+/// builds kube-apiserver); the test bed's helm, built as helm's release is, renders for it.
+pub fn kube_minor() -> anyhow::Result<u32> {
+    let go_mod = repo().join("e2e/tools/kube/go.mod");
+    let text = std::fs::read_to_string(&go_mod)
+        .with_context(|| format!("reading {}", go_mod.display()))?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("require k8s.io/kubernetes v1."))
+        .and_then(|rest| rest.split('.').next())
+        .and_then(|minor| minor.parse().ok())
+        .with_context(|| {
+            format!(
+                "no `require k8s.io/kubernetes v1.X.Y` in {}",
+                go_mod.display()
+            )
+        })
+}
 
 /// Where the chart lives in the repository.
 pub fn chart_dir() -> PathBuf {
@@ -26,8 +41,8 @@ pub fn helm(bed: &TestBed, args: &[&str]) -> anyhow::Result<Output> {
         .with_context(|| format!("running helm {}", args.join(" ")))
 }
 
-/// `helm template` of the chart with `values` (`--set` expressions), for a Kubernetes version
-/// the chart admits (helm's own default is older than the chart's `kubeVersion`).
+/// `helm template` of the chart with `values` (`--set` expressions), with no other flag, as a
+/// platform team rendering it for GitOps would.
 pub fn template(
     bed: &TestBed,
     release: &str,
@@ -41,8 +56,6 @@ pub fn template(
         chart.to_str().unwrap_or_default(),
         "--namespace",
         namespace,
-        "--kube-version",
-        KUBE_VERSION,
     ];
     for value in values {
         args.extend(["--set", value]);

@@ -15,7 +15,9 @@ use kube::api::PostParams;
 
 use crate::chart::Release;
 use crate::fixtures::{RuntimeScene, log_tail, unique_name};
-use crate::operator::{install, kubectl, repo, succeed, wait_for_condition, workloads_scene};
+use crate::operator::{
+    install, kubectl, repo, succeed, wait_established, wait_for_condition, workloads_scene,
+};
 use crate::poll::eventually;
 use crate::runtime::PodSnapshot;
 use crate::testbed::TestBed;
@@ -97,12 +99,35 @@ impl Installed {
     ) -> anyhow::Result<Self> {
         let bed = TestBed::load()?;
         install(&bed)?;
+        Self::helm_on(bed, placement, bin_dir, false, extra_values).await
+    }
+
+    /// `helm install`s the chart as a platform team does on a cluster of its own: the release
+    /// installs the CRD (handed to it beforehand if it exists) and nothing else is applied.
+    pub async fn helm_with_crd(
+        placement: &Placement,
+        bin_dir: &Path,
+        extra_values: &[&str],
+    ) -> anyhow::Result<Self> {
+        let bed = TestBed::load()?;
+        let installed = Self::helm_on(bed, placement, bin_dir, true, extra_values).await?;
+        wait_established(&installed.bed, CRD)?;
+        Ok(installed)
+    }
+
+    async fn helm_on(
+        bed: TestBed,
+        placement: &Placement,
+        bin_dir: &Path,
+        crds_install: bool,
+        extra_values: &[&str],
+    ) -> anyhow::Result<Self> {
         let operator =
             RuntimeScene::start_in(&placement.operator_namespace, bin_dir, OPERATOR_SELECTOR)
                 .await?;
         let pipelines = workloads_scene(&placement.pipelines_namespace, bin_dir).await?;
         let base_values = vec![
-            "crds.install=false".to_owned(),
+            format!("crds.install={crds_install}"),
             format!("watchNamespace={}", placement.pipelines_namespace),
             "leaderElection.leaseDurationSeconds=4".to_owned(),
         ];

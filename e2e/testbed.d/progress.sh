@@ -8,15 +8,17 @@ with_progress() {
   local label=$1 usual=$2 log=$3
   shift 3
   "$@" > "$log" 2>&1 &
-  local pid=$! start=$SECONDS elapsed rc=0
+  local pid=$! start=$SECONDS elapsed rc=0 next_note=30
   while kill -0 "$pid" 2> /dev/null; do
     sleep 1
     elapsed=$((SECONDS - start))
     if [ -t 2 ]; then
       draw_progress "$label" "$elapsed" "$usual"
-    elif [ $((elapsed % 30)) -eq 0 ]; then
+    elif [ "$elapsed" -ge "$next_note" ]; then
+      # A busy machine skips seconds: a note is due once its time has passed, not on the second.
       printf '%s: %s — %ds so far, usually about %ds\n' "${PROGRESS_PREFIX:-progress}" \
         "$label" "$elapsed" "$usual" >&2
+      next_note=$((next_note + 30))
     fi
   done
   wait "$pid" || rc=$?

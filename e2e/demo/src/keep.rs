@@ -66,7 +66,8 @@ pub async fn hand_over(bed: &TestBed, system: System, bin_dir: &Path) -> anyhow:
 }
 
 /// Tears down a kept demo: deletes the pipeline while its operator runs (so its finalizer
-/// deletes the topics), uninstalls the chart, stops the kept runtimes, deletes the namespaces.
+/// deletes the topics), uninstalls the chart, puts the CRD back as the demo found it, stops the
+/// kept runtimes, deletes the namespaces.
 pub fn down(bed: &TestBed) -> anyhow::Result<()> {
     let delete = [
         "delete",
@@ -79,6 +80,7 @@ pub fn down(bed: &TestBed) -> anyhow::Result<()> {
     ];
     succeed(kubectl(bed, &delete, None)?, "deleting the kept pipeline")?;
     system::uninstall(bed)?;
+    crate::crd::restore(bed)?;
     let pids = std::fs::read_to_string(pid_file()).unwrap_or_default();
     for pid in pids.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
         // Only a process that still is a coffee-runtime (pids are reused); one that is gone

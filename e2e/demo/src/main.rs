@@ -3,6 +3,7 @@
 //! work watched live, and a report at the end whose check reads the truth from Kafka.
 //! `e2e/demo/run` brings the test bed up and builds the binaries first.
 
+mod crd;
 mod keep;
 mod observe;
 mod profile;

@@ -73,7 +73,7 @@ pub async fn run(bed: &TestBed, options: Options) -> anyhow::Result<bool> {
         );
     } else {
         println!("demo: tearing down (deleting the pipeline and its topics, helm uninstall)");
-        system.stop().await?;
+        println!("demo: {}", system.stop().await?);
     }
     result
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use e2e::chart::helm;
-use e2e::install::{Installed, Placement, adopt_crd};
-use e2e::operator::{install, kubectl, succeed, wait_for_condition};
+use e2e::install::{CRD, Installed, Placement, adopt_crd};
+use e2e::operator::{kubectl, succeed, wait_for_condition};
 use e2e::pipeline::Wiring;
 use e2e::testbed::TestBed;
 
@@ -59,6 +59,7 @@ pub fn clear_leftovers(bed: &TestBed) -> anyhow::Result<()> {
     if exists(OPERATOR_NAMESPACE) {
         uninstall(bed)?;
     }
+    crate::crd::restore(bed)?;
     delete_namespaces(bed)
 }
 
@@ -99,16 +100,18 @@ pub async fn start(
     out_dir: &Path,
     step: &mut dyn FnMut(&str),
 ) -> anyhow::Result<System> {
-    step("installing the CRD and handing it to the Helm release");
-    install(bed)?;
-    adopt_crd(bed, RELEASE, OPERATOR_NAMESPACE)?;
+    crate::crd::remember(bed)?;
+    if crd_exists(bed)? {
+        step("handing the CRD that exists to the Helm release (put back when the demo ends)");
+        adopt_crd(bed, RELEASE, OPERATOR_NAMESPACE)?;
+    }
     step("helm install coffee-demo charts/coffee-pipeline-operator -n coffee-demo-system");
     let placement = Placement {
         operator_namespace: OPERATOR_NAMESPACE.to_owned(),
         pipelines_namespace: NAMESPACE.to_owned(),
         release: RELEASE.to_owned(),
     };
-    let installed = Installed::helm(&placement, bin_dir, &["crds.install=true"]).await?;
+    let installed = Installed::helm_with_crd(&placement, bin_dir, &[]).await?;
     step("waiting for the operator's two pods and a leader");
     installed
         .wait_for_leader(2, &Default::default(), Duration::from_secs(90))
@@ -132,6 +135,13 @@ pub async fn start(
         wiring,
         pipeline_file,
     })
+}
+
+fn crd_exists(bed: &TestBed) -> anyhow::Result<bool> {
+    let args = ["get", "crd", CRD, "--ignore-not-found", "-o", "name"];
+    Ok(!succeed(kubectl(bed, &args, None)?, "looking for the CRD")?
+        .trim()
+        .is_empty())
 }
 
 /// The demo's pipeline: autoscaling on, a fresh topic, topics deleted with the pipeline.
@@ -159,8 +169,11 @@ fn pipeline_yaml(bed: &TestBed, size: &PipelineSize) -> String {
 }
 
 impl System {
-    /// Deletes the pipeline (its topics with it), uninstalls the chart and stops the runtimes.
-    pub async fn stop(self) -> anyhow::Result<()> {
-        self.installed.finish().await
+    /// Deletes the pipeline (its topics with it), uninstalls the chart, stops the runtimes and
+    /// puts the CRD back as the demo found it; says what became of the CRD.
+    pub async fn stop(self) -> anyhow::Result<&'static str> {
+        let bed = self.installed.bed.clone();
+        self.installed.finish().await?;
+        crate::crd::restore(&bed)
     }
 }

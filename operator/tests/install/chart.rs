@@ -144,8 +144,6 @@ fn a_values_file_with_a_wrong_type_fails_with_the_schemas_message() {
             chart.to_str().unwrap(),
             "-f",
             file.to_str().unwrap(),
-            "--kube-version",
-            e2e::chart::KUBE_VERSION,
         ],
     )
     .unwrap();
@@ -157,6 +155,51 @@ fn a_values_file_with_a_wrong_type_fails_with_the_schemas_message() {
         "{stderr}"
     );
     assert!(stderr.contains("at '/log/format'"), "{stderr}");
+}
+
+/// What a platform team rendering for GitOps types first: no `--kube-version`. A helm built
+/// without its release's flags assumed Kubernetes v1.20 and refused the chart's `kubeVersion`.
+#[test]
+fn helm_template_of_the_chart_works_without_extra_flags() {
+    let chart = chart_dir();
+    let output = helm(&bed(), &["template", chart.to_str().unwrap()]).unwrap();
+    let yaml = rendered(output);
+    assert!(yaml.contains("kind: Deployment"), "{yaml}");
+}
+
+#[test]
+fn the_test_beds_helm_says_its_version_and_commit() {
+    let output = helm(
+        &bed(),
+        &["version", "--template", "{{.Version}} {{.GitCommit}}"],
+    )
+    .unwrap();
+    let said = rendered(output);
+    let (version, commit) = said.split_once(' ').unwrap();
+    assert!(version.starts_with("v3."), "{said}");
+    assert_eq!(commit.len(), 40, "a full commit hash: {said}");
+}
+
+/// Without a cluster, `helm template` renders for the Kubernetes version helm was built against.
+#[test]
+fn the_test_beds_helm_renders_for_the_test_beds_kubernetes_minor() {
+    let chart = std::env::temp_dir().join(unique_name("kube-version-chart"));
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: probe\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/probe.yaml"),
+        "kube: {{ .Capabilities.KubeVersion.Version }}\n",
+    )
+    .unwrap();
+    let output = helm(&bed(), &["template", chart.to_str().unwrap()]).unwrap();
+    std::fs::remove_dir_all(&chart).unwrap();
+    let yaml = rendered(output);
+    let minor = e2e::chart::kube_minor().unwrap();
+    assert!(yaml.contains(&format!("kube: v1.{minor}.0")), "{yaml}");
 }
 
 #[test]

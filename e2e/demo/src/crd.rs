@@ -87,7 +87,9 @@ pub fn restore(bed: &TestBed) -> anyhow::Result<&'static str> {
         .and_then(|bytes| serde_json::from_slice(&bytes).ok());
     let now = read(bed)?;
     let names_demo = now.existed && now.release_name.as_deref() == Some(RELEASE);
-    let said = match plan(found.as_ref(), names_demo, pipelines_left(bed)?) {
+    // Only a CRD that exists can have pipelines to ask about (kubectl knows no `cop` without it).
+    let pipelines_left = names_demo && pipelines_left(bed)?;
+    let said = match plan(found.as_ref(), names_demo, pipelines_left) {
         Restore::Leave => "the CRD is not the demo's release's; left as it is",
         Restore::Delete => {
             let args = [

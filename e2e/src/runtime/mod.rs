@@ -107,13 +107,15 @@ pub struct RuntimeConfig {
 
 impl RuntimeConfig {
     /// Settings for a runtime that runs the workspace's own binaries, with quick probes and
-    /// restarts suited to tests.
+    /// restarts suited to tests. `log_dir` is made absolute: each pod's kubeconfig names its
+    /// token file inside it, and kubeconfig paths are relative to the kubeconfig's own directory
+    /// (a relative `--log-dir` doubled into a path that did not exist, and no pod could start).
     pub fn new(bin_dir: PathBuf, label_selector: impl Into<String>, log_dir: PathBuf) -> Self {
         Self {
             bin_dir,
             namespace: None,
             label_selector: label_selector.into(),
-            log_dir,
+            log_dir: std::path::absolute(&log_dir).unwrap_or(log_dir),
             targets_dir: None,
             restart_backoff: Backoff {
                 initial: Duration::from_millis(500),
@@ -286,4 +288,16 @@ pub async fn run(
         entry.wait_terminated().await;
     }
     info!("local pod runtime stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relative_log_dir_is_made_absolute() {
+        let config = RuntimeConfig::new(PathBuf::from("bin"), "a=b", PathBuf::from("target/pods"));
+        assert!(config.log_dir.is_absolute(), "{}", config.log_dir.display());
+        assert!(config.log_dir.ends_with("target/pods"));
+    }
 }

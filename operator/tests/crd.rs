@@ -214,10 +214,36 @@ fn an_unknown_autoscaling_mode_is_rejected_with_the_allowed_values() {
     );
     assert!(!output.status.success());
     assert!(
-        stderr(&output).contains(r#"supported values: "Off", "Observe", "Enabled""#),
+        stderr(&output).contains(r#"supported values: "Disabled", "Observe", "Enabled", "Off""#),
         "{}",
         stderr(&output)
     );
+}
+
+/// kubectl reads YAML 1.1, in which a bare `Off` is `false`: the default is spelled so that it
+/// can be written unquoted, as every KEDA or HPA user would.
+#[test]
+fn the_mode_disabled_is_accepted_unquoted() {
+    let bed = TestBed::load().unwrap();
+    install_crd(&bed);
+    let output = dry_run(
+        &bed,
+        "mode-disabled",
+        "  kafka:\n    bootstrapServers: k:9092\n    partitions: 1\n  autoscaling:\n    mode: Disabled\n",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+#[test]
+fn the_old_spelling_off_is_still_accepted_quoted() {
+    let bed = TestBed::load().unwrap();
+    install_crd(&bed);
+    let output = dry_run(
+        &bed,
+        "mode-off",
+        "  kafka:\n    bootstrapServers: k:9092\n    partitions: 1\n  autoscaling:\n    mode: \"Off\"\n",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
 }
 
 #[test]

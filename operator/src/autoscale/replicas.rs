@@ -15,7 +15,7 @@ pub fn consumer_replicas(
     let bounds = Bounds::of(spec, partitions);
     let clamp = |pods: i32| pods.clamp(bounds.min_pods(), bounds.max_pods());
     match spec.autoscaling.mode {
-        AutoscalingMode::Off => Some(bounds.min_pods()),
+        AutoscalingMode::Disabled => Some(bounds.min_pods()),
         AutoscalingMode::Observe => None,
         AutoscalingMode::Enabled => {
             let decided = status
@@ -63,7 +63,7 @@ mod tests {
     fn off_runs_the_minimum() {
         let status = decided(AutoscalingMode::Enabled, 5);
         assert_eq!(
-            consumer_replicas(&spec(AutoscalingMode::Off, (2, 6)), Some(&status), 6),
+            consumer_replicas(&spec(AutoscalingMode::Disabled, (2, 6)), Some(&status), 6),
             Some(2)
         );
     }

@@ -113,10 +113,10 @@ pub fn scaling_condition(
         return judge(false, reason, message);
     }
     match (mode, decision) {
-        (AutoscalingMode::Off, _) | (_, None) => judge(
+        (AutoscalingMode::Disabled, _) | (_, None) => judge(
             false,
-            "Off",
-            "autoscaling is Off: the consumer's minimum runs".to_owned(),
+            "Disabled",
+            "autoscaling is Disabled: the consumer's minimum runs".to_owned(),
         ),
         (AutoscalingMode::Observe, Some(d)) => judge(
             false,

@@ -95,14 +95,15 @@ impl Scaler {
         }
     }
 
-    /// One round: polls (or, when `Off`, undoes what `Enabled` left); returns when to come back.
+    /// One round: polls (or, when `Disabled`, undoes what `Enabled` left); returns when to come
+    /// back.
     pub async fn tick(&mut self, pipeline: &CoffeeOrderPipeline) -> Duration {
         let spec = &pipeline.spec.autoscaling;
         if self.mode != Some(spec.mode) {
             self.restart(pipeline);
         }
         let outcome = match spec.mode {
-            AutoscalingMode::Off => self.off(pipeline).await,
+            AutoscalingMode::Disabled => self.off(pipeline).await,
             AutoscalingMode::Observe | AutoscalingMode::Enabled => self.poll(pipeline).await,
         };
         if let Err(error) = outcome {
@@ -167,7 +168,7 @@ impl Scaler {
         Ok(cluster)
     }
 
-    /// `Off`: the minimum runs; a worker count `Enabled` wrote goes back to the minimum.
+    /// `Disabled`: the minimum runs; a worker count `Enabled` wrote goes back to the minimum.
     async fn off(&mut self, pipeline: &CoffeeOrderPipeline) -> Result<(), PollError> {
         let minimum = pipeline.spec.consumer.workers.min;
         if self.workers_written.is_some_and(|w| w != minimum) {

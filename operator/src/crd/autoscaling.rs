@@ -11,12 +11,13 @@ use serde::{Deserialize, Serialize};
 #[x_kube(validation = Rule::new("self.targetDrainSeconds >= self.pollIntervalSeconds").message("autoscaling.targetDrainSeconds must be at least pollIntervalSeconds: lag cannot be drained faster than it is read"))]
 #[serde(rename_all = "camelCase")]
 pub struct AutoscalingSpec {
-    /// `Off`: the consumer's minimum pods and workers run. `Observe`: lag and rates are read
-    /// and the decision the autoscaler would take is reported (status, Events, metrics), but
-    /// the consumer Deployment's replicas and the worker count are left to others (an HPA or
-    /// KEDA may own them). `Enabled`: the operator sizes pods and workers, and is then the
-    /// only writer of the consumer Deployment's replicas: no HPA may target it. In YAML, quote
-    /// `"Off"`: unquoted, YAML 1.1 (kubectl) reads it as `false`.
+    /// `Disabled`: the consumer's minimum pods and workers run. `Observe`: lag and rates are
+    /// read and the decision the autoscaler would take is reported (status, Events, metrics),
+    /// but the consumer Deployment's replicas and the worker count are left to others (an HPA
+    /// or KEDA may own them). `Enabled`: the operator sizes pods and workers, and is then the
+    /// only writer of the consumer Deployment's replicas: no HPA may target it. `"Off"`, the
+    /// old spelling, still means `Disabled` (quoted: YAML 1.1, which kubectl reads, takes a
+    /// bare `Off` for `false`).
     #[serde(default)]
     pub mode: AutoscalingMode,
     /// How often lag is read from Kafka, in seconds.
@@ -90,18 +91,34 @@ fn default_stall_polls() -> u32 {
     6
 }
 
-/// Who sizes the consumers.
-#[derive(
-    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash,
-)]
+/// Who sizes the consumers. No value is a YAML 1.1 boolean (`Off`, `On`, `Yes`, `No`): kubectl
+/// reads YAML 1.1, so a bare `Off` reached the API server as `false` and was refused. `Off` stays
+/// accepted for the pipelines written with it, and reads as `Disabled`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum AutoscalingMode {
     /// The spec's minimum pods and workers.
     #[default]
-    Off,
+    #[serde(alias = "Off")]
+    Disabled,
     /// Measure and report, change nothing.
     Observe,
     /// Measure, decide and act.
     Enabled,
+}
+
+/// The values admission accepts: the three modes and the old spelling `Off`. Written by hand,
+/// as a derived schema would offer only what serde writes.
+impl schemars::JsonSchema for AutoscalingMode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AutoscalingMode".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "enum": ["Disabled", "Observe", "Enabled", "Off"],
+        })
+    }
 }
 
 /// Consumer pods and workers per pod.
@@ -179,4 +196,36 @@ pub struct ScalingDecision {
     pub reason: String,
     /// The decision with the numbers behind it, as a person reads it.
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_old_spelling_off_reads_as_disabled() {
+        let mode: AutoscalingMode = serde_json::from_str("\"Off\"").unwrap();
+        assert_eq!(mode, AutoscalingMode::Disabled);
+    }
+
+    #[test]
+    fn a_disabled_mode_is_written_in_the_new_spelling() {
+        let written = serde_json::to_string(&AutoscalingMode::Disabled).unwrap();
+        assert_eq!(written, "\"Disabled\"");
+    }
+
+    #[test]
+    fn the_schema_admits_both_spellings_and_no_yaml_1_1_boolean_but_off() {
+        let schema = serde_json::to_value(schemars::schema_for!(AutoscalingMode)).unwrap();
+        let values: Vec<&str> = schema["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        assert_eq!(values, ["Disabled", "Observe", "Enabled", "Off"]);
+        for boolean in ["On", "Yes", "No", "True", "False", "Y", "N"] {
+            assert!(!values.contains(&boolean), "{boolean} in {values:?}");
+        }
+    }
 }

@@ -201,10 +201,10 @@ pub struct ConsumerSpec {
     pub image: String,
     /// CPU and memory; sensible requests and limits when unset.
     pub resources: Option<ResourceRequirements>,
-    /// Consumer pods; with autoscaling `Off` the minimum runs. At most one pod per partition.
+    /// Consumer pods; with autoscaling `Disabled` the minimum runs. At most one pod per partition.
     #[serde(default = "default_consumer_replicas")]
     pub replicas: Range,
-    /// Workers per consumer pod (orders brewed at once); with autoscaling `Off` the minimum
+    /// Workers per consumer pod (orders brewed at once); with autoscaling `Disabled` the minimum
     /// runs. Pods start with the minimum; the autoscaler changes the count live.
     #[serde(default = "default_workers")]
     pub workers: Range,

@@ -63,7 +63,7 @@ async fn a_pipeline_is_created_grown_refused_a_decrease_and_deleted_with_its_top
     .await
     .unwrap_or_else(|e| panic!("{e}\n{}", operator.log_tail()));
     assert_eq!(ready["status"]["partitions"], 3);
-    // The column is the autoscaler's (Off here: the minimum), written after the reconciler's
+    // The column is the autoscaler's (Disabled here: the minimum), written after the reconciler's
     // readiness.
     eventually("consumers 1x4", Duration::from_secs(10), || async {
         let object = pipeline(&scene, "shop").await.map_err(|e| e.to_string())?;
@@ -94,8 +94,8 @@ async fn a_pipeline_is_created_grown_refused_a_decrease_and_deleted_with_its_top
     );
     let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
     assert_eq!(&row[..4], ["shop", topic.as_str(), "3", "1x4"], "{table}");
-    // Autoscaling is Off: no lag is read (a blank column), and the Scaling column says so.
-    assert_eq!(&row[4..6], ["Off", "True"], "{table}");
+    // Autoscaling is Disabled: no lag is read (a blank column), and the Scaling column says so.
+    assert_eq!(&row[4..6], ["Disabled", "True"], "{table}");
     let pods = scene.runtime.pods();
     assert!(
         pods.iter()

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use anyhow::Context as _;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -23,7 +23,7 @@ use crate::autoscale::supervisor;
 use crate::config::RunArgs;
 use crate::crd::CoffeeOrderPipeline;
 use crate::events::Events;
-use crate::http::{self, Probes};
+use crate::http::{self, Listed, Probes};
 use crate::metrics::Metrics;
 use crate::reconcile::{self, Context};
 use crate::watches;
@@ -35,7 +35,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let metrics = Metrics::new().context("registering metrics")?;
     let probes = Arc::new(Probes {
         metrics: metrics.clone(),
-        ready: false.into(),
+        listed: Arc::new(Listed::new([
+            watches::name_of::<CoffeeOrderPipeline>(),
+            watches::name_of::<Deployment>(),
+            watches::name_of::<Service>(),
+            watches::name_of::<PodDisruptionBudget>(),
+            watches::name_of::<ServiceAccount>(),
+        ])),
         leading: false.into(),
     });
     let address = SocketAddr::from(([0, 0, 0, 0], args.port));
@@ -49,11 +55,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         coffee_telemetry::shutdown_signal().await;
         let _ = stop.send(true);
     });
-    probes.ready.store(true, Ordering::Relaxed);
 
     if !args.leader_election {
         probes.leading.store(true, Ordering::Relaxed);
-        run_controller(client, &args, metrics, stopped).await;
+        run_controller(client, &args, metrics, Arc::clone(&probes.listed), stopped).await;
         return Ok(());
     }
     let identity = args
@@ -110,7 +115,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         controller_stop.await;
         let _ = gate_tx.send(true);
     });
-    run_controller(client, &args, metrics, gate).await;
+    run_controller(client, &args, metrics, Arc::clone(&probes.listed), gate).await;
     probes.leading.store(false, Ordering::Relaxed);
     drop(leader);
     if let Err(error) = lease_task.await {
@@ -128,6 +133,7 @@ async fn run_controller(
     client: Client,
     args: &RunArgs,
     metrics: Metrics,
+    listed: Arc<Listed>,
     mut stop: watch::Receiver<bool>,
 ) {
     let namespace = args.namespace.as_deref();
@@ -149,6 +155,10 @@ async fn run_controller(
     // writes lag and rates every few seconds and must not re-apply every object each time.
     let triggers = watcher(pipelines, watcher::Config::default())
         .backoff(watches::for_watches())
+        .inspect_ok({
+            let listed = Arc::clone(&listed);
+            move |event| watches::note_listed::<CoffeeOrderPipeline>(event, &listed)
+        })
         // Neither the reconciler nor the autoscaler reads who owns which field; with two
         // status writers those entries were the biggest part of the cached pipelines (about
         // 5 MiB of heap with 200 pipelines).
@@ -161,10 +171,10 @@ async fn run_controller(
     let selector =
         watcher::Config::default().labels("app.kubernetes.io/managed-by=coffee-operator");
     Controller::for_stream(triggers, store)
-        .owns_stream(watches::owned(deployments, selector.clone()))
-        .owns_stream(watches::owned(services, selector.clone()))
-        .owns_stream(watches::owned(budgets, selector.clone()))
-        .owns_stream(watches::owned(accounts, selector))
+        .owns_stream(watches::owned(deployments, selector.clone(), &listed))
+        .owns_stream(watches::owned(services, selector.clone(), &listed))
+        .owns_stream(watches::owned(budgets, selector.clone(), &listed))
+        .owns_stream(watches::owned(accounts, selector, &listed))
         // Bounded: a burst of new pipelines should not open hundreds of Kafka admin requests
         // at once on a small cluster.
         .with_config(kube::runtime::controller::Config::default().concurrency(16))

@@ -11,7 +11,9 @@
 use std::fmt::Debug;
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt, TryStreamExt};
 use k8s_openapi::NamespaceResourceScope;
 use kube::api::PartialObjectMeta;
 use kube::runtime::utils::{Backoff, ResetTimerBackoff};
@@ -19,6 +21,8 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use tracing::warn;
+
+use crate::http::Listed;
 
 const FIRST: Duration = Duration::from_millis(250);
 const MOST: Duration = Duration::from_secs(5);
@@ -76,18 +80,37 @@ pub fn for_watches() -> ResetTimerBackoff<Doubling> {
     ResetTimerBackoff::new(Doubling::new(FIRST, MOST), RESET_AFTER)
 }
 
+/// The name under which a watch of `K` reports its first list to the readiness probe.
+pub fn name_of<K: Resource<DynamicType = ()>>() -> String {
+    K::plural(&()).into_owned()
+}
+
+/// Marks the watch of `K` listed at its first `InitDone`: from then on its store holds every
+/// object, so a leader acts on a complete picture.
+pub fn note_listed<K: Resource<DynamicType = ()>>(
+    event: &watcher::Event<impl Sized>,
+    listed: &Listed,
+) {
+    if matches!(event, watcher::Event::InitDone) {
+        listed.mark(&name_of::<K>());
+    }
+}
+
 /// The objects of one kind the operator owns, as triggers: their metadata watched with a
-/// back-off of its own.
+/// back-off of its own, marked in `listed` once it has listed them.
 pub fn owned<K>(
     api: Api<PartialObjectMeta<K>>,
     config: watcher::Config,
+    listed: &Arc<Listed>,
 ) -> impl Stream<Item = Result<PartialObjectMeta<K>, watcher::Error>> + Send + 'static
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
+    let listed = Arc::clone(listed);
     quiet(
         watcher(api, config)
             .backoff(for_watches())
+            .inspect_ok(move |event| note_listed::<K>(event, &listed))
             .touched_objects(),
     )
 }
@@ -126,6 +149,23 @@ mod tests {
         backoff.by_ref().take(4).for_each(drop);
         backoff.reset();
         assert_eq!(backoff.next(), Some(FIRST));
+    }
+
+    #[test]
+    fn a_watch_counts_as_listed_at_its_first_init_done_only() {
+        use k8s_openapi::api::apps::v1::Deployment;
+        let listed = Listed::new([name_of::<Deployment>()]);
+        let object = Deployment::default();
+        for event in [
+            watcher::Event::Init,
+            watcher::Event::InitApply(object.clone()),
+            watcher::Event::Apply(object),
+        ] {
+            note_listed::<Deployment>(&event, &listed);
+            assert_eq!(listed.waiting(), ["deployments"]);
+        }
+        note_listed::<Deployment>(&watcher::Event::<Deployment>::InitDone, &listed);
+        assert!(listed.waiting().is_empty());
     }
 
     #[test]

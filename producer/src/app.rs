@@ -59,6 +59,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         keys_in_flight: Mutex::new(HashSet::new()),
         idempotency_retention: Duration::from_secs(config.idempotency_retention_secs),
         max_body_bytes: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
+        body_read_timeout: Duration::from_secs(config.body_read_timeout_secs),
     });
     let address = SocketAddr::new(config.bind_address, config.port);
     let listener = tokio::net::TcpListener::bind(address)
@@ -67,14 +68,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     info!(%address, topic = %config.kafka_topic, mode = ?config.publish_mode, "coffee-producer serving");
 
     let shutdown_state = Arc::clone(&state);
-    axum::serve(listener, api::router(Arc::clone(&state)))
-        .with_graceful_shutdown(async move {
+    let max_concurrent = usize::try_from(config.max_concurrent_requests).unwrap_or(usize::MAX);
+    crate::serve::serve(
+        listener,
+        api::router(Arc::clone(&state), max_concurrent),
+        Duration::from_secs(config.header_read_timeout_secs),
+        async move {
             coffee_telemetry::shutdown_signal().await;
             info!("shutting down: no new connections; answering requests in flight");
             shutdown_state.shutting_down.store(true, Ordering::Relaxed);
-        })
-        .await
-        .context("serving HTTP")?;
+        },
+        Duration::from_secs(config.shutdown_timeout_secs),
+    )
+    .await;
 
     let timeout = Duration::from_secs(config.shutdown_timeout_secs);
     let flushing = Arc::clone(&publisher);

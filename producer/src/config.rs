@@ -68,6 +68,17 @@ pub struct Config {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 16 * 1024, value_parser = clap::value_parser!(u32).range(64..=1_048_576))]
     pub max_body_bytes: u32,
+    /// Seconds a client may take to send a request's head (request line and headers); then the
+    /// connection is closed.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client may take to send a request's body; then the answer is `408`.
+    #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub body_read_timeout_secs: u64,
+    /// Most order requests served at once; beyond it the answer is `503 overloaded` with
+    /// `Retry-After` (probes and metrics are not counted).
+    #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_concurrent_requests: u32,
     /// How long an `Idempotency-Key` keeps answering with its order.
     #[arg(long, env = "IDEMPOTENCY_RETENTION_SECS", default_value_t = 24 * 3600, value_parser = clap::value_parser!(u64).range(1..=7 * 24 * 3600))]
     pub idempotency_retention_secs: u64,

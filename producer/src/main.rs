@@ -7,6 +7,7 @@ mod follower;
 mod metrics;
 mod order_request;
 mod publish;
+mod serve;
 mod view;
 
 use std::process::ExitCode;

@@ -9,6 +9,8 @@ mod support;
 mod delivery;
 #[path = "api/errors.rs"]
 mod errors;
+#[path = "api/hardening.rs"]
+mod hardening;
 #[path = "api/outage.rs"]
 mod outage;
 #[path = "api/pool.rs"]

@@ -13,11 +13,13 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGua
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use tower::{BoxError, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::debug;
 
@@ -40,6 +42,8 @@ pub struct AppState {
     pub keys_in_flight: Mutex<HashSet<String>>,
     pub idempotency_retention: Duration,
     pub max_body_bytes: usize,
+    /// How long a request body may take to arrive.
+    pub body_read_timeout: Duration,
 }
 
 impl AppState {
@@ -74,14 +78,32 @@ impl AppState {
     }
 }
 
-/// The whole API with its middleware.
-pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+/// The whole API with its middleware. At most `max_concurrent` order requests are served at
+/// once; more are answered `503 overloaded` at once (with `Retry-After`) rather than queued, so a
+/// flood cannot grow memory or latency without bound. Probes and metrics stay outside the limit,
+/// so that an overloaded replica is still seen alive.
+pub fn router(state: Arc<AppState>, max_concurrent: usize) -> Router {
+    let orders = Router::new()
         .route("/order", post(orders::create))
         .route("/order/{id}", get(orders::get))
         .route("/order/{id}/cancel", post(orders::cancel))
         .route("/orders", get(orders::list))
         .route("/menu", get(probes::menu))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(|_: BoxError| async {
+                    ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "overloaded",
+                        "too many requests at once; nothing was published",
+                    )
+                    .retry_after(1)
+                }))
+                .load_shed()
+                .concurrency_limit(max_concurrent),
+        );
+    Router::new()
+        .merge(orders)
         .route("/healthz", get(probes::healthz))
         .route("/health", get(probes::healthz))
         .route("/readyz", get(probes::readyz))
@@ -106,12 +128,29 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// The `method` label: the methods HTTP defines, everything else `other`. Taken raw, five
+/// requests with invented methods added 95 series to `/metrics`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
 /// Latency by route template (never a raw id), method and status, plus a debug line per request.
 async fn track(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     // MatchedPath is a shared string: cloning it does not copy the route per request.
     let matched = request.extensions().get::<MatchedPath>().cloned();
     let path = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
-    let method = request.method().clone();
+    let method = method_label(request.method());
     let started = Instant::now();
     state.metrics.http_requests_in_flight.inc();
     let response = next.run(request).await;
@@ -121,8 +160,26 @@ async fn track(State(state): State<Arc<AppState>>, request: Request, next: Next)
     state
         .metrics
         .http_request_duration
-        .with_label_values(&[path, method.as_str(), status.as_str()])
+        .with_label_values(&[path, method, status.as_str()])
         .observe(elapsed.as_secs_f64());
-    debug!(%method, path, status = status.as_u16(), elapsed_us = elapsed.as_micros(), "request");
+    debug!(
+        method,
+        path,
+        status = status.as_u16(),
+        elapsed_us = elapsed.as_micros(),
+        "request"
+    );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invented_method_is_labelled_other() {
+        let invented = Method::from_bytes(b"ZZZ1").unwrap();
+        assert_eq!(method_label(&invented), "other");
+        assert_eq!(method_label(&Method::POST), "POST");
+    }
 }

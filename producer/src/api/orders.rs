@@ -2,6 +2,7 @@
 //! answers in `view`, publishing in `publish`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Body;
@@ -49,7 +50,7 @@ async fn place_order(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let bytes = read_body(body, state.max_body_bytes).await?;
+    let bytes = read_body(body, state.max_body_bytes, state.body_read_timeout).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
@@ -185,8 +186,24 @@ async fn publish(state: &AppState, event: &OrderEvent) -> Result<(), ApiError> {
         })
 }
 
-async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|error| {
+/// The whole body, within `limit` bytes and `timeout`: a client that trickles its body would
+/// otherwise hold a request (and a place under the concurrency limit) for as long as it likes.
+async fn read_body(
+    body: Body,
+    limit: usize,
+    timeout: Duration,
+) -> Result<axum::body::Bytes, ApiError> {
+    let Ok(read) = tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await else {
+        return Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "the body did not arrive within {} s; nothing was published",
+                timeout.as_secs()
+            ),
+        ));
+    };
+    read.map_err(|error| {
         let too_large = std::error::Error::source(&error)
             .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
         if too_large {

@@ -78,9 +78,9 @@ pub struct Config {
     /// Orders remembered as finished, so a redelivered one is not brewed twice.
     #[arg(long, env = "FINISHED_MEMORY", default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1_000..=100_000_000))]
     pub finished_memory: u64,
-    /// How long the brokers may be up while this member stays out of its group, or every
-    /// status event delivery fails, before the process restarts itself (its Kafka clients are
-    /// taken to be wedged).
+    /// How long the brokers may be up while this member stays out of its group, every status
+    /// event delivery fails, or a dead letter is not written, before the process restarts itself
+    /// (its Kafka clients are taken to be wedged).
     #[arg(long, env = "WEDGED_AFTER_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(10..=3600))]
     pub wedged_after_secs: u64,
     /// How long shutdown lets in-flight orders finish before leaving them to the next owner.

@@ -16,6 +16,8 @@ pub struct Liveness {
     unsteady_since: Option<Instant>,
     /// Since when every status event delivery has failed.
     failing_since: Option<Instant>,
+    /// Since when a dead letter has not been written (its partition's commit waits for it).
+    dead_letter_failing_since: Option<Instant>,
 }
 
 impl Liveness {
@@ -40,6 +42,16 @@ impl Liveness {
         self.failing_since.get_or_insert(now);
     }
 
+    /// A dead letter was acknowledged.
+    pub fn dead_letter_written(&mut self) {
+        self.dead_letter_failing_since = None;
+    }
+
+    /// A dead letter was not acknowledged; it is written again.
+    pub fn dead_letter_failed(&mut self, now: Instant) {
+        self.dead_letter_failing_since.get_or_insert(now);
+    }
+
     /// Why the clients look wedged, if they have for `after` while a broker was up.
     pub fn wedged(&self, now: Instant, after: Duration) -> Option<String> {
         if !self.brokers_up {
@@ -55,6 +67,12 @@ impl Liveness {
         if longer(self.failing_since) {
             return Some(format!(
                 "the brokers are up but no status event has been delivered for {}s while deliveries kept failing",
+                after.as_secs()
+            ));
+        }
+        if longer(self.dead_letter_failing_since) {
+            return Some(format!(
+                "the brokers are up but a dead letter has not been written for {}s: its partition's commit waits for it",
                 after.as_secs()
             ));
         }
@@ -141,6 +159,23 @@ mod tests {
         liveness.group(t0, true, true);
         liveness.delivery_failed(t0);
         liveness.delivered();
+        assert_eq!(liveness.wedged(at(t0, 600), AFTER), None);
+    }
+
+    #[test]
+    fn a_dead_letter_failing_too_long_while_brokers_are_up_is_wedged_though_statuses_flow() {
+        let t0 = Instant::now();
+        let mut liveness = Liveness::default();
+        liveness.group(t0, true, true);
+        liveness.dead_letter_failed(t0);
+        liveness.delivered();
+        assert_eq!(liveness.wedged(at(t0, 59), AFTER), None);
+        assert!(
+            liveness
+                .wedged(at(t0, 60), AFTER)
+                .is_some_and(|r| r.contains("dead letter"))
+        );
+        liveness.dead_letter_written();
         assert_eq!(liveness.wedged(at(t0, 600), AFTER), None);
     }
 

@@ -4,6 +4,7 @@
 mod app;
 mod assignment;
 mod brew;
+mod claim;
 mod config;
 mod control;
 mod fetch;

@@ -21,6 +21,8 @@ pub struct Metrics {
     pub lag: IntGaugeVec,
     pub commits: IntCounterVec,
     pub dead_letters: IntCounterVec,
+    pub dead_letter_failures: IntCounterVec,
+    pub dead_letters_retrying: IntGauge,
     pub rebalances: IntCounterVec,
     pub cancel_requests: IntCounterVec,
     pub delivery_failures: IntCounter,
@@ -136,6 +138,23 @@ impl Metrics {
                         "Messages sent to the dead-letter topic, by reason",
                     ),
                     &["reason"],
+                )?,
+            )?,
+            dead_letter_failures: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "dead_letter_failures_total",
+                        "Dead letters Kafka did not take, by error (too_large, other); each is written again",
+                    ),
+                    &["error"],
+                )?,
+            )?,
+            dead_letters_retrying: register(
+                &r,
+                IntGauge::new(
+                    "dead_letters_retrying",
+                    "Dead letters not yet written after a failure; their partitions' commits wait for them",
                 )?,
             )?,
             rebalances: register(

@@ -23,18 +23,27 @@ use crate::state::{Job, Shared, Source};
 pub enum Delivery {
     /// Informational (e.g. `processing`): nothing waits for it.
     Untracked,
-    /// The outcome of the message at `source`; its offset is finished once acknowledged.
-    Finishes {
-        source: Source,
-        /// The order to try again if Kafka does not take the outcome.
-        retry: Option<Box<Job>>,
-    },
+    /// The status that concludes the order's message at `source`; its offset is finished once
+    /// acknowledged, and the order is tried again if Kafka does not take it.
+    Finishes { source: Source, retry: Box<Job> },
+    /// A dead letter: the message's offset is finished once it is acknowledged, and the letter
+    /// is written again, as often as it takes, when it is not.
+    DeadLetter(Box<DeadLetter>),
+}
+
+/// What the outbox hands back for another attempt.
+#[derive(Debug)]
+pub enum Retry {
+    /// An order whose outcome Kafka did not take.
+    Order(Job),
+    /// A dead letter Kafka did not take.
+    DeadLetter(Box<DeadLetter>),
 }
 
 /// Settles deliveries on librdkafka's delivery thread.
 pub struct Deliveries {
     shared: Arc<Shared>,
-    retries: mpsc::UnboundedSender<Job>,
+    retries: mpsc::UnboundedSender<Retry>,
 }
 
 impl ClientContext for Deliveries {}
@@ -73,16 +82,62 @@ impl Deliveries {
             }
             (Delivery::Finishes { source, retry }, Some(error)) => {
                 self.shared.metrics.delivery_failures.inc();
-                warn!(%error, partition = source.partition, offset = source.offset, "an outcome was not written; the message stays unfinished");
-                if let Some(mut job) = retry {
-                    job.failed_attempts += 1;
-                    // The receiver lives as long as the pool; if it is gone we are shutting
-                    // down and the offset stays uncommitted, so the order is redelivered.
-                    let _ = self.retries.send(*job);
+                warn!(%error, partition = source.partition, offset = source.offset, "an outcome was not written; the order is tried again");
+                let mut job = *retry;
+                job.failed_attempts += 1;
+                // The receiver lives as long as the pool; if it is gone we are shutting down
+                // and the offset stays uncommitted, so the order is redelivered.
+                let _ = self.retries.send(Retry::Order(job));
+            }
+            (Delivery::DeadLetter(letter), None) => {
+                if letter.failed_attempts > 0 {
+                    self.shared.metrics.dead_letters_retrying.dec();
                 }
+                self.note_dead_letter(None);
+                self.shared.finish(letter.source);
+            }
+            (Delivery::DeadLetter(mut letter), Some(error)) => {
+                let too_large = is_too_large(error);
+                self.shared
+                    .metrics
+                    .dead_letter_failures
+                    .with_label_values(&[if too_large { "too_large" } else { "other" }])
+                    .inc();
+                if letter.failed_attempts == 0 {
+                    self.shared.metrics.dead_letters_retrying.inc();
+                }
+                self.note_dead_letter(Some(std::time::Instant::now()));
+                letter.failed_attempts += 1;
+                if too_large && !letter.payload_omitted {
+                    letter.omit_payload();
+                }
+                warn!(%error, partition = letter.source.partition, offset = letter.source.offset, attempts = letter.failed_attempts, payload_omitted = letter.payload_omitted, "a dead letter was not written; it is written again, and the partition's commit waits for it");
+                let _ = self.retries.send(Retry::DeadLetter(letter));
             }
         }
     }
+
+    fn note_dead_letter(&self, failed_at: Option<std::time::Instant>) {
+        let mut liveness = self
+            .shared
+            .liveness
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match failed_at {
+            None => liveness.dead_letter_written(),
+            Some(now) => liveness.dead_letter_failed(now),
+        }
+    }
+}
+
+/// Whether Kafka refused a record for its size: the dead-letter topic's `max.message.bytes`
+/// (or the producer's `message.max.bytes`) is below the letter's. Writing it again as it is can
+/// never succeed.
+fn is_too_large(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(RDKafkaErrorCode::MessageSizeTooLarge | RDKafkaErrorCode::MessageBatchTooLarge)
+    )
 }
 
 /// A record the outbox writes.
@@ -107,7 +162,7 @@ impl Outbox {
         status_topic: String,
         dead_letter_topic: String,
         shared: Arc<Shared>,
-        retries: mpsc::UnboundedSender<Job>,
+        retries: mpsc::UnboundedSender<Retry>,
     ) -> Result<Self, KafkaError> {
         let producer = kafka
             .clone()
@@ -189,27 +244,60 @@ pub fn order_key(id: Uuid) -> String {
     id.hyphenated().to_string()
 }
 
-/// A message that cannot be processed, with why and where it came from.
+/// A message that cannot be processed, with why and where it came from. Owned, since it may
+/// be written more than once.
 #[derive(Debug)]
-pub struct DeadLetter<'a> {
-    pub key: Option<&'a [u8]>,
-    pub payload: &'a [u8],
+pub struct DeadLetter {
+    pub key: Option<Vec<u8>>,
+    pub payload: Vec<u8>,
     /// The original message's headers, kept so a replay looks like the original.
-    pub original_headers: &'a [(String, Vec<u8>)],
-    pub reason: &'a str,
-    pub detail: &'a str,
-    pub topic: &'a str,
-    pub partition: i32,
-    pub offset: i64,
+    pub original_headers: Vec<(String, Vec<u8>)>,
+    pub reason: &'static str,
+    pub detail: String,
+    /// The topic the message came from.
+    pub topic: String,
+    pub source: Source,
+    /// Attempts Kafka did not take.
+    pub failed_attempts: u32,
+    /// Whether the payload, key and original headers were left out (see [`DeadLetter::omit_payload`]).
+    pub payload_omitted: bool,
 }
 
+impl DeadLetter {
+    /// Leaves out what made the letter too large for the dead-letter topic: the payload, the
+    /// original headers and a key longer than an order id. What remains says where the original
+    /// is (topic, partition, offset), so it can still be read there while retention keeps it.
+    pub fn omit_payload(&mut self) {
+        let bytes = self.payload.len()
+            + self
+                .original_headers
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>();
+        self.detail = format!(
+            "{}; the payload ({bytes} bytes with its headers) was too large for the dead-letter topic and is left out: read it at {}/{}/{}",
+            self.detail, self.topic, self.source.partition, self.source.offset
+        );
+        self.payload = Vec::new();
+        self.original_headers = Vec::new();
+        if self.key.as_ref().is_some_and(|k| k.len() > MAX_KEPT_KEY) {
+            self.key = None;
+        }
+        self.payload_omitted = true;
+    }
+}
+
+/// The longest key kept when a dead letter's payload is left out: an order id is 36 bytes.
+const MAX_KEPT_KEY: usize = 64;
+
 impl Outbox {
-    /// Writes `letter` to the dead-letter topic.
-    pub async fn dead_letter(&self, letter: &DeadLetter<'_>, delivery: Delivery) {
-        let partition = letter.partition.to_string();
-        let offset = letter.offset.to_string();
-        let mut headers = OwnedHeaders::new_with_capacity(5 + letter.original_headers.len());
-        for (name, value) in letter.original_headers {
+    /// Writes `letter` to the dead-letter topic; its message's offset finishes once Kafka has
+    /// it, and it is written again until Kafka does.
+    pub async fn dead_letter(&self, letter: Box<DeadLetter>) {
+        let partition = letter.source.partition.to_string();
+        let offset = letter.source.offset.to_string();
+        let mut headers = OwnedHeaders::new_with_capacity(6 + letter.original_headers.len());
+        for (name, value) in &letter.original_headers {
             headers = headers.insert(Header {
                 key: name.as_str(),
                 value: Some(value.as_slice()),
@@ -217,17 +305,79 @@ impl Outbox {
         }
         headers = headers
             .insert(text(headers::DEAD_LETTER_REASON, letter.reason))
-            .insert(text(headers::DEAD_LETTER_DETAIL, letter.detail))
-            .insert(text(headers::ORIGINAL_TOPIC, letter.topic))
+            .insert(text(headers::DEAD_LETTER_DETAIL, &letter.detail))
+            .insert(text(headers::ORIGINAL_TOPIC, &letter.topic))
             .insert(text(headers::ORIGINAL_PARTITION, &partition))
             .insert(text(headers::ORIGINAL_OFFSET, &offset));
+        if letter.payload_omitted {
+            headers = headers.insert(text(headers::DEAD_LETTER_PAYLOAD_OMITTED, "true"));
+        }
+        // The record borrows from the letter, which travels as the delivery's opaque: copy the
+        // two byte strings first (dead letters are rare; this is not a hot path).
+        let key = letter.key.clone();
+        let payload = letter.payload.clone();
+        let topic = self.dead_letter_topic.clone();
         self.send(Outgoing {
-            topic: &self.dead_letter_topic,
-            key: letter.key,
-            payload: letter.payload,
+            topic: &topic,
+            key: key.as_deref(),
+            payload: &payload,
             headers,
-            delivery,
+            delivery: Delivery::DeadLetter(letter),
         })
         .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn letter(payload: usize, key: usize) -> DeadLetter {
+        DeadLetter {
+            key: Some(vec![b'k'; key]),
+            payload: vec![b'x'; payload],
+            original_headers: vec![("traceparent".to_owned(), b"00-abc".to_vec())],
+            reason: "undecodable",
+            detail: "not JSON".to_owned(),
+            topic: "orders".to_owned(),
+            source: Source {
+                partition: 2,
+                offset: 41,
+                epoch: 1,
+            },
+            failed_attempts: 1,
+            payload_omitted: false,
+        }
+    }
+
+    #[test]
+    fn an_omitted_payload_leaves_where_to_find_the_original() {
+        let mut letter = letter(5_000, 36);
+        letter.omit_payload();
+        assert!(letter.payload.is_empty());
+        assert!(letter.original_headers.is_empty());
+        assert_eq!(
+            letter.key.as_ref().map(Vec::len),
+            Some(36),
+            "an order id is kept"
+        );
+        assert!(letter.detail.starts_with("not JSON; "), "{}", letter.detail);
+        assert!(letter.detail.contains("5017 bytes"), "{}", letter.detail);
+        assert!(letter.detail.ends_with("orders/2/41"), "{}", letter.detail);
+    }
+
+    #[test]
+    fn a_long_key_is_left_out_with_the_payload() {
+        let mut letter = letter(10, 5_000);
+        letter.omit_payload();
+        assert_eq!(letter.key, None);
+    }
+
+    #[test]
+    fn size_refusals_are_told_apart_from_other_failures() {
+        let too_large = KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge);
+        let timed_out = KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut);
+        assert!(is_too_large(&too_large));
+        assert!(!is_too_large(&timed_out));
     }
 }

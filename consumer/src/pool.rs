@@ -1,6 +1,7 @@
 //! The worker pool: W async workers sharing the scheduler, resized live by changing a target.
-//! A worker above the target finishes the order it holds and then stops, so shrinking never
-//! drops work; growing spawns workers at once.
+//! A worker above the target finishes the order it is brewing, gives back the ones it took but
+//! has not begun, and stops, so shrinking neither drops work nor waits for a worker's whole
+//! batch; growing spawns workers at once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -10,6 +11,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::info;
 
 use crate::brew::BrewTimer;
+use crate::outbox::Retry;
 use crate::retry::backoff;
 use crate::state::Job;
 use crate::work::Context;
@@ -85,8 +87,13 @@ async fn work(
             continue;
         }
         let began = Instant::now();
-        for (started, already_finished) in jobs {
+        let mut jobs = jobs.into_iter();
+        while let Some((started, already_finished)) = jobs.next() {
             ctx.process(started, already_finished, &mut timer).await;
+            if usize::try_from(*target.borrow()).unwrap_or(usize::MAX) <= id {
+                give_back(&ctx, jobs.by_ref().map(|(started, _)| started));
+                break;
+            }
         }
         let busy = began.elapsed();
         stats.busy_micros.fetch_add(
@@ -110,22 +117,45 @@ fn take_jobs(ctx: &Context, workers: usize) -> Vec<(crate::schedule::Started<Job
     state.start_jobs(share.clamp(1, MAX_TAKE))
 }
 
+/// Returns jobs taken but not begun to the scheduler, and wakes a worker for them.
+fn give_back(ctx: &Context, jobs: impl Iterator<Item = crate::schedule::Started<Job>>) {
+    let mut given = false;
+    {
+        let mut state = ctx.shared.lock();
+        for started in jobs {
+            state.scheduler.give_back(started);
+            given = true;
+        }
+    }
+    if given {
+        ctx.shared.work.notify_one();
+    }
+}
+
 /// Most jobs a worker takes at once; they run one after another.
 const MAX_TAKE: usize = 32;
 
-/// Puts orders whose outcome Kafka did not take back into the scheduler after a back-off.
+/// Puts orders whose outcome Kafka did not take back into the scheduler, and writes dead
+/// letters Kafka did not take again, each after a back-off.
 pub async fn retry(
     ctx: Arc<Context>,
     first_backoff: Duration,
-    mut failed: mpsc::UnboundedReceiver<Job>,
+    mut failed: mpsc::UnboundedReceiver<Retry>,
 ) {
-    while let Some(job) = failed.recv().await {
+    while let Some(retry) = failed.recv().await {
         let ctx = Arc::clone(&ctx);
-        let wait = backoff(first_backoff, job.failed_attempts);
         tokio::spawn(async move {
-            tokio::time::sleep(wait).await;
-            ctx.shared.lock().scheduler.retry(job);
-            ctx.shared.work.notify_one();
+            match retry {
+                Retry::Order(job) => {
+                    tokio::time::sleep(backoff(first_backoff, job.failed_attempts)).await;
+                    ctx.shared.lock().scheduler.retry(job);
+                    ctx.shared.work.notify_one();
+                }
+                Retry::DeadLetter(letter) => {
+                    tokio::time::sleep(backoff(first_backoff, letter.failed_attempts)).await;
+                    ctx.outbox.dead_letter(letter).await;
+                }
+            }
         });
     }
 }

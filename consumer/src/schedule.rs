@@ -1,9 +1,13 @@
 //! Which order a worker brews next: parallel across orders, strictly in order per order. Events
-//! of an order whose earlier event is still queued or brewing wait behind it; a cancel request
-//! for an order that has not started brewing turns its brew into a cancellation.
+//! of an order whose earlier event is still queued or with a worker wait behind it; a cancel
+//! request for an order that has not begun brewing turns its brew into a cancellation, whether
+//! it is still queued or already taken by a worker (see [`crate::claim`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
+use std::sync::Arc;
+
+use crate::claim::Claim;
 
 /// Work the scheduler can order: it names the order it belongs to and where it came from.
 pub trait Keyed {
@@ -23,18 +27,25 @@ pub enum CancelOutcome {
     NotPending,
 }
 
-/// A job handed to a worker, and whether a cancel request arrived before it started.
-#[derive(Debug, PartialEq, Eq)]
+/// A job handed to a worker, with the claim the worker settles when it begins the job.
+#[derive(Debug)]
 pub struct Started<J> {
     pub job: J,
-    pub cancelled: bool,
+    pub claim: Arc<Claim>,
+}
+
+impl<J> Started<J> {
+    /// The worker begins the job: true to go ahead, false if it was cancelled first.
+    pub fn begin(&self) -> bool {
+        self.claim.begin()
+    }
 }
 
 #[derive(Debug)]
 struct KeyState<J> {
-    /// A job of this key is with a worker.
-    running: bool,
-    /// A cancel request arrived before the key's queued job started.
+    /// The claim of the key's job that is with a worker, if one is.
+    claim: Option<Arc<Claim>>,
+    /// A cancel request arrived before the key's queued job was taken.
     cancel_requested: bool,
     /// Later jobs of this key, waiting for the running one.
     waiting: VecDeque<J>,
@@ -65,7 +76,7 @@ impl<J: Keyed> Scheduler<J> {
                 self.keys.insert(
                     job.key(),
                     KeyState {
-                        running: false,
+                        claim: None,
                         cancel_requested: false,
                         waiting: VecDeque::new(),
                     },
@@ -85,7 +96,15 @@ impl<J: Keyed> Scheduler<J> {
     pub fn cancel(&mut self, key: J::Key) -> CancelOutcome {
         match self.keys.get_mut(&key) {
             None => CancelOutcome::NotPending,
-            Some(state) if state.running => CancelOutcome::TooLate,
+            Some(KeyState {
+                claim: Some(claim), ..
+            }) => {
+                if claim.cancel() {
+                    CancelOutcome::BeforeBrewing
+                } else {
+                    CancelOutcome::TooLate
+                }
+            }
             Some(state) => {
                 state.cancel_requested = true;
                 CancelOutcome::BeforeBrewing
@@ -93,17 +112,28 @@ impl<J: Keyed> Scheduler<J> {
         }
     }
 
-    /// The next ready job, its key marked running until [`Scheduler::finish`].
+    /// The next ready job, its key held by the worker until [`Scheduler::finish`].
     pub fn start(&mut self) -> Option<Started<J>> {
         let job = self.ready.pop_front()?;
-        let cancelled = match self.keys.get_mut(&job.key()) {
-            Some(state) => {
-                state.running = true;
-                std::mem::take(&mut state.cancel_requested)
-            }
-            None => false,
-        };
-        Some(Started { job, cancelled })
+        let cancelled = self
+            .keys
+            .get_mut(&job.key())
+            .is_some_and(|state| std::mem::take(&mut state.cancel_requested));
+        let claim = Arc::new(Claim::new(cancelled));
+        if let Some(state) = self.keys.get_mut(&job.key()) {
+            state.claim = Some(Arc::clone(&claim));
+        }
+        Some(Started { job, claim })
+    }
+
+    /// A worker gives back a job it took but did not begin (its pool shrank): it is ready
+    /// again, first in line, with a cancel that arrived meanwhile kept.
+    pub fn give_back(&mut self, started: Started<J>) {
+        if let Some(state) = self.keys.get_mut(&started.job.key()) {
+            state.claim = None;
+            state.cancel_requested |= started.claim.is_cancelled();
+        }
+        self.ready.push_front(started.job);
     }
 
     /// The running job of `key` is done: the next job of the key, if any, becomes ready (and
@@ -114,7 +144,7 @@ impl<J: Keyed> Scheduler<J> {
         };
         match state.waiting.pop_front() {
             Some(next) => {
-                state.running = false;
+                state.claim = None;
                 self.ready.push_back(next);
                 true
             }
@@ -130,8 +160,8 @@ impl<J: Keyed> Scheduler<J> {
         self.ready.len()
     }
 
-    /// Drops every queued job of `partition` (it was revoked) and returns them. Running jobs
-    /// stay with their workers.
+    /// Drops every queued job of `partition` (it was revoked) and returns them. Jobs taken by
+    /// workers stay with them.
     pub fn drop_partition(&mut self, partition: i32) -> Vec<J> {
         let mut dropped = Vec::new();
         let (keep, gone): (VecDeque<J>, VecDeque<J>) = std::mem::take(&mut self.ready)
@@ -140,7 +170,7 @@ impl<J: Keyed> Scheduler<J> {
         self.ready = keep;
         for job in &gone {
             if let Some(state) = self.keys.get(&job.key())
-                && !state.running
+                && state.claim.is_none()
                 && state.waiting.is_empty()
             {
                 self.keys.remove(&job.key());
@@ -187,10 +217,11 @@ mod tests {
         }
     }
 
+    /// The next job as (key, offset, cancelled), begun by its worker.
     fn started(scheduler: &mut Scheduler<Job>) -> Option<(u32, i64, bool)> {
         scheduler
             .start()
-            .map(|s| (s.job.key, s.job.offset, s.cancelled))
+            .map(|s| (s.job.key, s.job.offset, !s.begin()))
     }
 
     #[test]
@@ -227,8 +258,34 @@ mod tests {
     fn cancel_while_brewing_is_too_late() {
         let mut scheduler = Scheduler::default();
         scheduler.submit(job(1, 0));
-        scheduler.start();
+        let taken = scheduler.start().unwrap();
+        assert!(taken.begin());
         assert_eq!(scheduler.cancel(1), CancelOutcome::TooLate);
+    }
+
+    /// A worker takes several jobs at once; one it has not begun is still cancellable.
+    #[test]
+    fn cancel_of_a_job_taken_but_not_begun_wins() {
+        let mut scheduler = Scheduler::default();
+        scheduler.submit(job(1, 0));
+        scheduler.submit(job(2, 1));
+        let first = scheduler.start().unwrap();
+        let second = scheduler.start().unwrap();
+        assert!(first.begin());
+        assert_eq!(scheduler.cancel(2), CancelOutcome::BeforeBrewing);
+        assert!(!second.begin(), "the worker must not brew it");
+    }
+
+    #[test]
+    fn a_job_given_back_is_ready_first_and_keeps_its_cancel() {
+        let mut scheduler = Scheduler::default();
+        scheduler.submit(job(1, 0));
+        scheduler.submit(job(2, 1));
+        let taken = scheduler.start().unwrap();
+        assert_eq!(scheduler.cancel(1), CancelOutcome::BeforeBrewing);
+        scheduler.give_back(taken);
+        assert_eq!(started(&mut scheduler), Some((1, 0, true)));
+        assert_eq!(started(&mut scheduler), Some((2, 1, false)));
     }
 
     #[test]
@@ -236,7 +293,7 @@ mod tests {
         let mut scheduler: Scheduler<Job> = Scheduler::default();
         assert_eq!(scheduler.cancel(9), CancelOutcome::NotPending);
         scheduler.submit(job(9, 0));
-        scheduler.start();
+        let _ = scheduler.start();
         scheduler.finish(9);
         assert_eq!(scheduler.cancel(9), CancelOutcome::NotPending);
     }
@@ -261,7 +318,7 @@ mod tests {
         scheduler.submit(job(1, 1));
         scheduler.submit(other);
         scheduler.submit(job(2, 2));
-        scheduler.start();
+        let _ = scheduler.start();
         let dropped: Vec<i64> = scheduler
             .drop_partition(0)
             .iter()

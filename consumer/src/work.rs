@@ -25,14 +25,16 @@ pub struct Context {
 }
 
 impl Context {
-    /// Carries out the plan for one started job, brewing on the worker's own `timer`.
+    /// Begins one started job and carries out its plan, brewing on the worker's own `timer`; a
+    /// cancel that came before it began makes it a cancellation.
     pub async fn process(
         &self,
         started: Started<Job>,
         already_finished: bool,
         timer: &mut BrewTimer,
     ) {
-        let Started { mut job, cancelled } = started;
+        let cancelled = !started.begin();
+        let Started { mut job, .. } = started;
         job.cancelled |= cancelled;
         let span = info_span!(
             "ProcessOrder",
@@ -137,7 +139,7 @@ impl Context {
         let trace = trace_of(&job);
         let delivery = Delivery::Finishes {
             source: job.source,
-            retry: Some(Box::new(job)),
+            retry: Box::new(job),
         };
         self.outbox.status(&event, &trace, delivery).await;
     }
@@ -150,13 +152,6 @@ impl Context {
             order: job.order.clone(),
             idempotency_key: None,
         };
-        let payload = event.encode();
-        let key = order_key(job.order_id);
-        let headers: Vec<(String, Vec<u8>)> = job
-            .trace
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
-            .collect();
         let detail = match reason {
             FailReason::UnknownCoffee => format!("{:?} is not on the menu", job.order.coffee_type),
             FailReason::RetriesExhausted => {
@@ -166,31 +161,28 @@ impl Context {
                 )
             }
         };
+        let status = status_event(&job, OrderStatus::Failed, Some(&detail));
         let letter = DeadLetter {
-            key: Some(key.as_bytes()),
-            payload: &payload,
-            original_headers: &headers,
+            key: Some(order_key(job.order_id).into_bytes()),
+            payload: event.encode(),
+            original_headers: job
+                .trace
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
+                .collect(),
             reason: reason.as_str(),
-            detail: &detail,
-            topic: &self.order_topic,
-            partition: job.source.partition,
-            offset: job.source.offset,
+            detail,
+            topic: self.order_topic.clone(),
+            source: job.source,
+            failed_attempts: 0,
+            payload_omitted: false,
         };
-        self.outbox
-            .dead_letter(
-                &letter,
-                Delivery::Finishes {
-                    source: job.source,
-                    retry: None,
-                },
-            )
-            .await;
+        self.outbox.dead_letter(Box::new(letter)).await;
         self.shared
             .metrics
             .dead_letters
             .with_label_values(&[reason.as_str()])
             .inc();
-        let status = status_event(&job, OrderStatus::Failed, Some(&detail));
         self.outbox
             .status(&status, &trace_of(&job), Delivery::Untracked)
             .await;

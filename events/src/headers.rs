@@ -23,3 +23,6 @@ pub const DEAD_LETTER_DETAIL: &str = "dead-letter-detail";
 pub const ORIGINAL_TOPIC: &str = "original-topic";
 pub const ORIGINAL_PARTITION: &str = "original-partition";
 pub const ORIGINAL_OFFSET: &str = "original-offset";
+/// `true` on a dead letter whose payload, key and original headers were left out because the
+/// dead-letter topic refused the whole letter as too large; the detail says where the original is.
+pub const DEAD_LETTER_PAYLOAD_OMITTED: &str = "dead-letter-payload-omitted";

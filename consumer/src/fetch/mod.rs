@@ -19,7 +19,7 @@ use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::incoming::{Incoming, classify};
-use crate::outbox::{DeadLetter, Delivery};
+use crate::outbox::DeadLetter;
 use crate::schedule::CancelOutcome;
 use crate::state::{Job, Source};
 use crate::work::Context;
@@ -218,22 +218,17 @@ fn dispatch(
         let Some(raw) = raw else { continue };
         warn!(partition = source.partition, offset = source.offset, reason, %detail, "dead-lettering an unreadable message");
         let letter = DeadLetter {
-            key: raw.key.as_deref(),
-            payload: &raw.payload,
-            original_headers: &raw.headers,
+            key: raw.key,
+            payload: raw.payload,
+            original_headers: raw.headers,
             reason,
-            detail: &detail,
-            topic,
-            partition: source.partition,
-            offset: source.offset,
+            detail,
+            topic: topic.clone(),
+            source,
+            failed_attempts: 0,
+            payload_omitted: false,
         };
-        runtime.block_on(work.outbox.dead_letter(
-            &letter,
-            Delivery::Finishes {
-                source,
-                retry: None,
-            },
-        ));
+        runtime.block_on(work.outbox.dead_letter(Box::new(letter)));
         metrics.dead_letters.with_label_values(&[reason]).inc();
     }
 }

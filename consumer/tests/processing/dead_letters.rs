@@ -11,8 +11,11 @@ use e2e::kafka::header;
 use e2e::testbed::TestBed;
 use rdkafka::Message;
 
+use e2e::poll::eventually;
+
 use crate::support::{
-    ConsumerProcess, OrderWriter, Topics, dead_letters, menu_orders, order, wait_until_final,
+    ConsumerProcess, OrderWriter, Topics, committed, dead_letters, menu_orders, order,
+    wait_until_final,
 };
 
 /// Writes raw lines to `topic` with kcat, as a misbehaving client would.
@@ -114,4 +117,85 @@ async fn an_order_for_a_coffee_not_on_the_menu_fails_and_is_dead_lettered() {
         Some("unknown_coffee_type")
     );
     assert_eq!(letters[0].key(), Some(tea.to_string().as_bytes()));
+}
+
+/// Sets one config of `topic` on the test bed's broker.
+async fn set_topic_config(bed: &TestBed, topic: &str, key: &str, value: &str) {
+    use rdkafka::admin::{AdminOptions, AlterConfig, ResourceSpecifier};
+    let admin = e2e::kafka::admin(bed).await.expect("an admin client");
+    let change = AlterConfig::new(ResourceSpecifier::Topic(topic)).set(key, value);
+    let results = admin
+        .alter_configs([&change], &AdminOptions::new())
+        .await
+        .expect("AlterConfigs is answered");
+    for result in results {
+        result.unwrap_or_else(|e| panic!("setting {key}={value} on {topic}: {e:?}"));
+    }
+}
+
+/// The issue's try: an unreadable 5,120-byte message, a dead-letter topic that takes at most
+/// 1,000 bytes, then 100 good orders. The dead letter failed, was never written again, and the
+/// group's commit stayed before it for good (lag 100, then 199 after 100 more). Now the letter is
+/// written without its payload, saying where the original is, and the commit reaches the end.
+#[tokio::test]
+async fn a_dead_letter_too_large_for_its_topic_goes_without_its_payload_and_the_commit_moves_on() {
+    let bed = TestBed::load().unwrap();
+    let topics = Topics::create(&bed, "dl-large", 1).await.unwrap();
+    set_topic_config(&bed, &topics.dead_letters, "max.message.bytes", "1000").await;
+    // Random hex, so that compression (the outbox writes lz4) cannot shrink it below the limit.
+    let unreadable: String = (0u64..320)
+        .map(|i| {
+            use std::hash::BuildHasher;
+            format!(
+                "{:016x}",
+                std::collections::hash_map::RandomState::new().hash_one(i)
+            )
+        })
+        .collect();
+    kcat_write(&bed, &topics.orders, &format!("{unreadable}\n"));
+    let writer = OrderWriter::new(&bed, &topics).unwrap();
+    let orders = menu_orders(100);
+    writer.create_many(&orders).await.unwrap();
+    let consumer = ConsumerProcess::start(&bed, &topics, &["--brew-time-scale", "0"])
+        .await
+        .unwrap();
+    let ids: Vec<_> = orders.iter().map(|(id, _)| *id).collect();
+    wait_until_final(
+        &bed,
+        &topics,
+        &ids,
+        Duration::from_secs(60),
+        &consumer.log_tail(),
+    )
+    .await
+    .unwrap();
+    eventually(
+        "the commit to pass all 101 messages",
+        Duration::from_secs(60),
+        || async {
+            let committed = committed(&bed, &topics, 1).map_err(|e| e.to_string())?;
+            if committed.get(&0) == Some(&101) {
+                Ok(())
+            } else {
+                Err(format!("committed {committed:?}"))
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", consumer.log_tail()));
+    let letters = dead_letters(&bed, &topics).await.unwrap();
+    assert_eq!(letters.len(), 1, "{}", consumer.log_tail());
+    let letter = &letters[0];
+    assert_eq!(
+        header(letter, headers::DEAD_LETTER_PAYLOAD_OMITTED),
+        Some("true")
+    );
+    assert_eq!(header(letter, headers::ORIGINAL_OFFSET), Some("0"));
+    assert!(letter.payload().unwrap_or_default().is_empty());
+    let metrics = consumer.metrics().await.unwrap();
+    assert!(
+        metrics.contains(r#"dead_letter_failures_total{error="too_large"} 1"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("dead_letters_retrying 0"), "{metrics}");
 }

@@ -5,7 +5,13 @@ use std::time::Duration;
 use coffee_events::status::OrderStatus;
 use e2e::testbed::TestBed;
 
-use crate::support::{ConsumerProcess, OrderWriter, Topics, menu_orders, order, wait_until_final};
+use coffee_events::order::OrderDetails;
+use e2e::poll::eventually;
+use uuid::Uuid;
+
+use crate::support::{
+    ConsumerProcess, OrderWriter, Topics, menu_orders, order, statuses, wait_until_final,
+};
 
 #[tokio::test]
 async fn every_order_is_completed_once_with_its_statuses_in_order() {
@@ -80,4 +86,62 @@ async fn an_order_cancelled_before_brewing_is_not_brewed() {
         vec![OrderStatus::Processing, OrderStatus::Completed]
     );
     assert_eq!(all[&waiting], vec![OrderStatus::Cancelled]);
+}
+
+/// The try: one worker, one partition, 40 Lattes, and cancels of three of them that
+/// reach Kafka while the worker is brewing the first. A worker takes up to 32 ready orders at
+/// once; a cancel for one it holds but has not begun must still win.
+#[tokio::test]
+async fn cancels_of_orders_a_worker_holds_but_has_not_begun_are_honoured() {
+    let bed = TestBed::load().unwrap();
+    let topics = Topics::create(&bed, "cancel-held", 1).await.unwrap();
+    let writer = OrderWriter::new(&bed, &topics).unwrap();
+    let orders: Vec<(Uuid, OrderDetails)> =
+        (0..40).map(|i| order(&format!("c{i}"), "Latte")).collect();
+    writer.create_many(&orders).await.unwrap();
+    let consumer = ConsumerProcess::start(
+        &bed,
+        &topics,
+        &["--workers", "1", "--brew-time-scale", "10"],
+    )
+    .await
+    .unwrap();
+    // Each Latte brews for 600 ms: once the first is brewing, the worker holds the next ones.
+    let first = orders[0].0;
+    eventually(
+        "the first order to be brewing",
+        Duration::from_secs(30),
+        || async {
+            let all = statuses(&bed, &topics).await.map_err(|e| e.to_string())?;
+            if all.contains_key(&first) {
+                Ok(())
+            } else {
+                Err("no status yet".to_owned())
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", consumer.log_tail()));
+    let cancelled = [orders[10].0, orders[29].0, orders[39].0];
+    for id in cancelled {
+        writer.cancel(id).await.unwrap();
+    }
+    let ids: Vec<Uuid> = orders.iter().map(|(id, _)| *id).collect();
+    let all = wait_until_final(
+        &bed,
+        &topics,
+        &ids,
+        Duration::from_secs(60),
+        &consumer.log_tail(),
+    )
+    .await
+    .unwrap();
+    for id in cancelled {
+        assert_eq!(
+            all[&id],
+            vec![OrderStatus::Cancelled],
+            "order {id}\n{}",
+            consumer.log_tail()
+        );
+    }
 }

@@ -93,21 +93,20 @@ helm_ldflags() {
   done
 }
 
-# Rebuilt when the flags a cached binary was built with differ (its marker holds them), so a cache
-# made before a change of flags does not live on.
+# The marker names how the cached binary was built, so a cache made before a change of recipe is
+# rebuilt; a cached helm needs neither go nor the module proxy.
 ensure_helm() {
-  local module dir ldflags log="$BUILD_LOG_DIR/helm-$HELM_VERSION.log"
-  module="helm.sh/helm/v3@$HELM_VERSION"
-  mkdir -p "$BUILD_LOG_DIR"
+  local recipe="release ldflags, $HELM_VERSION at $HELM_COMMIT"
+  [ "$(cat "$HELM_BIN/.complete" 2> /dev/null)" = "$recipe" ] && return 0
+  require_command go helm
+  local module="helm.sh/helm/v3@$HELM_VERSION" dir ldflags log="$BUILD_LOG_DIR/helm-$HELM_VERSION.log"
+  mkdir -p "$BUILD_LOG_DIR" "$HELM_BIN"
   dir=$(cd "$tools_dir" && go mod download -json "$module" 2> "$log" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p') || true
   [ -n "$dir" ] || fail helm "go mod download $module failed" "$log"
   ldflags=$(helm_ldflags "$dir") || fail helm "no k8s.io/client-go in $dir/go.mod"
-  [ "$(cat "$HELM_BIN/.complete" 2> /dev/null)" = "$ldflags" ] && return 0
-  require_command go helm
-  mkdir -p "$HELM_BIN"
   CGO_ENABLED=0 GOBIN="$HELM_BIN" timed_build "helm $HELM_VERSION" "$log" 85 \
     go install -trimpath -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-  printf '%s' "$ldflags" > "$HELM_BIN/.complete"
+  printf '%s' "$recipe" > "$HELM_BIN/.complete"
 }
 
 ensure_kafka_jars() {

@@ -21,6 +21,27 @@ fn non_empty(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.len() > 0)
 }
 
+/// Checked before anything starts, so a fresh clone with a partial build learns at once which
+/// binary is missing and how to build it, not minutes later.
+#[test]
+fn a_missing_binary_is_named_with_its_build_command_before_anything_starts() {
+    let empty = std::env::temp_dir().join(e2e::fixtures::unique_name("demo-no-binaries"));
+    std::fs::create_dir_all(&empty).expect("a scratch directory");
+    let output = Command::new(DEMO)
+        .args(["--plain", "--bin-dir"])
+        .arg(&empty)
+        .output()
+        .expect("coffee-demo runs");
+    std::fs::remove_dir_all(&empty).ok();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("coffee-operator is not in"), "{stderr}");
+    assert!(
+        stderr.contains("cargo build --locked --release --bin coffee-operator"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_short_plain_run_scales_up_and_down_and_completes_every_order_once() {
     let _turn = TURN.blocking_lock();

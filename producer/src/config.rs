@@ -69,8 +69,9 @@ pub struct Config {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 16 * 1024, value_parser = clap::value_parser!(u32).range(64..=1_048_576))]
     pub max_body_bytes: u32,
     /// Seconds a client may take to send a request's head (request line and headers); then the
-    /// connection is closed.
-    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    /// connection is closed. hyper times an idle keep-alive connection the same way, so a proxy
+    /// in front must close its idle upstream connections sooner (30 s is hyper's own default).
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub header_read_timeout_secs: u64,
     /// Seconds a client may take to send a request's body; then the answer is `408`.
     #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]

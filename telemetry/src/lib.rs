@@ -109,6 +109,7 @@ fn exporting_provider(
     service: &'static str,
     endpoint: &str,
 ) -> Result<SdkTracerProvider, TelemetryError> {
+    plain_http(endpoint)?;
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_endpoint(endpoint)
@@ -125,6 +126,20 @@ fn exporting_provider(
         )
         .with_batch_exporter(exporter)
         .build())
+}
+
+/// The exporter's HTTP client is built without a TLS backend: an `https://` endpoint would be
+/// accepted and every export would then fail at run time, so it is refused at start-up instead.
+fn plain_http(endpoint: &str) -> Result<(), TelemetryError> {
+    if endpoint.starts_with("http://") {
+        return Ok(());
+    }
+    Err(TelemetryError::Exporter {
+        endpoint: endpoint.to_owned(),
+        reason: "only plain http:// is supported (no TLS backend is built in); send spans to a \
+                 collector on the pod's network, e.g. an OpenTelemetry Collector sidecar or node agent"
+            .to_owned(),
+    })
 }
 
 /// Runs a service's main future with telemetry set up first, and turns the outcome into the

@@ -45,3 +45,16 @@ fn spans_are_exported_to_the_configured_endpoint() {
         "{request}"
     );
 }
+
+#[test]
+fn an_https_endpoint_is_refused_at_start_up_with_the_reason() {
+    let error = init(
+        "coffee-test",
+        LogFormat::Json,
+        Some("https://collector:4318/v1/traces"),
+    )
+    .expect_err("refused");
+    let said = error.to_string();
+    assert!(said.contains("https://collector:4318/v1/traces"), "{said}");
+    assert!(said.contains("only plain http://"), "{said}");
+}

@@ -202,6 +202,22 @@ fn the_test_beds_helm_renders_for_the_test_beds_kubernetes_minor() {
     assert!(yaml.contains(&format!("kube: v1.{minor}.0")), "{yaml}");
 }
 
+/// The workloads' exporter has no TLS backend: an https collector would be accepted and every
+/// export would fail, so the chart refuses it with the schema's message.
+#[test]
+fn an_https_otlp_endpoint_is_refused_by_the_schema() {
+    let output = template(
+        &bed(),
+        "otlp",
+        "default",
+        &["otlpTracesEndpoint=https://collector:4318/v1/traces"],
+    )
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "rendered anyway");
+    assert!(stderr.contains("otlpTracesEndpoint"), "{stderr}");
+}
+
 #[test]
 fn an_unknown_value_is_refused_rather_than_ignored() {
     let output = template(&bed(), "bad", "default", &["replicas=3"]).unwrap();

@@ -60,6 +60,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         idempotency_retention: Duration::from_secs(config.idempotency_retention_secs),
         max_body_bytes: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
         body_read_timeout: Duration::from_secs(config.body_read_timeout_secs),
+        list_token: config.orders_list_token.clone(),
     });
     let address = SocketAddr::new(config.bind_address, config.port);
     let listener = tokio::net::TcpListener::bind(address)

@@ -92,6 +92,10 @@ pub struct Config {
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Bearer token `GET /orders` requires (the listing shows every customer's orders); without
+    /// one the listing answers 403. 16 to 1024 visible ASCII characters.
+    #[arg(long, env = "ORDERS_LIST_TOKEN", hide_env_values = true)]
+    pub orders_list_token: Option<crate::list_token::ListToken>,
     /// TLS and SASL to the brokers.
     #[command(flatten)]
     pub kafka_security: coffee_kafka::security::Security,
@@ -120,6 +124,12 @@ pub struct ConfigError {
 impl Config {
     /// Checks what clap's parsers cannot: broker addresses and Kafka topic names.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(token) = &self.orders_list_token {
+            token.check().map_err(|reason| ConfigError {
+                flag: "orders-list-token",
+                reason,
+            })?;
+        }
         self.kafka_security
             .validate()
             .map_err(|error| ConfigError {

@@ -4,6 +4,7 @@ mod api;
 mod app;
 mod config;
 mod follower;
+mod list_token;
 mod metrics;
 mod order_request;
 mod publish;

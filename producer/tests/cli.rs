@@ -36,6 +36,19 @@ fn invalid_configuration_exits_2_naming_the_flag() {
     );
 }
 
+#[test]
+fn a_short_list_token_exits_2_without_showing_it() {
+    let output = Command::new(env!("CARGO_BIN_EXE_coffee-producer"))
+        .args(["--kafka-brokers", "localhost:9092"])
+        .env("ORDERS_LIST_TOKEN", "tooshort")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--orders-list-token"), "{stderr}");
+    assert!(!stderr.contains("tooshort"), "{stderr}");
+}
+
 /// The compression values the CRD offers, read from the generated CRD.
 fn offered_compressions() -> Vec<String> {
     let path = concat!(

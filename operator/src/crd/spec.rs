@@ -158,6 +158,10 @@ pub struct ProducerSpec {
     /// Compression of order batches.
     #[serde(default)]
     pub compression: Compression,
+    /// The Secret key holding the bearer token `GET /orders` requires (16 to 1024 visible
+    /// ASCII characters). The listing shows every customer's orders, so without it the listing
+    /// is off and answers 403.
+    pub orders_list_token_secret: Option<SecretKeyRef>,
 }
 
 impl Default for ProducerSpec {
@@ -169,6 +173,7 @@ impl Default for ProducerSpec {
             linger_ms: default_linger_ms(),
             kafka_producers: default_kafka_producers(),
             compression: Compression::default(),
+            orders_list_token_secret: None,
         }
     }
 }

@@ -54,6 +54,9 @@ pub fn build(
         ),
         env("KAFKA_COMPRESSION", spec.producer.compression.as_str()),
     ]);
+    if let Some(token) = &spec.producer.orders_list_token_secret {
+        producer_env.push(secret_env("ORDERS_LIST_TOKEN", &token.name, &token.key));
+    }
     let mut consumer_env = shared_env;
     consumer_env.extend([
         env("KAFKA_GROUP_ID", &topics.group()),

@@ -156,3 +156,24 @@ fn workload_accounts_get_no_token() {
         Some(false)
     );
 }
+
+#[test]
+fn the_listing_token_reaches_the_producer_from_its_secret_only() {
+    let mut pipeline = minimal();
+    pipeline.spec.producer.orders_list_token_secret = Some(crate::crd::SecretKeyRef {
+        name: "support".into(),
+        key: "token".into(),
+    });
+    let workloads = build(&pipeline, Some(1)).unwrap();
+    let producer = container(&workloads.producer);
+    let token = producer["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "ORDERS_LIST_TOKEN")
+        .expect("ORDERS_LIST_TOKEN");
+    assert_eq!(token["valueFrom"]["secretKeyRef"]["name"], "support");
+    assert!(token.get("value").is_none(), "{token}");
+    let consumer = container(&workloads.consumer);
+    assert!(!consumer["env"].to_string().contains("ORDERS_LIST_TOKEN"));
+}

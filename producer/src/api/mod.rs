@@ -44,6 +44,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// How long a request body may take to arrive.
     pub body_read_timeout: Duration,
+    /// The token `GET /orders` requires; listing is off without one.
+    pub list_token: Option<crate::list_token::ListToken>,
 }
 
 impl AppState {

@@ -146,11 +146,35 @@ pub async fn cancel(
     Ok((StatusCode::ACCEPTED, Json(order)).into_response())
 }
 
-/// `GET /orders?status=&customer=&limit=&cursor=`: newest first.
+/// `GET /orders?status=&customer=&limit=&cursor=`: newest first, for a caller with the listing
+/// token (see [`crate::list_token`]).
 pub async fn list(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    let Some(token) = &state.list_token else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "listing_disabled",
+            "listing orders is off on this intake: it needs --orders-list-token (ORDERS_LIST_TOKEN)",
+        ));
+    };
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes);
+    if !token.admits(authorization) {
+        let mut response = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "listing orders needs `Authorization: Bearer <token>`",
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return Ok(response);
+    }
     let query = list_query(query.as_deref().unwrap_or_default())?;
     let view = state.view();
     Ok(Json(view.list(&query)).into_response())

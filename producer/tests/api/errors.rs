@@ -3,11 +3,19 @@
 
 use serde_json::Value;
 
-use crate::support::{ProducerProcess, get_json};
+use crate::support::{LIST_TOKEN, ProducerProcess, get_json, listing_client};
 
 async fn producer() -> anyhow::Result<ProducerProcess> {
-    let (_bed, _topics, producer) =
-        ProducerProcess::on_new_topics("p-errors", &["--max-body-bytes", "1024"]).await?;
+    let (_bed, _topics, producer) = ProducerProcess::on_new_topics(
+        "p-errors",
+        &[
+            "--max-body-bytes",
+            "1024",
+            "--orders-list-token",
+            LIST_TOKEN,
+        ],
+    )
+    .await?;
     Ok(producer)
 }
 
@@ -149,7 +157,7 @@ async fn every_kind_of_bad_body_gets_its_status_and_a_json_error() -> anyhow::Re
 #[tokio::test]
 async fn unknown_routes_methods_and_ids_get_json_errors() -> anyhow::Result<()> {
     let producer = producer().await?;
-    let http = reqwest::Client::new();
+    let http = listing_client();
     let (status, body) = get_json(&http, &format!("{}/coffee", producer.base)).await?;
     assert_eq!(
         (status, body["error"]["code"].as_str()),

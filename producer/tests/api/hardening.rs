@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::ProducerProcess;
+use crate::support::{LIST_TOKEN, ProducerProcess, get_json, listing_client};
 
 fn address(base: &str) -> &str {
     base.trim_start_matches("http://")
@@ -118,5 +118,38 @@ async fn invented_methods_add_one_series_at_most() -> anyhow::Result<()> {
     let metrics = producer.metrics().await?;
     assert!(!metrics.contains("ZZZ"), "{metrics}");
     assert!(metrics.contains(r#"method="other""#), "{metrics}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn listing_orders_is_off_without_a_token() -> anyhow::Result<()> {
+    let (_bed, _topics, producer) = ProducerProcess::on_new_topics("p-list-off", &[]).await?;
+    let url = format!("{}/orders", producer.base);
+    let (status, body) = get_json(&listing_client(), &url).await?;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("listing_disabled"))
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn listing_orders_needs_the_bearer_token() -> anyhow::Result<()> {
+    let (_bed, _topics, producer) =
+        ProducerProcess::on_new_topics("p-list-token", &["--orders-list-token", LIST_TOKEN])
+            .await?;
+    let url = format!("{}/orders", producer.base);
+    let anonymous = reqwest::get(&url).await?;
+    assert_eq!(anonymous.status().as_u16(), 401);
+    assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
+    let wrong = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth("coffee-tests-list-token-WRONG56789")
+        .send()
+        .await?;
+    assert_eq!(wrong.status().as_u16(), 401);
+    let (status, body) = get_json(&listing_client(), &url).await?;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["orders"].is_array(), "{body}");
     Ok(())
 }

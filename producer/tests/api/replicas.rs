@@ -6,15 +6,16 @@ use coffee_events::status::OrderStatus;
 use e2e::poll::eventually;
 use e2e::testbed::TestBed;
 
-use crate::support::{ProducerProcess, Topics, get_json, place};
+use crate::support::{LIST_TOKEN, ProducerProcess, Topics, get_json, listing_client, place};
 
 #[tokio::test]
 async fn two_replicas_answer_every_order_identically() -> anyhow::Result<()> {
     let bed = TestBed::load()?;
     let topics = Topics::create(&bed, "p-replicas").await?;
-    let a = ProducerProcess::start(&bed, &topics, &[]).await?;
-    let b = ProducerProcess::start(&bed, &topics, &[]).await?;
-    let http = reqwest::Client::new();
+    let listing = ["--orders-list-token", LIST_TOKEN];
+    let a = ProducerProcess::start(&bed, &topics, &listing).await?;
+    let b = ProducerProcess::start(&bed, &topics, &listing).await?;
+    let http = listing_client();
     let mut orders = Vec::new();
     for coffee in ["Espresso", "Latte", "Mocha"] {
         orders.push(place(&http, &a.base, "Turing", coffee).await?.1);

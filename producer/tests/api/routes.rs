@@ -11,10 +11,10 @@ use e2e::testbed::TestBed;
 use rdkafka::Message;
 use serde_json::json;
 
-use crate::support::{ProducerProcess, Topics, get_json, place};
+use crate::support::{LIST_TOKEN, ProducerProcess, Topics, get_json, listing_client, place};
 
 async fn producer(prefix: &str) -> anyhow::Result<(TestBed, Topics, ProducerProcess)> {
-    ProducerProcess::on_new_topics(prefix, &[]).await
+    ProducerProcess::on_new_topics(prefix, &["--orders-list-token", LIST_TOKEN]).await
 }
 
 #[tokio::test]
@@ -54,7 +54,7 @@ async fn menu_lists_the_coffees_with_their_brew_units() -> anyhow::Result<()> {
 #[tokio::test]
 async fn orders_list_newest_first_filtered_and_paged() -> anyhow::Result<()> {
     let (_bed, _topics, producer) = producer("p-list").await?;
-    let http = reqwest::Client::new();
+    let http = listing_client();
     let mut ids = Vec::new();
     for coffee in ["Espresso", "Mocha", "Latte"] {
         let (_, order) = place(&http, &producer.base, "Lovelace", coffee).await?;

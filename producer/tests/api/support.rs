@@ -161,6 +161,23 @@ pub async fn place(
 }
 
 /// `GET` a path; returns the status and the JSON answer.
+/// The listing token the tests that list orders start their producers with.
+pub const LIST_TOKEN: &str = "coffee-tests-list-token-0123456789";
+
+/// A client that sends the listing token with every request.
+pub fn listing_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value = format!("Bearer {LIST_TOKEN}");
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        reqwest::header::HeaderValue::from_str(&value).expect("a valid header value"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("a reqwest client")
+}
+
 pub async fn get_json(
     http: &reqwest::Client,
     url: impl reqwest::IntoUrl,

@@ -57,3 +57,60 @@ fn every_alert_has_a_unit_test_severity_summary_and_description() {
         );
     }
 }
+
+/// The address every `runbook_url` starts with in the rule file; the chart replaces it with
+/// `prometheusRule.runbookBaseUrl`.
+const RUNBOOKS: &str =
+    "https://github.com/coffee-pipeline/coffee-pipeline/blob/main/docs/runbooks.md";
+
+#[test]
+fn every_alert_links_to_its_own_section_of_the_runbooks() {
+    let files = chart_dir().join("files");
+    let rules: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(files.join("alerts.rules.yaml")).unwrap())
+            .unwrap();
+    let runbooks = std::fs::read_to_string(e2e::operator::repo().join("docs/runbooks.md")).unwrap();
+    for group in rules["groups"].as_sequence().unwrap() {
+        for alert in group["rules"].as_sequence().unwrap() {
+            let name = alert["alert"].as_str().unwrap();
+            let url = alert["annotations"]["runbook_url"].as_str();
+            assert_eq!(
+                url,
+                Some(format!("{RUNBOOKS}#{}", name.to_lowercase()).as_str()),
+                "{name}"
+            );
+            let section = runbooks
+                .split("\n## ")
+                .find(|s| s.starts_with(&format!("{name}\n")))
+                .unwrap_or_else(|| panic!("docs/runbooks.md has no section {name}"));
+            for part in ["**Means**", "**Check**", "**Do**"] {
+                assert!(section.contains(part), "{name}'s runbook has no {part}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_runbook_links_follow_the_charts_base_url() {
+    let output = e2e::chart::template(
+        &e2e::testbed::TestBed::load().unwrap(),
+        "runbooks",
+        "default",
+        &[
+            "prometheusRule.enabled=true",
+            "prometheusRule.runbookBaseUrl=https://wiki.example/coffee",
+        ],
+    )
+    .unwrap();
+    let yaml = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        yaml.contains("runbook_url: https://wiki.example/coffee#coffeeoperatordown"),
+        "{yaml}"
+    );
+    assert!(!yaml.contains(RUNBOOKS), "{yaml}");
+}

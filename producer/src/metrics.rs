@@ -12,6 +12,7 @@ pub struct Metrics {
     registry: Registry,
     pub http_request_duration: HistogramVec,
     pub http_requests_in_flight: IntGauge,
+    pub http_requests_shed: IntCounter,
     pub kafka_publish_duration: Histogram,
     pub kafka_publish_errors: IntCounterVec,
     pub kafka_producer_queued: IntGaugeVec,
@@ -40,6 +41,10 @@ impl Metrics {
         )?;
         let http_requests_in_flight =
             IntGauge::new("http_requests_in_flight", "HTTP requests being served")?;
+        let http_requests_shed = IntCounter::new(
+            "http_requests_shed_total",
+            "Order requests answered 503 overloaded at once: --max-concurrent-requests were being served",
+        )?;
         let kafka_publish_duration = Histogram::with_opts(
             HistogramOpts::new(
                 "kafka_publish_duration_seconds",
@@ -89,6 +94,7 @@ impl Metrics {
         )?;
         registry.register(Box::new(http_request_duration.clone()))?;
         registry.register(Box::new(http_requests_in_flight.clone()))?;
+        registry.register(Box::new(http_requests_shed.clone()))?;
         registry.register(Box::new(kafka_publish_duration.clone()))?;
         registry.register(Box::new(kafka_publish_errors.clone()))?;
         registry.register(Box::new(kafka_producer_queued.clone()))?;
@@ -101,6 +107,7 @@ impl Metrics {
             registry,
             http_request_duration,
             http_requests_in_flight,
+            http_requests_shed,
             kafka_publish_duration,
             kafka_publish_errors,
             kafka_producer_queued,

@@ -85,6 +85,7 @@ impl AppState {
 /// flood cannot grow memory or latency without bound. Probes and metrics stay outside the limit,
 /// so that an overloaded replica is still seen alive.
 pub fn router(state: Arc<AppState>, max_concurrent: usize) -> Router {
+    let shed = state.metrics.http_requests_shed.clone();
     let orders = Router::new()
         .route("/order", post(orders::create))
         .route("/order/{id}", get(orders::get))
@@ -93,13 +94,16 @@ pub fn router(state: Arc<AppState>, max_concurrent: usize) -> Router {
         .route("/menu", get(probes::menu))
         .layer(
             ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(|_: BoxError| async {
-                    ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "overloaded",
-                        "too many requests at once; nothing was published",
-                    )
-                    .retry_after(1)
+                .layer(HandleErrorLayer::new(move |_: BoxError| {
+                    shed.inc();
+                    async {
+                        ApiError::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "overloaded",
+                            "too many requests at once; nothing was published",
+                        )
+                        .retry_after(1)
+                    }
                 }))
                 .load_shed()
                 .concurrency_limit(max_concurrent),

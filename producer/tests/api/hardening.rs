@@ -100,6 +100,8 @@ async fn requests_beyond_the_limit_get_503_overloaded_while_probes_answer() -> a
     assert_eq!(body["error"]["code"], "overloaded", "{body}");
     let health = reqwest::get(format!("{}/healthz", producer.base)).await?;
     assert_eq!(health.status().as_u16(), 200);
+    let metrics = producer.metrics().await?;
+    assert!(metrics.contains("http_requests_shed_total 1"), "{metrics}");
     Ok(())
 }
 

@@ -171,11 +171,7 @@ async fn watch_liveness(
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tick.tick().await;
-        let reason = shared
-            .liveness
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .wedged(std::time::Instant::now(), after);
+        let reason = shared.liveness().wedged(std::time::Instant::now(), after);
         if let Some(reason) = reason {
             error!(%reason, "the Kafka clients are wedged; restarting");
             wedged.send_replace(Some(reason));

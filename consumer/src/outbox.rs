@@ -60,16 +60,12 @@ impl Deliveries {
     /// Finishes the source offset of an acknowledged outcome, or hands the order back for
     /// another attempt when Kafka did not take it.
     fn settle(&self, delivery: Delivery, error: Option<&KafkaError>) {
-        {
-            let mut liveness = self
+        match error {
+            None => self.shared.liveness().delivered(),
+            Some(_) => self
                 .shared
-                .liveness
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match error {
-                None => liveness.delivered(),
-                Some(_) => liveness.delivery_failed(std::time::Instant::now()),
-            }
+                .liveness()
+                .delivery_failed(std::time::Instant::now()),
         }
         match (delivery, error) {
             (Delivery::Untracked, None) => {}
@@ -93,7 +89,7 @@ impl Deliveries {
                 if letter.failed_attempts > 0 {
                     self.shared.metrics.dead_letters_retrying.dec();
                 }
-                self.note_dead_letter(None);
+                self.shared.liveness().dead_letter_written();
                 self.shared.finish(letter.source);
             }
             (Delivery::DeadLetter(mut letter), Some(error)) => {
@@ -106,7 +102,9 @@ impl Deliveries {
                 if letter.failed_attempts == 0 {
                     self.shared.metrics.dead_letters_retrying.inc();
                 }
-                self.note_dead_letter(Some(std::time::Instant::now()));
+                self.shared
+                    .liveness()
+                    .dead_letter_failed(std::time::Instant::now());
                 letter.failed_attempts += 1;
                 if too_large && !letter.payload_omitted {
                     letter.omit_payload();
@@ -114,18 +112,6 @@ impl Deliveries {
                 warn!(%error, partition = letter.source.partition, offset = letter.source.offset, attempts = letter.failed_attempts, payload_omitted = letter.payload_omitted, "a dead letter was not written; it is written again, and the partition's commit waits for it");
                 let _ = self.retries.send(Retry::DeadLetter(letter));
             }
-        }
-    }
-
-    fn note_dead_letter(&self, failed_at: Option<std::time::Instant>) {
-        let mut liveness = self
-            .shared
-            .liveness
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match failed_at {
-            None => liveness.dead_letter_written(),
-            Some(now) => liveness.dead_letter_failed(now),
         }
     }
 }

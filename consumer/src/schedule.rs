@@ -115,14 +115,14 @@ impl<J: Keyed> Scheduler<J> {
     /// The next ready job, its key held by the worker until [`Scheduler::finish`].
     pub fn start(&mut self) -> Option<Started<J>> {
         let job = self.ready.pop_front()?;
-        let cancelled = self
-            .keys
-            .get_mut(&job.key())
-            .is_some_and(|state| std::mem::take(&mut state.cancel_requested));
-        let claim = Arc::new(Claim::new(cancelled));
-        if let Some(state) = self.keys.get_mut(&job.key()) {
-            state.claim = Some(Arc::clone(&claim));
-        }
+        let claim = match self.keys.get_mut(&job.key()) {
+            Some(state) => {
+                let cancelled = std::mem::take(&mut state.cancel_requested);
+                Arc::clone(state.claim.insert(Arc::new(Claim::new(cancelled))))
+            }
+            // A retried job: its key finished before it was put back.
+            None => Arc::new(Claim::new(false)),
+        };
         Some(Started { job, claim })
     }
 

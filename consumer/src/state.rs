@@ -85,7 +85,7 @@ pub struct Shared {
     finished: mpsc::Sender<Source>,
     pub metrics: Metrics,
     /// What the Kafka clients' callbacks say of their health (see [`crate::liveness`]).
-    pub liveness: Mutex<Liveness>,
+    liveness: Mutex<Liveness>,
 }
 
 impl Shared {
@@ -106,6 +106,14 @@ impl Shared {
     /// (every change is a single step), so poisoning is ignored.
     pub fn lock(&self) -> MutexGuard<'_, State> {
         self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// What has been seen of the Kafka clients' health; poisoning is ignored as for the state
+    /// (every change is a single step).
+    pub fn liveness(&self) -> MutexGuard<'_, Liveness> {
+        self.liveness
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }

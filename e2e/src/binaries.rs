@@ -148,6 +148,12 @@ mod tests {
             .expect("set mtime");
     }
 
+    /// Writes the dep-info file of `coffee-x` in `dir`, naming `source` as what it was built from.
+    fn dep_info(dir: &Path, source: &Path) {
+        let text = format!("{}: {}\n", dir.join("coffee-x").display(), source.display());
+        std::fs::write(dir.join("coffee-x.d"), text).expect("dep-info");
+    }
+
     #[test]
     fn dep_info_sources_are_split_at_unescaped_spaces() {
         let text = "/t/release/coffee-demo: /r/a.rs /r/with\\ space.rs  /r/b.rs\n\n/r/a.rs:\n";
@@ -183,8 +189,7 @@ mod tests {
         let source = dir.join("main.rs");
         touch(&source, now);
         touch(&dir.join("coffee-x"), now - Duration::from_secs(60));
-        let dep_info = format!("{}: {}\n", dir.join("coffee-x").display(), source.display());
-        std::fs::write(dir.join("coffee-x.d"), dep_info).expect("dep-info");
+        dep_info(&dir, &source);
         let said = require_binaries(&dir, ["coffee-x"])
             .expect_err("stale")
             .to_string();
@@ -203,8 +208,7 @@ mod tests {
         let source = dir.join("main.rs");
         touch(&source, now - Duration::from_secs(60));
         touch(&dir.join("coffee-x"), now);
-        let dep_info = format!("{}: {}\n", dir.join("coffee-x").display(), source.display());
-        std::fs::write(dir.join("coffee-x.d"), dep_info).expect("dep-info");
+        dep_info(&dir, &source);
         require_binaries(&dir, ["coffee-x"]).expect("fresh");
     }
 
@@ -212,12 +216,7 @@ mod tests {
     fn a_source_that_is_gone_makes_the_binary_stale() {
         let dir = scratch("bins-gone");
         touch(&dir.join("coffee-x"), SystemTime::now());
-        let dep_info = format!(
-            "{}: {}\n",
-            dir.join("coffee-x").display(),
-            dir.join("gone.rs").display()
-        );
-        std::fs::write(dir.join("coffee-x.d"), dep_info).expect("dep-info");
+        dep_info(&dir, &dir.join("gone.rs"));
         assert!(matches!(
             require_binaries(&dir, ["coffee-x"]),
             Err(BinaryError::Stale { .. })

@@ -67,6 +67,15 @@ fn dry_run(bed: &TestBed, name: &str, spec: &str) -> Output {
     )
 }
 
+/// A minimal pipeline with `mode: <value>` written as given (quoted or not), as kubectl reads it:
+/// YAML here on purpose, since what is tested is how YAML 1.1 reads the spelling.
+fn dry_run_mode(bed: &TestBed, name: &str, value: &str) -> Output {
+    let spec = format!(
+        "  kafka:\n    bootstrapServers: k:9092\n    partitions: 1\n  autoscaling:\n    mode: {value}\n"
+    );
+    dry_run(bed, name, &spec)
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -207,11 +216,7 @@ fn an_invalid_topic_name_is_rejected() {
 fn an_unknown_autoscaling_mode_is_rejected_with_the_allowed_values() {
     let bed = TestBed::load().unwrap();
     install_crd(&bed);
-    let output = dry_run(
-        &bed,
-        "mode",
-        "  kafka:\n    bootstrapServers: k:9092\n    partitions: 1\n  autoscaling:\n    mode: Aggressive\n",
-    );
+    let output = dry_run_mode(&bed, "mode", "Aggressive");
     assert!(!output.status.success());
     assert!(
         stderr(&output).contains(r#"supported values: "Disabled", "Observe", "Enabled", "Off""#),
@@ -226,11 +231,7 @@ fn an_unknown_autoscaling_mode_is_rejected_with_the_allowed_values() {
 fn the_mode_disabled_is_accepted_unquoted() {
     let bed = TestBed::load().unwrap();
     install_crd(&bed);
-    let output = dry_run(
-        &bed,
-        "mode-disabled",
-        "  kafka:\n    bootstrapServers: k:9092\n    partitions: 1\n  autoscaling:\n    mode: Disabled\n",
-    );
+    let output = dry_run_mode(&bed, "mode-disabled", "Disabled");
     assert!(output.status.success(), "{}", stderr(&output));
 }
 
@@ -238,11 +239,7 @@ fn the_mode_disabled_is_accepted_unquoted() {
 fn the_old_spelling_off_is_still_accepted_quoted() {
     let bed = TestBed::load().unwrap();
     install_crd(&bed);
-    let output = dry_run(
-        &bed,
-        "mode-off",
-        "  kafka:\n    bootstrapServers: k:9092\n    partitions: 1\n  autoscaling:\n    mode: \"Off\"\n",
-    );
+    let output = dry_run_mode(&bed, "mode-off", "\"Off\"");
     assert!(output.status.success(), "{}", stderr(&output));
 }
 

@@ -228,9 +228,7 @@ impl ClientContext for Callbacks {
             .as_ref()
             .is_some_and(|group| liveness::steady(&group.state, &group.join_state));
         self.shared
-            .liveness
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .liveness()
             .group(Instant::now(), brokers_up, steady);
         let Some(topic) = statistics.topics.get(&self.topic) else {
             return;

@@ -14,7 +14,7 @@ use rdkafka::Message;
 use e2e::poll::eventually;
 
 use crate::support::{
-    ConsumerProcess, OrderWriter, Topics, committed, dead_letters, menu_orders, order,
+    ConsumerProcess, OrderWriter, Topics, committed, dead_letters, ids, menu_orders, order,
     wait_until_final,
 };
 
@@ -60,15 +60,9 @@ async fn garbage_is_dead_lettered_with_its_reason_while_orders_keep_flowing() {
         .unwrap();
 
     let ids: Vec<_> = before.iter().chain(&after).map(|(id, _)| *id).collect();
-    let all = wait_until_final(
-        &bed,
-        &topics,
-        &ids,
-        Duration::from_secs(30),
-        &consumer.log_tail(),
-    )
-    .await
-    .unwrap();
+    let all = wait_until_final(&bed, &topics, &ids, Duration::from_secs(30), &consumer)
+        .await
+        .unwrap();
     assert!(ids.iter().all(|id| all[id] == [OrderStatus::Completed]));
     let letters = dead_letters(&bed, &topics).await.unwrap();
     assert_eq!(letters.len(), 2, "{}", consumer.log_tail());
@@ -100,15 +94,9 @@ async fn an_order_for_a_coffee_not_on_the_menu_fails_and_is_dead_lettered() {
         .await
         .unwrap();
 
-    let all = wait_until_final(
-        &bed,
-        &topics,
-        &[tea],
-        Duration::from_secs(30),
-        &consumer.log_tail(),
-    )
-    .await
-    .unwrap();
+    let all = wait_until_final(&bed, &topics, &[tea], Duration::from_secs(30), &consumer)
+        .await
+        .unwrap();
     assert_eq!(all[&tea], vec![OrderStatus::Failed]);
     let letters = dead_letters(&bed, &topics).await.unwrap();
     assert_eq!(letters.len(), 1);
@@ -159,16 +147,10 @@ async fn a_dead_letter_too_large_for_its_topic_goes_without_its_payload_and_the_
     let consumer = ConsumerProcess::start(&bed, &topics, &["--brew-time-scale", "0"])
         .await
         .unwrap();
-    let ids: Vec<_> = orders.iter().map(|(id, _)| *id).collect();
-    wait_until_final(
-        &bed,
-        &topics,
-        &ids,
-        Duration::from_secs(60),
-        &consumer.log_tail(),
-    )
-    .await
-    .unwrap();
+    let ids = ids(&orders);
+    wait_until_final(&bed, &topics, &ids, Duration::from_secs(60), &consumer)
+        .await
+        .unwrap();
     eventually(
         "the commit to pass all 101 messages",
         Duration::from_secs(60),

@@ -6,8 +6,8 @@ use std::time::Duration;
 use e2e::testbed::TestBed;
 
 use crate::support::{
-    ConsumerProcess, OrderWriter, Topics, assert_each_completed_once, completions, menu_orders,
-    wait_for_completions, wait_until_final,
+    ConsumerProcess, OrderWriter, Topics, assert_each_completed_once, completions, ids,
+    menu_orders, wait_for_completions, wait_until_final,
 };
 
 /// Starts a consumer, SIGKILLs it once `kill_after` orders are finished, starts another, and
@@ -32,16 +32,10 @@ async fn kill_and_restart(prefix: &str, orders: usize, kill_after: usize, args: 
     let second = ConsumerProcess::start(&bed, &topics, args)
         .await
         .expect("test bed and consumer processes");
-    let ids: Vec<_> = orders.iter().map(|(id, _)| *id).collect();
-    let all = wait_until_final(
-        &bed,
-        &topics,
-        &ids,
-        Duration::from_secs(90),
-        &second.log_tail(),
-    )
-    .await
-    .expect("test bed and consumer processes");
+    let ids = ids(&orders);
+    let all = wait_until_final(&bed, &topics, &ids, Duration::from_secs(90), &second)
+        .await
+        .expect("test bed and consumer processes");
     assert_each_completed_once(&all, &ids, &second.log_tail());
 }
 
@@ -88,16 +82,10 @@ async fn a_second_consumer_joining_mid_stream_loses_nothing() {
     wait_for_completions(&bed, &topics, 300, &first.log_tail()).await;
     let second = ConsumerProcess::start(&bed, &topics, &args).await.unwrap();
 
-    let ids: Vec<_> = orders.iter().map(|(id, _)| *id).collect();
-    let all = wait_until_final(
-        &bed,
-        &topics,
-        &ids,
-        Duration::from_secs(90),
-        &first.log_tail(),
-    )
-    .await
-    .unwrap();
+    let ids = ids(&orders);
+    let all = wait_until_final(&bed, &topics, &ids, Duration::from_secs(90), &first)
+        .await
+        .unwrap();
     let missing: Vec<_> = ids.iter().filter(|id| completions(&all, id) == 0).collect();
     assert!(
         missing.is_empty(),

@@ -10,7 +10,7 @@ use e2e::poll::eventually;
 use uuid::Uuid;
 
 use crate::support::{
-    ConsumerProcess, OrderWriter, Topics, menu_orders, order, statuses, wait_until_final,
+    ConsumerProcess, OrderWriter, Topics, ids, menu_orders, order, statuses, wait_until_final,
 };
 
 #[tokio::test]
@@ -32,16 +32,10 @@ async fn every_order_is_completed_once_with_its_statuses_in_order() {
     )
     .await
     .unwrap();
-    let ids: Vec<_> = orders.iter().map(|(id, _)| *id).collect();
-    let all = wait_until_final(
-        &bed,
-        &topics,
-        &ids,
-        Duration::from_secs(60),
-        &consumer.log_tail(),
-    )
-    .await
-    .unwrap();
+    let ids = ids(&orders);
+    let all = wait_until_final(&bed, &topics, &ids, Duration::from_secs(60), &consumer)
+        .await
+        .unwrap();
     for id in &ids {
         let statuses = &all[id];
         let valid = matches!(
@@ -77,7 +71,7 @@ async fn an_order_cancelled_before_brewing_is_not_brewed() {
         &topics,
         &[slow, waiting],
         Duration::from_secs(30),
-        &consumer.log_tail(),
+        &consumer,
     )
     .await
     .unwrap();
@@ -126,16 +120,10 @@ async fn cancels_of_orders_a_worker_holds_but_has_not_begun_are_honoured() {
     for id in cancelled {
         writer.cancel(id).await.unwrap();
     }
-    let ids: Vec<Uuid> = orders.iter().map(|(id, _)| *id).collect();
-    let all = wait_until_final(
-        &bed,
-        &topics,
-        &ids,
-        Duration::from_secs(60),
-        &consumer.log_tail(),
-    )
-    .await
-    .unwrap();
+    let ids = ids(&orders);
+    let all = wait_until_final(&bed, &topics, &ids, Duration::from_secs(60), &consumer)
+        .await
+        .unwrap();
     for id in cancelled {
         assert_eq!(
             all[&id],

@@ -44,15 +44,9 @@ async fn a_broker_stopped_mid_batch_and_started_again_loses_no_order() {
         .expect("orders written after");
 
     let ids: Vec<_> = before.iter().chain(&after).map(|(id, _)| *id).collect();
-    let all = wait_until_final(
-        &bed,
-        &topics,
-        &ids,
-        Duration::from_secs(120),
-        &consumer.log_tail(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}\n{}", consumer.log_tail()));
+    let all = wait_until_final(&bed, &topics, &ids, Duration::from_secs(120), &consumer)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", consumer.log_tail()));
     assert_each_completed_once(&all, &ids, &consumer.log_tail());
     broker.pause().await;
 }

@@ -6,7 +6,7 @@ use e2e::poll::eventually;
 use e2e::testbed::TestBed;
 
 use crate::support::{
-    ConsumerProcess, OrderWriter, Topics, menu_orders, set_workers, wait_until_final,
+    ConsumerProcess, OrderWriter, Topics, ids, menu_orders, set_workers, wait_until_final,
 };
 
 async fn wait_for_workers(consumer: &ConsumerProcess, wanted: u64) {
@@ -48,16 +48,10 @@ async fn a_worker_count_written_to_the_control_topic_takes_effect_within_seconds
         .unwrap();
     set_workers(&bed, &topics, 3).await.unwrap();
     wait_for_workers(&consumer, 3).await;
-    let ids: Vec<_> = orders.iter().map(|(id, _)| *id).collect();
-    wait_until_final(
-        &bed,
-        &topics,
-        &ids,
-        Duration::from_secs(60),
-        &consumer.log_tail(),
-    )
-    .await
-    .unwrap();
+    let ids = ids(&orders);
+    wait_until_final(&bed, &topics, &ids, Duration::from_secs(60), &consumer)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -251,13 +251,19 @@ pub async fn statuses(
     Ok(by_order)
 }
 
-/// Waits until every order in `ids` has a final status; returns all statuses.
+/// The ids of `orders`.
+pub fn ids(orders: &[(Uuid, OrderDetails)]) -> Vec<Uuid> {
+    orders.iter().map(|(id, _)| *id).collect()
+}
+
+/// Waits until every order in `ids` has a final status; returns all statuses. A timeout says
+/// what `consumer` logged by then (its tail read at the failure, not when the wait began).
 pub async fn wait_until_final(
     bed: &TestBed,
     topics: &Topics,
     ids: &[Uuid],
     timeout: Duration,
-    log: &str,
+    consumer: &ServiceProcess,
 ) -> anyhow::Result<HashMap<Uuid, Vec<OrderStatus>>> {
     eventually("every order to reach a final status", timeout, || async {
         let all = statuses(bed, topics).await.map_err(|e| e.to_string())?;
@@ -272,7 +278,7 @@ pub async fn wait_until_final(
         }
     })
     .await
-    .map_err(|e| anyhow::anyhow!("{e}\n{log}"))
+    .map_err(|e| anyhow::anyhow!("{e}\n{}", consumer.log_tail()))
 }
 
 /// Every message of the dead-letter topic.

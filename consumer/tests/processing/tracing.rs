@@ -27,15 +27,9 @@ async fn status_events_continue_the_trace_of_their_order() {
     let consumer = ConsumerProcess::start(&bed, &topics, &["--brew-time-scale", "0.01"])
         .await
         .unwrap();
-    wait_until_final(
-        &bed,
-        &topics,
-        &[id],
-        Duration::from_secs(60),
-        &consumer.log_tail(),
-    )
-    .await
-    .unwrap();
+    wait_until_final(&bed, &topics, &[id], Duration::from_secs(60), &consumer)
+        .await
+        .unwrap();
 
     let statuses = read_all(&bed, &topics.statuses, Duration::from_secs(30))
         .await

@@ -64,18 +64,18 @@ fn record_file() -> PathBuf {
 }
 
 /// Records the CRD as it is now, unless a record of an unfinished demo is still waiting to be
-/// restored (then that earlier state is the one to come back to).
-pub fn remember(bed: &TestBed) -> anyhow::Result<()> {
-    let file = record_file();
-    if file.is_file() {
-        return Ok(());
-    }
+/// restored (then that earlier state is the one to come back to); says whether it exists.
+pub fn remember(bed: &TestBed) -> anyhow::Result<bool> {
     let found = read(bed)?;
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let file = record_file();
+    if !file.is_file() {
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(&file, serde_json::to_vec(&found)?)
+            .with_context(|| format!("writing {}", file.display()))?;
     }
-    std::fs::write(&file, serde_json::to_vec(&found)?)
-        .with_context(|| format!("writing {}", file.display()))
+    Ok(found.existed)
 }
 
 /// Puts the CRD back as [`remember`] found it; call once the demo's release is uninstalled.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use e2e::chart::helm;
-use e2e::install::{CRD, Installed, Placement, adopt_crd};
+use e2e::install::{Installed, Placement, adopt_crd};
 use e2e::operator::{kubectl, succeed, wait_for_condition};
 use e2e::pipeline::Wiring;
 use e2e::testbed::TestBed;
@@ -100,8 +100,7 @@ pub async fn start(
     out_dir: &Path,
     step: &mut dyn FnMut(&str),
 ) -> anyhow::Result<System> {
-    crate::crd::remember(bed)?;
-    if crd_exists(bed)? {
+    if crate::crd::remember(bed)? {
         step("handing the CRD that exists to the Helm release (put back when the demo ends)");
         adopt_crd(bed, RELEASE, OPERATOR_NAMESPACE)?;
     }
@@ -135,13 +134,6 @@ pub async fn start(
         wiring,
         pipeline_file,
     })
-}
-
-fn crd_exists(bed: &TestBed) -> anyhow::Result<bool> {
-    let args = ["get", "crd", CRD, "--ignore-not-found", "-o", "name"];
-    Ok(!succeed(kubectl(bed, &args, None)?, "looking for the CRD")?
-        .trim()
-        .is_empty())
 }
 
 /// The demo's pipeline: autoscaling on, a fresh topic, topics deleted with the pipeline.

@@ -28,19 +28,23 @@ fn every_alert_fires_on_bad_series_and_stays_silent_on_good_ones() {
     assert_succeeded(promtool(&["test", "rules", "alerts.test.yaml"]));
 }
 
+/// Every alert of the rule file.
+fn alerts() -> Vec<serde_yaml::Value> {
+    let text = std::fs::read_to_string(chart_dir().join("files/alerts.rules.yaml"))
+        .expect("the rule file");
+    let rules: serde_yaml::Value = serde_yaml::from_str(&text).expect("the rules are YAML");
+    rules["groups"]
+        .as_sequence()
+        .expect("groups")
+        .iter()
+        .flat_map(|group| group["rules"].as_sequence().expect("rules").clone())
+        .collect()
+}
+
 #[test]
 fn every_alert_has_a_unit_test_severity_summary_and_description() {
-    let files = chart_dir().join("files");
-    let rules: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(files.join("alerts.rules.yaml")).unwrap())
-            .unwrap();
-    let tests = std::fs::read_to_string(files.join("alerts.test.yaml")).unwrap();
-    let alerts: Vec<&serde_yaml::Value> = rules["groups"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .flat_map(|group| group["rules"].as_sequence().unwrap())
-        .collect();
+    let tests = std::fs::read_to_string(chart_dir().join("files/alerts.test.yaml")).unwrap();
+    let alerts = alerts();
     assert!(alerts.len() >= 10, "{} alerts", alerts.len());
     for alert in alerts {
         let name = alert["alert"].as_str().unwrap();
@@ -58,34 +62,35 @@ fn every_alert_has_a_unit_test_severity_summary_and_description() {
     }
 }
 
-/// The address every `runbook_url` starts with in the rule file; the chart replaces it with
-/// `prometheusRule.runbookBaseUrl`.
-const RUNBOOKS: &str =
-    "https://github.com/coffee-pipeline/coffee-pipeline/blob/main/docs/runbooks.md";
+/// The address every `runbook_url` starts with in the rule file: the default of the chart's
+/// `prometheusRule.runbookBaseUrl`, which replaces it.
+fn runbooks_url() -> String {
+    let text = std::fs::read_to_string(chart_dir().join("values.yaml")).expect("values.yaml");
+    let values: serde_yaml::Value = serde_yaml::from_str(&text).expect("values are YAML");
+    values["prometheusRule"]["runbookBaseUrl"]
+        .as_str()
+        .expect("prometheusRule.runbookBaseUrl")
+        .to_owned()
+}
 
 #[test]
 fn every_alert_links_to_its_own_section_of_the_runbooks() {
-    let files = chart_dir().join("files");
-    let rules: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(files.join("alerts.rules.yaml")).unwrap())
-            .unwrap();
+    let base = runbooks_url();
     let runbooks = std::fs::read_to_string(e2e::operator::repo().join("docs/runbooks.md")).unwrap();
-    for group in rules["groups"].as_sequence().unwrap() {
-        for alert in group["rules"].as_sequence().unwrap() {
-            let name = alert["alert"].as_str().unwrap();
-            let url = alert["annotations"]["runbook_url"].as_str();
-            assert_eq!(
-                url,
-                Some(format!("{RUNBOOKS}#{}", name.to_lowercase()).as_str()),
-                "{name}"
-            );
-            let section = runbooks
-                .split("\n## ")
-                .find(|s| s.starts_with(&format!("{name}\n")))
-                .unwrap_or_else(|| panic!("docs/runbooks.md has no section {name}"));
-            for part in ["**Means**", "**Check**", "**Do**"] {
-                assert!(section.contains(part), "{name}'s runbook has no {part}");
-            }
+    for alert in alerts() {
+        let name = alert["alert"].as_str().unwrap();
+        let url = alert["annotations"]["runbook_url"].as_str();
+        assert_eq!(
+            url,
+            Some(format!("{base}#{}", name.to_lowercase()).as_str()),
+            "{name}"
+        );
+        let section = runbooks
+            .split("\n## ")
+            .find(|s| s.starts_with(&format!("{name}\n")))
+            .unwrap_or_else(|| panic!("docs/runbooks.md has no section {name}"));
+        for part in ["**Means**", "**Check**", "**Do**"] {
+            assert!(section.contains(part), "{name}'s runbook has no {part}");
         }
     }
 }
@@ -112,5 +117,5 @@ fn the_runbook_links_follow_the_charts_base_url() {
         yaml.contains("runbook_url: https://wiki.example/coffee#coffeeoperatordown"),
         "{yaml}"
     );
-    assert!(!yaml.contains(RUNBOOKS), "{yaml}");
+    assert!(!yaml.contains(&runbooks_url()), "{yaml}");
 }

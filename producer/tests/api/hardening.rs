@@ -13,6 +13,17 @@ fn address(base: &str) -> &str {
     base.trim_start_matches("http://")
 }
 
+/// Connects and sends the head of `POST /order` announcing a 100-byte JSON body, then
+/// `body_start` of it, and no more.
+async fn unfinished_order(base: &str, body_start: &[u8]) -> anyhow::Result<TcpStream> {
+    let mut stream = TcpStream::connect(address(base)).await?;
+    stream
+        .write_all(b"POST /order HTTP/1.1\r\nHost: coffee\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n")
+        .await?;
+    stream.write_all(body_start).await?;
+    Ok(stream)
+}
+
 /// Reads until the server closes the connection or `within` passes; the bytes it sent.
 async fn read_until_closed(stream: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
     let mut seen = Vec::new();
@@ -54,12 +65,7 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() -> anyhow::R
 async fn a_body_that_does_not_arrive_in_time_gets_408_as_json() -> anyhow::Result<()> {
     let (_bed, _topics, producer) =
         ProducerProcess::on_new_topics("p-slow-body", &["--body-read-timeout-secs", "1"]).await?;
-    let mut stream = TcpStream::connect(address(&producer.base)).await?;
-    stream
-        .write_all(
-            b"POST /order HTTP/1.1\r\nHost: coffee\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"customer",
-        )
-        .await?;
+    let mut stream = unfinished_order(&producer.base, b"{\"customer").await?;
     let answer = read_until_closed(&mut stream, Duration::from_secs(10))
         .await
         .expect("an answer within 10 s");
@@ -81,14 +87,23 @@ async fn requests_beyond_the_limit_get_503_overloaded_while_probes_answer() -> a
         ],
     )
     .await?;
-    // Holds the one place: its body never finishes.
-    let mut holder = TcpStream::connect(address(&producer.base)).await?;
-    holder
-        .write_all(
-            b"POST /order HTTP/1.1\r\nHost: coffee\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{",
-        )
-        .await?;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Holds the one place: its body never finishes. Served once the intake counts it in flight
+    // (with the scrape that reads the gauge, two).
+    let _holder = unfinished_order(&producer.base, b"{").await?;
+    e2e::poll::eventually(
+        "the unfinished order in flight",
+        Duration::from_secs(10),
+        || async {
+            let metrics = producer.metrics().await.map_err(|e| e.to_string())?;
+            if metrics.contains("http_requests_in_flight 2") {
+                Ok(())
+            } else {
+                Err("not yet".to_owned())
+            }
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}\n{}", producer.log_tail()))?;
     let response = reqwest::Client::new()
         .post(format!("{}/order", producer.base))
         .json(&serde_json::json!({"customer_name": "Ada", "coffee_type": "Latte"}))

@@ -149,7 +149,12 @@ async fn run_controller(
         events: events.clone(),
         metrics: metrics.autoscaler.clone(),
     });
-    let ctx = Arc::new(Context::new(client, events, metrics));
+    let ctx = Arc::new(Context::new(
+        client,
+        events,
+        metrics,
+        args.workload_defaults(),
+    ));
     let (store, writer) = reflector::store();
     // Reconcile on what the reconciler acts on, not on every status write: the autoscaler
     // writes lag and rates every few seconds and must not re-apply every object each time.

@@ -2,6 +2,9 @@
 
 use coffee_telemetry::LogFormat;
 
+use crate::crd::PodOptions;
+use crate::reconcile::workloads::WorkloadDefaults;
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
     /// Port for probes and metrics.
@@ -35,4 +38,50 @@ pub struct RunArgs {
     /// Export spans over OTLP/HTTP to this URL; off when unset.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")]
     pub otlp_traces_endpoint: Option<String>,
+    /// Image of the order intake for pipelines that name none.
+    #[arg(long, env = "PRODUCER_IMAGE", default_value = concat!("ghcr.io/coffee-pipeline/coffee-producer:", env!("CARGO_PKG_VERSION")), value_parser = image)]
+    pub producer_image: String,
+    /// Image of the order processing for pipelines that name none.
+    #[arg(long, env = "CONSUMER_IMAGE", default_value = concat!("ghcr.io/coffee-pipeline/coffee-consumer:", env!("CARGO_PKG_VERSION")), value_parser = image)]
+    pub consumer_image: String,
+    /// What every pipeline's pods get unless the pipeline says otherwise, as the JSON of a
+    /// pipeline's `producer.pod` (labels, annotations, nodeSelector, tolerations, affinity,
+    /// topologySpreadConstraints, priorityClassName, imagePullSecrets).
+    #[arg(long, env = "POD_DEFAULTS", default_value = "{}", value_parser = pod_defaults)]
+    pub pod_defaults: PodOptions,
+}
+
+impl RunArgs {
+    pub fn workload_defaults(&self) -> WorkloadDefaults {
+        WorkloadDefaults {
+            producer_image: self.producer_image.clone(),
+            consumer_image: self.consumer_image.clone(),
+            pod: self.pod_defaults.clone(),
+        }
+    }
+}
+
+fn image(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text.is_empty() || text.len() > 1000 || text.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "{text:?} is not an image reference (1 to 1000 characters, no spaces)"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+fn pod_defaults(text: &str) -> Result<PodOptions, String> {
+    let options: PodOptions =
+        serde_json::from_str(text).map_err(|e| format!("not the JSON of pod options: {e}"))?;
+    if let Some(key) = options
+        .labels
+        .keys()
+        .find(|k| k.starts_with("app.kubernetes.io/"))
+    {
+        return Err(format!(
+            "label {key:?}: the app.kubernetes.io/ labels are the operator's, it selects pods by them"
+        ));
+    }
+    Ok(options)
 }

@@ -21,3 +21,35 @@ fn unknown_flag_is_refused_with_a_message() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--no-such-flag"));
 }
+
+fn refused(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_coffee-operator"))
+        .args(args)
+        .env_remove("POD_DEFAULTS")
+        .output()
+        .expect("coffee-operator runs");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn pod_defaults_that_are_not_pod_options_are_refused_at_start() {
+    let message = refused(&["--pod-defaults", r#"{"nodeSelectr": {"pool": "a"}}"#]);
+    assert!(message.contains("--pod-defaults"), "{message}");
+    assert!(message.contains("nodeSelectr"), "{message}");
+}
+
+#[test]
+fn pod_default_labels_in_the_operators_prefix_are_refused_at_start() {
+    let message = refused(&[
+        "--pod-defaults",
+        r#"{"labels": {"app.kubernetes.io/name": "x"}}"#,
+    ]);
+    assert!(message.contains("app.kubernetes.io/name"), "{message}");
+}
+
+#[test]
+fn an_empty_default_image_is_refused_at_start() {
+    let message = refused(&["--consumer-image", " "]);
+    assert!(message.contains("--consumer-image"), "{message}");
+}

@@ -291,3 +291,39 @@ fn autoscaling_and_session_settings_out_of_range_are_rejected_naming_the_field()
         assert!(stderr(&output).contains(field), "{}", stderr(&output));
     }
 }
+
+#[test]
+fn pod_labels_in_the_operators_prefix_are_rejected() {
+    let bed = TestBed::load().unwrap();
+    install_crd(&bed);
+    let output = dry_run(
+        &bed,
+        "relabelled",
+        "  kafka:\n    bootstrapServers: k:9092\n    partitions: 1\n  consumer:\n    pod:\n      labels:\n        app.kubernetes.io/instance: other\n",
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("must not use the app.kubernetes.io/ prefix"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn misspelt_pod_options_are_refused_not_dropped() {
+    let bed = TestBed::load().unwrap();
+    install_crd(&bed);
+    let output = kubectl(
+        &bed,
+        &["apply", "--dry-run=server", "--validate=strict", "-f", "-"],
+        Some(
+            "apiVersion: coffee-pipeline.io/v1alpha1\nkind: CoffeeOrderPipeline\nmetadata: {name: typo, namespace: default}\nspec:\n  kafka: {bootstrapServers: 'k:9092', partitions: 1}\n  producer:\n    pod: {nodeSelectr: {pool: a}}\n",
+        ),
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("nodeSelectr"),
+        "{}",
+        stderr(&output)
+    );
+}

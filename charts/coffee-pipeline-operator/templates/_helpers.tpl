@@ -34,3 +34,27 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{ .Values.image.repository }}:{{ default .Chart.AppVersion .Values.image.tag }}
 {{- end -}}
 {{- end -}}
+
+{{/* A pipeline image from pipelineDefaults.<which>: by digest when one is given, else the tag (or the chart's appVersion). */}}
+{{- define "coffee-operator.pipelineImage" -}}
+{{- if .image.digest -}}
+{{ .image.repository }}@{{ .image.digest }}
+{{- else -}}
+{{ .image.repository }}:{{ default .appVersion .image.tag }}
+{{- end -}}
+{{- end -}}
+
+{{/* pipelineDefaults as the operator's POD_DEFAULTS: the JSON of a pipeline's `pod` settings. */}}
+{{- define "coffee-operator.podDefaults" -}}
+{{- $d := .Values.pipelineDefaults -}}
+{{- $pod := dict -}}
+{{- with $d.podLabels }}{{ $_ := set $pod "labels" . }}{{ end -}}
+{{- with $d.podAnnotations }}{{ $_ := set $pod "annotations" . }}{{ end -}}
+{{- with $d.nodeSelector }}{{ $_ := set $pod "nodeSelector" . }}{{ end -}}
+{{- with $d.tolerations }}{{ $_ := set $pod "tolerations" . }}{{ end -}}
+{{- with $d.affinity }}{{ $_ := set $pod "affinity" . }}{{ end -}}
+{{- with $d.topologySpreadConstraints }}{{ $_ := set $pod "topologySpreadConstraints" . }}{{ end -}}
+{{- with $d.priorityClassName }}{{ $_ := set $pod "priorityClassName" . }}{{ end -}}
+{{- with $d.imagePullSecrets }}{{ $_ := set $pod "imagePullSecrets" . }}{{ end -}}
+{{- toJson $pod -}}
+{{- end -}}

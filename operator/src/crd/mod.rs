@@ -4,10 +4,12 @@
 //! people who read `kubectl explain`.
 
 mod autoscaling;
+mod pod;
 mod spec;
 mod status;
 
 pub use autoscaling::*;
+pub use pod::*;
 pub use spec::*;
 pub use status::*;
 

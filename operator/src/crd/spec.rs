@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::ResourceRequirements;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
-use super::{AutoscalingSpec, CoffeeOrderPipelineStatus};
+use super::{AutoscalingSpec, CoffeeOrderPipelineStatus, PodOptions};
 
 /// A coffee ordering pipeline: a Kafka order topic (plus its status and dead-letter topics),
 /// the order intake (`coffee-producer`) and the order processing (`coffee-consumer`).
@@ -136,10 +136,11 @@ pub struct SecretKeyRef {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ProducerSpec {
-    /// Container image of `coffee-producer`.
-    #[serde(default = "default_producer_image")]
+    /// Container image of `coffee-producer`; the operator's default (`--producer-image`, chart
+    /// value `pipelineDefaults.producerImage`) when unset, so that upgrading the operator moves
+    /// the pipeline to the new image.
     #[schemars(length(min = 1, max = 1000))]
-    pub image: String,
+    pub image: Option<String>,
     /// Pods of the order intake.
     #[serde(default = "default_producer_replicas")]
     #[schemars(range(min = 0, max = 100))]
@@ -162,24 +163,25 @@ pub struct ProducerSpec {
     /// ASCII characters). The listing shows every customer's orders, so without it the listing
     /// is off and answers 403.
     pub orders_list_token_secret: Option<SecretKeyRef>,
+    /// Scheduling, labels, annotations and pull secrets of the pods, over the operator's
+    /// defaults.
+    #[serde(default)]
+    pub pod: PodOptions,
 }
 
 impl Default for ProducerSpec {
     fn default() -> Self {
         Self {
-            image: default_producer_image(),
+            image: None,
             replicas: default_producer_replicas(),
             resources: None,
             linger_ms: default_linger_ms(),
             kafka_producers: default_kafka_producers(),
             compression: Compression::default(),
             orders_list_token_secret: None,
+            pod: PodOptions::default(),
         }
     }
-}
-
-fn default_producer_image() -> String {
-    "ghcr.io/coffee-pipeline/coffee-producer:0.1.0".into()
 }
 
 fn default_producer_replicas() -> i32 {
@@ -200,10 +202,10 @@ pub use coffee_kafka::compression::Compression;
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ConsumerSpec {
-    /// Container image of `coffee-consumer`.
-    #[serde(default = "default_consumer_image")]
+    /// Container image of `coffee-consumer`; the operator's default (`--consumer-image`, chart
+    /// value `pipelineDefaults.consumerImage`) when unset.
     #[schemars(length(min = 1, max = 1000))]
-    pub image: String,
+    pub image: Option<String>,
     /// CPU and memory; sensible requests and limits when unset.
     pub resources: Option<ResourceRequirements>,
     /// Consumer pods; with autoscaling `Disabled` the minimum runs. At most one pod per partition.
@@ -226,24 +228,25 @@ pub struct ConsumerSpec {
     #[serde(default = "default_session_timeout")]
     #[schemars(range(min = 6, max = 1800))]
     pub session_timeout_seconds: u32,
+    /// Scheduling, labels, annotations and pull secrets of the pods, over the operator's
+    /// defaults.
+    #[serde(default)]
+    pub pod: PodOptions,
 }
 
 impl Default for ConsumerSpec {
     fn default() -> Self {
         Self {
-            image: default_consumer_image(),
+            image: None,
             resources: None,
             replicas: default_consumer_replicas(),
             workers: default_workers(),
             batch_max_messages: default_batch_max_messages(),
             batch_max_wait_ms: default_batch_max_wait_ms(),
             session_timeout_seconds: default_session_timeout(),
+            pod: PodOptions::default(),
         }
     }
-}
-
-fn default_consumer_image() -> String {
-    "ghcr.io/coffee-pipeline/coffee-consumer:0.1.0".into()
 }
 
 fn default_consumer_replicas() -> Range {

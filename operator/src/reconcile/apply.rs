@@ -43,10 +43,12 @@ pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Acti
         pipeline.status.as_ref(),
         partitions.unwrap_or(pipeline.spec.kafka.partitions),
     );
-    let desired = workloads::build(pipeline, consumer_replicas).map_err(|source| Error::Build {
-        what: "workloads",
-        source,
-    })?;
+    let desired = workloads::build(pipeline, &ctx.workload_defaults, consumer_replicas).map_err(
+        |source| Error::Build {
+            what: "workloads",
+            source,
+        },
+    )?;
     let (producer, consumer) = apply_workloads(pipeline, ctx, desired).await?;
 
     let producer_status = status::workload_status(Some(&producer));

@@ -36,6 +36,8 @@ pub struct Context {
     pub kafka: KafkaAdmin,
     pub events: Events,
     pub metrics: Metrics,
+    /// What pipelines' pods get where their spec is silent.
+    pub workload_defaults: workloads::WorkloadDefaults,
     /// Consecutive failed reconciles per pipeline (`namespace/name`), for the back-off.
     pub failures: Mutex<HashMap<String, u32>>,
     /// When each pipeline's topics were last found as desired, for which generation, with how
@@ -57,12 +59,18 @@ struct TopicCheck {
 const TOPIC_CHECK_VALID: Duration = Duration::from_secs(55);
 
 impl Context {
-    pub fn new(client: Client, events: Events, metrics: Metrics) -> Self {
+    pub fn new(
+        client: Client,
+        events: Events,
+        metrics: Metrics,
+        workload_defaults: workloads::WorkloadDefaults,
+    ) -> Self {
         Self {
             client,
             kafka: KafkaAdmin::default(),
             events,
             metrics,
+            workload_defaults,
             failures: Mutex::new(HashMap::new()),
             topics_checked: Mutex::new(HashMap::new()),
         }

@@ -8,10 +8,19 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde_json::{Value, json};
 
 use super::names::{Workload, labels, selector_labels, topics_of, workload_name};
-use crate::crd::CoffeeOrderPipeline;
+use crate::crd::{CoffeeOrderPipeline, PodOptions};
 
 /// The port both binaries serve HTTP, probes and metrics on.
 pub const HTTP_PORT: i32 = 8080;
+
+/// What the operator gives a pipeline's pods where the pipeline says nothing (its flags, set
+/// by the chart's `pipelineDefaults`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkloadDefaults {
+    pub producer_image: String,
+    pub consumer_image: String,
+    pub pod: PodOptions,
+}
 
 /// Everything the workloads of `pipeline` consist of.
 #[derive(Debug, Clone)]
@@ -31,6 +40,7 @@ pub struct Workloads {
 /// never restarts a pod.
 pub fn build(
     pipeline: &CoffeeOrderPipeline,
+    defaults: &WorkloadDefaults,
     consumer_replicas: Option<i32>,
 ) -> Result<Workloads, serde_json::Error> {
     let name = pipeline.metadata.name.clone().unwrap_or_default();
@@ -83,19 +93,33 @@ pub fn build(
     Ok(Workloads {
         producer: deployment(
             &name,
-            Workload::Producer,
-            &spec.producer.image,
             Some(spec.producer.replicas),
-            producer_env,
-            producer_resources,
+            Pod {
+                workload: Workload::Producer,
+                image: spec
+                    .producer
+                    .image
+                    .as_ref()
+                    .unwrap_or(&defaults.producer_image),
+                env: producer_env,
+                resources: producer_resources,
+                options: spec.producer.pod.over(&defaults.pod),
+            },
         )?,
         consumer: deployment(
             &name,
-            Workload::Consumer,
-            &spec.consumer.image,
             consumer_replicas,
-            consumer_env,
-            consumer_resources,
+            Pod {
+                workload: Workload::Consumer,
+                image: spec
+                    .consumer
+                    .image
+                    .as_ref()
+                    .unwrap_or(&defaults.consumer_image),
+                env: consumer_env,
+                resources: consumer_resources,
+                options: spec.consumer.pod.over(&defaults.pod),
+            },
         )?,
         producer_service: serde_json::from_value(json!({
             "apiVersion": "v1",
@@ -171,14 +195,22 @@ fn resources(
     }
 }
 
-fn deployment(
-    pipeline: &str,
+/// The pod of one workload, before it becomes a Deployment's template.
+struct Pod<'a> {
     workload: Workload,
-    image: &str,
-    replicas: Option<i32>,
+    image: &'a str,
     env: Vec<Value>,
     resources: Value,
+    /// The pipeline's pod options over the operator's defaults.
+    options: PodOptions,
+}
+
+fn deployment(
+    pipeline: &str,
+    replicas: Option<i32>,
+    pod: Pod<'_>,
 ) -> Result<Deployment, serde_json::Error> {
+    let workload = pod.workload;
     // Readiness every 2 s: a new consumer's readiness is what the autoscaler and the
     // Deployment count as capacity, and the probe is one local HTTP request.
     let probe = |path: &str, period: i32| {
@@ -188,6 +220,40 @@ fn deployment(
             "failureThreshold": 3,
         })
     };
+    // The operator's labels last: the pods are selected by them.
+    let mut pod_labels = pod.options.labels.clone();
+    pod_labels.extend(labels(pipeline, workload));
+    let mut template = json!({
+        "metadata": { "labels": pod_labels },
+        "spec": {
+            "serviceAccountName": workload_name(pipeline, workload),
+            "automountServiceAccountToken": false,
+            "terminationGracePeriodSeconds": 30,
+            "securityContext": {
+                "runAsNonRoot": true,
+                "runAsUser": 65532,
+                "runAsGroup": 65532,
+                "seccompProfile": { "type": "RuntimeDefault" },
+            },
+            "containers": [{
+                "name": workload.binary(),
+                "image": pod.image,
+                "ports": [{ "name": "http", "containerPort": HTTP_PORT, "protocol": "TCP" }],
+                "env": pod.env,
+                "resources": pod.resources,
+                "readinessProbe": probe("/readyz", 2),
+                "livenessProbe": probe("/healthz", 10),
+                "securityContext": {
+                    "allowPrivilegeEscalation": false,
+                    "readOnlyRootFilesystem": true,
+                    "runAsNonRoot": true,
+                    "capabilities": { "drop": ["ALL"] },
+                    "seccompProfile": { "type": "RuntimeDefault" },
+                },
+            }],
+        },
+    });
+    place(&mut template, &pod.options)?;
     let mut deployment: Deployment = serde_json::from_value(json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -195,42 +261,42 @@ fn deployment(
         "spec": {
             "selector": { "matchLabels": selector_labels(pipeline, workload) },
             "strategy": { "type": "RollingUpdate", "rollingUpdate": { "maxSurge": 1, "maxUnavailable": 0 } },
-            "template": {
-                "metadata": { "labels": labels(pipeline, workload) },
-                "spec": {
-                    "serviceAccountName": workload_name(pipeline, workload),
-                    "automountServiceAccountToken": false,
-                    "terminationGracePeriodSeconds": 30,
-                    "securityContext": {
-                        "runAsNonRoot": true,
-                        "runAsUser": 65532,
-                        "runAsGroup": 65532,
-                        "seccompProfile": { "type": "RuntimeDefault" },
-                    },
-                    "containers": [{
-                        "name": workload.binary(),
-                        "image": image,
-                        "ports": [{ "name": "http", "containerPort": HTTP_PORT, "protocol": "TCP" }],
-                        "env": env,
-                        "resources": resources,
-                        "readinessProbe": probe("/readyz", 2),
-                        "livenessProbe": probe("/healthz", 10),
-                        "securityContext": {
-                            "allowPrivilegeEscalation": false,
-                            "readOnlyRootFilesystem": true,
-                            "runAsNonRoot": true,
-                            "capabilities": { "drop": ["ALL"] },
-                            "seccompProfile": { "type": "RuntimeDefault" },
-                        },
-                    }],
-                },
-            },
+            "template": template,
         },
     }))?;
     if let Some(spec) = deployment.spec.as_mut() {
         spec.replicas = replicas;
     }
     Ok(deployment)
+}
+
+/// Writes the scheduling, annotations and pull secrets of `options` into a pod template,
+/// leaving out what is empty (so that server-side apply drops what a pipeline stops asking for).
+fn place(template: &mut Value, options: &PodOptions) -> Result<(), serde_json::Error> {
+    if !options.annotations.is_empty() {
+        template["metadata"]["annotations"] = serde_json::to_value(&options.annotations)?;
+    }
+    let spec = &mut template["spec"];
+    if !options.node_selector.is_empty() {
+        spec["nodeSelector"] = serde_json::to_value(&options.node_selector)?;
+    }
+    if !options.tolerations.is_empty() {
+        spec["tolerations"] = serde_json::to_value(&options.tolerations)?;
+    }
+    if let Some(affinity) = &options.affinity {
+        spec["affinity"] = serde_json::to_value(affinity)?;
+    }
+    if !options.topology_spread_constraints.is_empty() {
+        spec["topologySpreadConstraints"] =
+            serde_json::to_value(&options.topology_spread_constraints)?;
+    }
+    if let Some(class) = &options.priority_class_name {
+        spec["priorityClassName"] = json!(class);
+    }
+    if !options.image_pull_secrets.is_empty() {
+        spec["imagePullSecrets"] = serde_json::to_value(&options.image_pull_secrets)?;
+    }
+    Ok(())
 }
 
 /// At most one pod of the workload down for voluntary disruptions (drains, upgrades).

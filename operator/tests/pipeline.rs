@@ -9,6 +9,8 @@ mod support;
 mod lifecycle;
 #[path = "pipeline/resilience.rs"]
 mod resilience;
+#[path = "pipeline/rotation.rs"]
+mod rotation;
 #[path = "pipeline/sasl.rs"]
 mod sasl;
 #[path = "pipeline/security.rs"]

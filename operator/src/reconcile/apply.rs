@@ -11,7 +11,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::names::topics_of;
+use super::names::{Workload, topics_of};
+use super::secret_versions::{self, SecretVersions};
 use super::status::{self, Judgement, TopicOutcome};
 use super::topic::{self, TopicAction};
 use super::workloads::{self, Workloads};
@@ -31,6 +32,7 @@ pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Acti
     let (topic_outcome, partitions, kafka_error) = match ctx.recent_topics(pipeline) {
         Some(partitions) => (TopicOutcome::Ready, Some(partitions), None),
         None => {
+            refresh_secret_versions(pipeline, ctx).await;
             let checked = reconcile_topics(pipeline, ctx).await;
             if let (TopicOutcome::Ready, Some(partitions), None) = &checked {
                 ctx.topics_checked(pipeline, *partitions);
@@ -43,12 +45,17 @@ pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Acti
         pipeline.status.as_ref(),
         partitions.unwrap_or(pipeline.spec.kafka.partitions),
     );
-    let desired = workloads::build(pipeline, &ctx.workload_defaults, consumer_replicas).map_err(
-        |source| Error::Build {
-            what: "workloads",
-            source,
-        },
-    )?;
+    let secrets = ctx.secret_versions(pipeline);
+    let desired = workloads::build(
+        pipeline,
+        &ctx.workload_defaults,
+        &secrets,
+        consumer_replicas,
+    )
+    .map_err(|source| Error::Build {
+        what: "workloads",
+        source,
+    })?;
     let (producer, consumer) = apply_workloads(pipeline, ctx, desired).await?;
 
     let producer_status = status::workload_status(Some(&producer));
@@ -115,6 +122,22 @@ pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Acti
     } else {
         NOT_READY_RESYNC
     }))
+}
+
+/// Reads the versions of the Secrets the pipeline's pods read; on failure the last ones read
+/// stay (the next topic check tries again).
+async fn refresh_secret_versions(pipeline: &CoffeeOrderPipeline, ctx: &Context) {
+    let mut names = secret_versions::read_by(&pipeline.spec, Workload::Producer);
+    names.extend(secret_versions::read_by(&pipeline.spec, Workload::Consumer));
+    names.sort();
+    names.dedup();
+    let namespace = pipeline.namespace().unwrap_or_default();
+    match SecretVersions::read(&ctx.client, &namespace, &names).await {
+        Ok(versions) => ctx.secret_versions_read(pipeline, versions),
+        Err(error) => {
+            tracing::warn!(pipeline = %pipeline.name_any(), %error, "reading the versions of the pipeline's Secrets")
+        }
+    }
 }
 
 /// Creates, grows and configures the three topics; returns the outcome for `TopicReady`, the

@@ -17,6 +17,7 @@ pub async fn cleanup(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Ac
         &pipeline.namespace().unwrap_or_default(),
         &pipeline.name_any(),
     );
+    ctx.forget(pipeline);
     if pipeline.spec.topic_deletion_policy == TopicDeletionPolicy::Retain {
         return Ok(Action::await_change());
     }

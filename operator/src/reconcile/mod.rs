@@ -5,6 +5,7 @@ mod apply;
 mod cleanup;
 pub mod credentials;
 pub mod names;
+pub mod secret_versions;
 pub mod status;
 pub mod topic;
 pub mod workloads;
@@ -24,6 +25,7 @@ use crate::crd::CoffeeOrderPipeline;
 use crate::events::Events;
 use crate::kafka::{KafkaAdmin, KafkaAdminError};
 use crate::metrics::Metrics;
+use secret_versions::SecretVersions;
 
 /// The field manager of every server-side apply, so the operator owns exactly its fields.
 pub const FIELD_MANAGER: &str = "coffee-operator";
@@ -44,6 +46,9 @@ pub struct Context {
     /// many partitions. Reconciles caused by status changes of the pipeline or its Deployments
     /// reuse a recent check instead of asking Kafka again.
     topics_checked: Mutex<HashMap<String, TopicCheck>>,
+    /// The versions of the Secrets each pipeline's pods read, as last read (refreshed with the
+    /// topic check): kept when a read fails, so that an API hiccup does not roll the pods.
+    secret_versions: Mutex<HashMap<String, SecretVersions>>,
 }
 
 /// A successful topic check: the pipeline's generation, when, and the order topic's partitions.
@@ -73,6 +78,7 @@ impl Context {
             workload_defaults,
             failures: Mutex::new(HashMap::new()),
             topics_checked: Mutex::new(HashMap::new()),
+            secret_versions: Mutex::new(HashMap::new()),
         }
     }
 
@@ -102,11 +108,36 @@ impl Context {
             );
     }
 
+    /// The versions of the Secrets `pipeline`'s pods read, as last read.
+    pub fn secret_versions(&self, pipeline: &CoffeeOrderPipeline) -> SecretVersions {
+        lock(&self.secret_versions)
+            .get(&key(pipeline))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn secret_versions_read(&self, pipeline: &CoffeeOrderPipeline, versions: SecretVersions) {
+        lock(&self.secret_versions).insert(key(pipeline), versions);
+    }
+
+    /// Drops what is kept about a deleted pipeline.
+    pub fn forget(&self, pipeline: &CoffeeOrderPipeline) {
+        let key = key(pipeline);
+        lock(&self.secret_versions).remove(&key);
+        lock(&self.topics_checked).remove(&key);
+    }
+
     fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
         self.failures
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn key(pipeline: &CoffeeOrderPipeline) -> String {

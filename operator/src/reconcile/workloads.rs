@@ -8,6 +8,7 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde_json::{Value, json};
 
 use super::names::{Workload, labels, selector_labels, topics_of, workload_name};
+use super::secret_versions::{self, SecretVersions};
 use crate::crd::{CoffeeOrderPipeline, PodOptions};
 
 /// The port both binaries serve HTTP, probes and metrics on.
@@ -37,10 +38,12 @@ pub struct Workloads {
 /// Builds the workloads with `consumer_replicas` consumer pods; `None` leaves the consumer
 /// Deployment's replicas to another owner (autoscaling `Observe`). The pod template carries
 /// the fixed worker range: the count changes live through the control topic, so a decision
-/// never restarts a pod.
+/// never restarts a pod. It also carries the versions of the Secrets the pod reads, so that
+/// a rotation rolls the pods.
 pub fn build(
     pipeline: &CoffeeOrderPipeline,
     defaults: &WorkloadDefaults,
+    secrets: &SecretVersions,
     consumer_replicas: Option<i32>,
 ) -> Result<Workloads, serde_json::Error> {
     let name = pipeline.metadata.name.clone().unwrap_or_default();
@@ -104,6 +107,8 @@ pub fn build(
                 env: producer_env,
                 resources: producer_resources,
                 options: spec.producer.pod.over(&defaults.pod),
+                secret_versions: secrets
+                    .annotation(&secret_versions::read_by(spec, Workload::Producer)),
             },
         )?,
         consumer: deployment(
@@ -119,6 +124,8 @@ pub fn build(
                 env: consumer_env,
                 resources: consumer_resources,
                 options: spec.consumer.pod.over(&defaults.pod),
+                secret_versions: secrets
+                    .annotation(&secret_versions::read_by(spec, Workload::Consumer)),
             },
         )?,
         producer_service: serde_json::from_value(json!({
@@ -203,6 +210,8 @@ struct Pod<'a> {
     resources: Value,
     /// The pipeline's pod options over the operator's defaults.
     options: PodOptions,
+    /// The [`secret_versions::ANNOTATION`] of the pod, if it reads Secrets.
+    secret_versions: Option<String>,
 }
 
 fn deployment(
@@ -253,6 +262,13 @@ fn deployment(
             }],
         },
     });
+    let mut annotations = pod.options.annotations.clone();
+    if let Some(versions) = pod.secret_versions {
+        annotations.insert(secret_versions::ANNOTATION.to_owned(), versions);
+    }
+    if !annotations.is_empty() {
+        template["metadata"]["annotations"] = serde_json::to_value(&annotations)?;
+    }
     place(&mut template, &pod.options)?;
     let mut deployment: Deployment = serde_json::from_value(json!({
         "apiVersion": "apps/v1",
@@ -270,12 +286,9 @@ fn deployment(
     Ok(deployment)
 }
 
-/// Writes the scheduling, annotations and pull secrets of `options` into a pod template,
-/// leaving out what is empty (so that server-side apply drops what a pipeline stops asking for).
+/// Writes the scheduling and pull secrets of `options` into a pod template, leaving out what
+/// is empty (so that server-side apply drops what a pipeline stops asking for).
 fn place(template: &mut Value, options: &PodOptions) -> Result<(), serde_json::Error> {
-    if !options.annotations.is_empty() {
-        template["metadata"]["annotations"] = serde_json::to_value(&options.annotations)?;
-    }
     let spec = &mut template["spec"];
     if !options.node_selector.is_empty() {
         spec["nodeSelector"] = serde_json::to_value(&options.node_selector)?;

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::secret_versions::SecretVersions;
 use super::workloads::{WorkloadDefaults, build};
 use crate::crd::{CoffeeOrderPipeline, PodOptions};
 
@@ -46,7 +47,7 @@ fn env_value(container: &Value, name: &str) -> Value {
 
 #[test]
 fn names_derive_from_the_pipeline() {
-    let workloads = build(&minimal(), &defaults(), Some(1)).unwrap();
+    let workloads = build(&minimal(), &defaults(), &SecretVersions::default(), Some(1)).unwrap();
     assert_eq!(
         workloads.producer.metadata.name.as_deref(),
         Some("bar-producer")
@@ -63,7 +64,7 @@ fn names_derive_from_the_pipeline() {
 
 #[test]
 fn pods_pass_pod_security_restricted() {
-    let workloads = build(&minimal(), &defaults(), Some(1)).unwrap();
+    let workloads = build(&minimal(), &defaults(), &SecretVersions::default(), Some(1)).unwrap();
     for deployment in [&workloads.producer, &workloads.consumer] {
         let json = serde_json::to_value(deployment).unwrap();
         let pod = &json["spec"]["template"]["spec"];
@@ -81,14 +82,22 @@ fn pods_pass_pod_security_restricted() {
 
 #[test]
 fn probes_use_healthz_and_readyz() {
-    let container = container(&build(&minimal(), &defaults(), Some(1)).unwrap().consumer);
+    let container = container(
+        &build(&minimal(), &defaults(), &SecretVersions::default(), Some(1))
+            .unwrap()
+            .consumer,
+    );
     assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
     assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
 }
 
 #[test]
 fn the_consumer_is_wired_to_its_topics_and_group() {
-    let container = container(&build(&minimal(), &defaults(), Some(2)).unwrap().consumer);
+    let container = container(
+        &build(&minimal(), &defaults(), &SecretVersions::default(), Some(2))
+            .unwrap()
+            .consumer,
+    );
     for (var, value) in [
         ("KAFKA_BROKERS", "k:9092"),
         ("KAFKA_TOPIC", "bar"),
@@ -107,8 +116,12 @@ fn the_pod_template_carries_the_fixed_worker_range_not_a_decision() {
     let wide = pipeline(
         "apiVersion: coffee-pipeline.io/v1alpha1\nkind: CoffeeOrderPipeline\nmetadata: {name: bar}\nspec:\n  kafka: {bootstrapServers: 'k:9092', partitions: 6}\n  consumer:\n    workers: {min: 4, max: 64}\n",
     );
-    let small = build(&wide, &defaults(), Some(1)).unwrap().consumer;
-    let large = build(&wide, &defaults(), Some(6)).unwrap().consumer;
+    let small = build(&wide, &defaults(), &SecretVersions::default(), Some(1))
+        .unwrap()
+        .consumer;
+    let large = build(&wide, &defaults(), &SecretVersions::default(), Some(6))
+        .unwrap()
+        .consumer;
     let container = container(&small);
     assert_eq!(env_value(&container, "WORKERS")["value"], "4");
     assert_eq!(env_value(&container, "MAX_WORKERS")["value"], "64");
@@ -121,14 +134,14 @@ fn the_pod_template_carries_the_fixed_worker_range_not_a_decision() {
 
 #[test]
 fn consumer_replicas_are_the_ones_asked_for() {
-    let workloads = build(&minimal(), &defaults(), Some(3)).unwrap();
+    let workloads = build(&minimal(), &defaults(), &SecretVersions::default(), Some(3)).unwrap();
     assert_eq!(workloads.consumer.spec.unwrap().replicas, Some(3));
     assert_eq!(workloads.producer.spec.unwrap().replicas, Some(2));
 }
 
 #[test]
 fn consumer_replicas_left_to_another_owner_are_not_applied() {
-    let workloads = build(&minimal(), &defaults(), None).unwrap();
+    let workloads = build(&minimal(), &defaults(), &SecretVersions::default(), None).unwrap();
     let json = serde_json::to_value(&workloads.consumer).unwrap();
     assert!(json["spec"].get("replicas").is_none(), "{json}");
 }
@@ -138,7 +151,11 @@ fn sasl_credentials_come_from_the_secret_never_inline() {
     let with_sasl = pipeline(
         "apiVersion: coffee-pipeline.io/v1alpha1\nkind: CoffeeOrderPipeline\nmetadata: {name: bar}\nspec:\n  kafka:\n    bootstrapServers: 'k:9092'\n    partitions: 6\n    sasl: {mechanism: SCRAM-SHA-512, secretName: kafka-user}\n",
     );
-    let container = container(&build(&with_sasl, &defaults(), Some(1)).unwrap().producer);
+    let container = container(
+        &build(&with_sasl, &defaults(), &SecretVersions::default(), Some(1))
+            .unwrap()
+            .producer,
+    );
     assert_eq!(
         env_value(&container, "KAFKA_SECURITY_PROTOCOL")["value"],
         "sasl_plaintext"
@@ -155,14 +172,18 @@ fn sasl_credentials_come_from_the_secret_never_inline() {
 
 #[test]
 fn unset_resources_get_requests_and_limits() {
-    let container = container(&build(&minimal(), &defaults(), Some(1)).unwrap().producer);
+    let container = container(
+        &build(&minimal(), &defaults(), &SecretVersions::default(), Some(1))
+            .unwrap()
+            .producer,
+    );
     assert_eq!(container["resources"]["requests"]["cpu"], "100m");
     assert_eq!(container["resources"]["limits"]["memory"], "128Mi");
 }
 
 #[test]
 fn workload_accounts_get_no_token() {
-    let workloads = build(&minimal(), &defaults(), Some(1)).unwrap();
+    let workloads = build(&minimal(), &defaults(), &SecretVersions::default(), Some(1)).unwrap();
     assert_eq!(
         workloads.consumer_account.automount_service_account_token,
         Some(false)
@@ -176,7 +197,7 @@ fn the_listing_token_reaches_the_producer_from_its_secret_only() {
         name: "support".into(),
         key: "token".into(),
     });
-    let workloads = build(&pipeline, &defaults(), Some(1)).unwrap();
+    let workloads = build(&pipeline, &defaults(), &SecretVersions::default(), Some(1)).unwrap();
     let producer = container(&workloads.producer);
     let token = producer["env"]
         .as_array()
@@ -192,7 +213,7 @@ fn the_listing_token_reaches_the_producer_from_its_secret_only() {
 
 #[test]
 fn pipelines_without_an_image_get_the_operators_default() {
-    let workloads = build(&minimal(), &defaults(), Some(1)).unwrap();
+    let workloads = build(&minimal(), &defaults(), &SecretVersions::default(), Some(1)).unwrap();
     assert_eq!(
         container(&workloads.producer)["image"],
         "registry.example/coffee-producer:2.0.0"
@@ -207,7 +228,7 @@ fn pipelines_without_an_image_get_the_operators_default() {
 fn an_image_named_by_the_pipeline_wins_over_the_default() {
     let mut pipeline = minimal();
     pipeline.spec.consumer.image = Some("mine/coffee-consumer:1.2.3".into());
-    let workloads = build(&pipeline, &defaults(), Some(1)).unwrap();
+    let workloads = build(&pipeline, &defaults(), &SecretVersions::default(), Some(1)).unwrap();
     assert_eq!(
         container(&workloads.consumer)["image"],
         "mine/coffee-consumer:1.2.3"
@@ -232,7 +253,9 @@ fn pod_options_reach_the_template_over_the_operators_defaults() {
         "priorityClassName": "high",
     }))
     .unwrap();
-    let consumer = build(&pipeline, &defaults, Some(1)).unwrap().consumer;
+    let consumer = build(&pipeline, &defaults, &SecretVersions::default(), Some(1))
+        .unwrap()
+        .consumer;
     let json = serde_json::to_value(&consumer).unwrap();
     let template = &json["spec"]["template"];
     assert_eq!(template["metadata"]["labels"]["team"], "platform");
@@ -246,7 +269,11 @@ fn pod_options_reach_the_template_over_the_operators_defaults() {
     assert_eq!(spec["topologySpreadConstraints"][0]["topologyKey"], "zone");
     assert_eq!(spec["priorityClassName"], "high");
     assert_eq!(spec["imagePullSecrets"][0]["name"], "registry");
-    let producer = pod_spec(&build(&pipeline, &defaults, Some(1)).unwrap().producer);
+    let producer = pod_spec(
+        &build(&pipeline, &defaults, &SecretVersions::default(), Some(1))
+            .unwrap()
+            .producer,
+    );
     assert_eq!(
         producer["priorityClassName"], "low",
         "the producer keeps the default"
@@ -263,7 +290,9 @@ fn the_operators_selector_labels_win_over_pod_labels() {
         .pod
         .labels
         .insert("app.kubernetes.io/instance".into(), "other".into());
-    let producer = build(&pipeline, &defaults(), Some(1)).unwrap().producer;
+    let producer = build(&pipeline, &defaults(), &SecretVersions::default(), Some(1))
+        .unwrap()
+        .producer;
     let json = serde_json::to_value(&producer).unwrap();
     assert_eq!(
         json["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/instance"],
@@ -273,7 +302,11 @@ fn the_operators_selector_labels_win_over_pod_labels() {
 
 #[test]
 fn no_pod_options_leave_no_empty_fields() {
-    let spec = pod_spec(&build(&minimal(), &defaults(), Some(1)).unwrap().consumer);
+    let spec = pod_spec(
+        &build(&minimal(), &defaults(), &SecretVersions::default(), Some(1))
+            .unwrap()
+            .consumer,
+    );
     for field in [
         "nodeSelector",
         "tolerations",

@@ -52,16 +52,7 @@ async fn a_pipeline_is_created_grown_refused_a_decrease_and_deleted_with_its_top
     .unwrap();
 
     // Ready only once the processes the runtime started are ready.
-    let ready = eventually("Ready=True", Duration::from_secs(90), || async {
-        let object = pipeline(&scene, "shop").await.map_err(|e| e.to_string())?;
-        if condition(&object, "Ready")["status"] == "True" {
-            Ok(object)
-        } else {
-            Err(object["status"].to_string())
-        }
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}\n{}", operator.log_tail()));
+    let ready = crate::support::wait_ready(&scene, &operator, "shop").await;
     assert_eq!(ready["status"]["partitions"], 3);
     // The column is the autoscaler's (Disabled here: the minimum), written after the reconciler's
     // readiness.

@@ -5,13 +5,12 @@ use std::time::Duration;
 
 use e2e::fixtures::unique_name;
 use e2e::kafka_instance::KafkaInstance;
-use e2e::poll::eventually;
 use e2e::testbed::TestBed;
 use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
 
 use crate::support::{scene, start_operator};
-use e2e::operator::{apply_pipeline, condition, install, kubectl, pipeline};
+use e2e::operator::{apply_pipeline, install, kubectl};
 
 #[tokio::test]
 async fn a_pipeline_on_a_sasl_cluster_authenticates_with_its_secret() {
@@ -38,18 +37,7 @@ async fn a_pipeline_on_a_sasl_cluster_authenticates_with_its_secret() {
         broker.bootstrap_servers()
     );
     apply_pipeline(&bed, &scene.namespace, "secured", &spec).unwrap();
-    eventually("Ready=True", Duration::from_secs(90), || async {
-        let object = pipeline(&scene, "secured")
-            .await
-            .map_err(|e| e.to_string())?;
-        if condition(&object, "Ready")["status"] == "True" {
-            Ok(())
-        } else {
-            Err(object["status"].to_string())
-        }
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}\n{}", operator.log_tail()));
+    crate::support::wait_ready(&scene, &operator, "secured").await;
 
     let admin: AdminClient<DefaultClientContext> = broker.client_config().create().unwrap();
     let metadata = admin

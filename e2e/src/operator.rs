@@ -253,6 +253,21 @@ pub fn condition(pipeline: &Value, type_: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// Waits until pipeline `name` in `scene` is `Ready=True`; returns it as the API server has it.
+/// A failure shows its status and the operator's log tail at that moment.
+pub async fn wait_ready(scene: &RuntimeScene, operator: &OperatorProcess, name: &str) -> Value {
+    eventually("Ready=True", Duration::from_secs(120), || async {
+        let object = pipeline(scene, name).await.map_err(|e| e.to_string())?;
+        if condition(&object, "Ready")["status"] == "True" {
+            Ok(object)
+        } else {
+            Err(object["status"].to_string())
+        }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", operator.log_tail()))
+}
+
 /// Waits until the pipeline's condition `type_` has `status` (and `reason`, if given).
 pub async fn wait_for_condition(
     scene: &RuntimeScene,

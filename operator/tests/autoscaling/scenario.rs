@@ -72,14 +72,7 @@ impl Scenario {
             topic,
             load: None,
         };
-        scenario
-            .wait("Ready=True", Duration::from_secs(120), |p| {
-                p["status"]["conditions"].as_array().is_some_and(|c| {
-                    c.iter()
-                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                })
-            })
-            .await;
+        e2e::operator::wait_ready(&scenario.scene, &scenario.operator, NAME).await;
         scenario
     }
 

@@ -52,7 +52,7 @@ async fn a_pipeline_is_created_grown_refused_a_decrease_and_deleted_with_its_top
     .unwrap();
 
     // Ready only once the processes the runtime started are ready.
-    let ready = crate::support::wait_ready(&scene, &operator, "shop").await;
+    let ready = e2e::operator::wait_ready(&scene, &operator, "shop").await;
     assert_eq!(ready["status"]["partitions"], 3);
     // The column is the autoscaler's (Disabled here: the minimum), written after the reconciler's
     // readiness.

@@ -121,7 +121,7 @@ async fn a_rotated_secret_rolls_the_pods_that_read_it() {
         unique_name("cop-rotate")
     );
     apply_pipeline(&bed, &ns, "rotating", &spec).expect("the pipeline");
-    crate::support::wait_ready(&scene, &operator, "rotating").await;
+    e2e::operator::wait_ready(&scene, &operator, "rotating").await;
     let producers = ready_pods(&scene, "rotating-producer");
     let consumers = ready_pods(&scene, "rotating-consumer");
     let consumer_versions = versions(&scene, "rotating-consumer").await;
@@ -168,7 +168,7 @@ async fn a_rotated_secret_rolls_the_pods_that_read_it() {
     );
     rolled(&scene, &operator, "rotating-consumer", &consumers).await;
     rolled(&scene, &operator, "rotating-producer", &producers).await;
-    crate::support::wait_ready(&scene, &operator, "rotating").await;
+    e2e::operator::wait_ready(&scene, &operator, "rotating").await;
     operator.stop().await.expect("the operator stops");
     scene.finish().await.expect("cleaning up");
 }

@@ -37,7 +37,7 @@ async fn a_pipeline_on_a_sasl_cluster_authenticates_with_its_secret() {
         broker.bootstrap_servers()
     );
     apply_pipeline(&bed, &scene.namespace, "secured", &spec).unwrap();
-    crate::support::wait_ready(&scene, &operator, "secured").await;
+    e2e::operator::wait_ready(&scene, &operator, "secured").await;
 
     let admin: AdminClient<DefaultClientContext> = broker.client_config().create().unwrap();
     let metadata = admin

@@ -24,24 +24,3 @@ pub async fn start_operator(
 pub async fn scene(prefix: &str) -> anyhow::Result<RuntimeScene> {
     e2e::operator::scene(prefix, binary()).await
 }
-
-/// Waits until pipeline `name` in `scene` is `Ready=True`; returns it as the API server has it.
-/// The failure shows its status and the operator's log tail.
-pub async fn wait_ready(
-    scene: &RuntimeScene,
-    operator: &OperatorProcess,
-    name: &str,
-) -> serde_json::Value {
-    e2e::poll::eventually("Ready=True", std::time::Duration::from_secs(90), || async {
-        let object = e2e::operator::pipeline(scene, name)
-            .await
-            .map_err(|e| e.to_string())?;
-        if e2e::operator::condition(&object, "Ready")["status"] == "True" {
-            Ok(object)
-        } else {
-            Err(object["status"].to_string())
-        }
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}\n{}", operator.log_tail()))
-}

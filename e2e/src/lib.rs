@@ -14,6 +14,7 @@
 //! - [`keda`] replays KEDA's Kafka scaler and the HPA: the reference the operator's
 //!   autoscaler is measured against (benchmark and simulator), not part of the product.
 
+pub mod audit;
 pub mod binaries;
 pub mod chart;
 pub mod fixtures;

@@ -135,7 +135,9 @@ impl std::ops::DerefMut for OperatorProcess {
 }
 
 impl OperatorProcess {
-    /// Starts `binary` watching `namespace`, electing its leader with Lease `lease`.
+    /// Starts `binary` watching `namespace`, electing its leader with Lease `lease` in that
+    /// namespace (granted to the operator's ServiceAccount there, as the chart grants its own
+    /// Lease), so that operators of tests side by side never share one.
     pub async fn start(
         bed: &TestBed,
         binary: &Path,
@@ -143,8 +145,10 @@ impl OperatorProcess {
         namespace: &str,
         lease: &str,
     ) -> anyhow::Result<Self> {
+        grant_lease(bed, namespace, lease)?;
         let mut process = ServiceProcess::spawn(bed, binary, "operator-tests", namespace, |c| {
             c.args(["--namespace", namespace, "--lease-name", lease])
+                .args(["--lease-namespace", namespace])
                 .args(["--lease-duration-secs", "4"])
                 .env("KUBECONFIG", kubeconfig)
                 .env("RUST_LOG", "info,kube=warn");
@@ -187,6 +191,32 @@ impl OperatorProcess {
     pub async fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
         self.terminate().await
     }
+}
+
+/// A Role letting the operator's ServiceAccount create Leases in `namespace` and read and
+/// renew `lease`: the chart's leader-election Role for another name and place.
+fn grant_lease(bed: &TestBed, namespace: &str, lease: &str) -> anyhow::Result<()> {
+    let role = format!(
+        "apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: {lease}, namespace: {namespace}}}
+rules:
+  - {{apiGroups: [coordination.k8s.io], resources: [leases], verbs: [create]}}
+  - {{apiGroups: [coordination.k8s.io], resources: [leases], resourceNames: [{lease}], verbs: [get, patch]}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: {lease}, namespace: {namespace}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {lease}}}
+subjects:
+  - {{kind: ServiceAccount, name: coffee-operator, namespace: coffee-pipeline-system}}
+"
+    );
+    succeed(
+        kubectl(bed, &["apply", "-f", "-"], Some(&role))?,
+        "granting the operator its Lease",
+    )?;
+    Ok(())
 }
 
 /// A new namespace with a pod runtime for the operator's Deployments, running the binaries next

@@ -13,5 +13,7 @@ mod images;
 mod lifecycle;
 #[path = "install/monitoring.rs"]
 mod monitoring;
+#[path = "install/rbac.rs"]
+mod rbac;
 #[path = "install/release.rs"]
 mod release;

@@ -88,6 +88,28 @@ async fn install_upgrade_and_uninstall_run_the_operator_as_a_cluster_would() {
         ],
         "a pipeline naming no image runs the chart's appVersion"
     );
+    // A listing token: the operator reads the version of each Secret a pipeline names.
+    let pipelines = &installed.pipelines.namespace;
+    let secret = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: support, namespace: {pipelines}}}\nstringData: {{token: a-support-token-of-some-length}}\n"
+    );
+    let created = kubectl(&installed.bed, &["apply", "-f", "-"], Some(&secret)).expect("kubectl");
+    assert!(created.status.success(), "{created:?}");
+    let token =
+        r#"{"spec":{"producer":{"ordersListTokenSecret":{"name":"support","key":"token"}}}}"#;
+    let patch = [
+        "patch",
+        "cop",
+        "espresso-bar",
+        "-n",
+        pipelines,
+        "--type",
+        "merge",
+        "-p",
+        token,
+    ];
+    let patched = kubectl(&installed.bed, &patch, None).expect("kubectl");
+    assert!(patched.status.success(), "{patched:?}");
     let first_pipeline_pods = pipeline_pods(&installed);
     installed
         .upgrade(&[
@@ -127,6 +149,7 @@ async fn install_upgrade_and_uninstall_run_the_operator_as_a_cluster_would() {
     installed
         .delete_pipelines()
         .expect("deleting the pipelines");
+    super::rbac::assert_rules_match_requests(&installed);
     let namespace = installed.operator.namespace.clone();
     let name = installed.name.clone();
     installed.uninstall().expect("helm uninstall");

@@ -46,7 +46,7 @@ fn register<C: Collector + Clone + 'static>(
 
 impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
-        let r = Registry::new();
+        let r = coffee_telemetry::registry()?;
         Ok(Self {
             orders_processed: register(
                 &r,

@@ -24,7 +24,7 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
-        let registry = Registry::new();
+        let registry = coffee_telemetry::registry()?;
         let reconciles = IntCounterVec::new(
             Opts::new(
                 "coffee_operator_reconciles_total",

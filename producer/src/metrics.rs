@@ -30,7 +30,7 @@ fn latency_buckets() -> Vec<f64> {
 
 impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
-        let registry = Registry::new();
+        let registry = coffee_telemetry::registry()?;
         let http_request_duration = HistogramVec::new(
             HistogramOpts::new(
                 "http_request_duration_seconds",

@@ -196,3 +196,14 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
 }
+
+/// The registry each service's metrics start from: it already holds the process's own CPU
+/// time, resident memory, open files and start time (`process_*`), which give a pod's CPU,
+/// memory and restarts wherever the service is scraped, kubelet or not.
+pub fn registry() -> Result<prometheus::Registry, prometheus::Error> {
+    let registry = prometheus::Registry::new();
+    registry.register(Box::new(
+        prometheus::process_collector::ProcessCollector::for_self(),
+    ))?;
+    Ok(registry)
+}

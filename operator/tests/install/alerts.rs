@@ -3,6 +3,8 @@
 
 use std::process::Command;
 
+use serde::Deserialize;
+
 use e2e::chart::chart_dir;
 use e2e::operator::succeed;
 
@@ -118,4 +120,97 @@ fn the_runbook_links_follow_the_charts_base_url() {
         "{yaml}"
     );
     assert!(!yaml.contains(&runbooks_url()), "{yaml}");
+}
+
+/// The chart's PrometheusRule `spec` rendered with `values`.
+fn rendered_rules(values: &[&str]) -> serde_yaml::Value {
+    let values = [&["prometheusRule.enabled=true"], values].concat();
+    let bed = e2e::testbed::TestBed::load().expect("the test bed");
+    let output = e2e::chart::template(&bed, "alerts", "default", &values).expect("helm runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    serde_yaml::Deserializer::from_str(&text)
+        .filter_map(|doc| serde_yaml::Value::deserialize(doc).ok())
+        .find(|doc| doc["kind"] == "PrometheusRule")
+        .map(|rule| rule["spec"].clone())
+        .expect("a PrometheusRule")
+}
+
+fn thresholds() -> serde_yaml::Mapping {
+    let text = std::fs::read_to_string(chart_dir().join("values.yaml")).expect("values.yaml");
+    let values: serde_yaml::Value = serde_yaml::from_str(&text).expect("values are YAML");
+    values["prometheusRule"]["thresholds"]
+        .as_mapping()
+        .expect("prometheusRule.thresholds")
+        .clone()
+}
+
+#[test]
+fn rendered_with_its_defaults_the_chart_holds_the_rule_file_as_tested() {
+    let text = std::fs::read_to_string(chart_dir().join("files/alerts.rules.yaml")).unwrap();
+    let file: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    assert_eq!(rendered_rules(&[]), file);
+}
+
+#[test]
+fn each_threshold_value_is_the_number_its_marker_follows_in_the_rule_file() {
+    let text = std::fs::read_to_string(chart_dir().join("files/alerts.rules.yaml")).unwrap();
+    let thresholds = thresholds();
+    for (name, value) in &thresholds {
+        let name = name.as_str().expect("a name");
+        let value = serde_yaml::to_string(value).expect("a number");
+        let marked = format!("{} # threshold {name}\n", value.trim());
+        assert!(text.contains(&marked), "the rule file has no `{marked}`");
+    }
+    let rule_lines = text.lines().filter(|l| !l.trim_start().starts_with('#'));
+    for marker in rule_lines.flat_map(|l| l.split("# threshold ").skip(1)) {
+        let name = marker.split_whitespace().next().unwrap_or_default();
+        assert!(
+            thresholds.contains_key(name),
+            "`# threshold {name}` is not a value of the chart"
+        );
+    }
+}
+
+#[test]
+fn thresholds_and_workload_matchers_from_the_values_reach_the_rules() {
+    let rules = rendered_rules(&[
+        "prometheusRule.thresholds.drainSeconds=1200",
+        "prometheusRule.thresholds.producerErrorRatio=0.2",
+        "prometheusRule.workloadMatchers=cluster=\"prod\"",
+    ]);
+    let exprs: Vec<(String, String)> = rules["groups"]
+        .as_sequence()
+        .expect("groups")
+        .iter()
+        .flat_map(|g| g["rules"].as_sequence().expect("rules").clone())
+        .map(|r| {
+            let name = r["alert"].as_str().unwrap_or_default().to_owned();
+            (name, r["expr"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect();
+    let expr = |alert: &str| &exprs.iter().find(|(n, _)| n == alert).expect(alert).1;
+    assert!(expr("CoffeePipelineSlowToDrain").contains("> 1200 # threshold drainSeconds"));
+    assert!(expr("CoffeeProducerErrors").contains("> 0.2 # threshold producerErrorRatio"));
+    for (alert, expr) in &exprs {
+        for selector in expr.split("component=").skip(1) {
+            let rest = selector.split('}').next().unwrap_or_default();
+            assert!(
+                rest.contains("cluster=\"prod\""),
+                "{alert}: a workload selector without the extra matcher: {rest}"
+            );
+        }
+    }
+    assert!(
+        exprs
+            .iter()
+            .filter(|(_, e)| e.contains("component="))
+            .count()
+            >= 4,
+        "the workload alerts"
+    );
 }

@@ -33,6 +33,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config.dead_letter_topic(),
         Arc::clone(&shared),
         retries,
+        Duration::from_millis(config.kafka_delivery_timeout_ms.into()),
     )
     .context("creating the Kafka producer for status events")?;
     let work = Arc::new(Context {
@@ -40,7 +41,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         outbox,
         order_topic: config.kafka_topic.clone(),
         brew_unit: config.brew_unit(),
-        max_attempts: config.max_attempts,
     });
 
     let (target, target_rx) = watch::channel(config.workers);

@@ -62,9 +62,11 @@ pub struct Config {
     /// Multiplies every brew time; 0 brews instantly (for overhead benchmarks).
     #[arg(long, env = "BREW_TIME_SCALE", default_value_t = 1.0)]
     pub brew_time_scale: f64,
-    /// Attempts to write an order's outcome before it goes to the dead-letter topic.
-    #[arg(long, env = "MAX_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub max_attempts: u32,
+    /// How long librdkafka tries to write a status event or dead letter before reporting it
+    /// failed (`message.timeout.ms`); the consumer then writes it again after a back-off, as
+    /// often as it takes, and the partition's commit waits for it.
+    #[arg(long, env = "KAFKA_DELIVERY_TIMEOUT_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u32).range(1_000..=900_000))]
+    pub kafka_delivery_timeout_ms: u32,
     /// First retry back-off in milliseconds; it doubles per attempt.
     #[arg(long, env = "RETRY_BACKOFF_MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub retry_backoff_ms: u64,

@@ -16,16 +16,17 @@ use tokio::sync::mpsc;
 use tracing::warn;
 use uuid::Uuid;
 
-use crate::state::{Job, Shared, Source};
+use crate::state::{Shared, Source};
 
 /// What a message's acknowledgement settles.
 #[derive(Debug)]
 pub enum Delivery {
     /// Informational (e.g. `processing`): nothing waits for it.
     Untracked,
-    /// The status that concludes the order's message at `source`; its offset is finished once
-    /// acknowledged, and the order is tried again if Kafka does not take it.
-    Finishes { source: Source, retry: Box<Job> },
+    /// The status that concludes an order: its message's offset is finished once acknowledged,
+    /// and the same event is written again, as often as it takes, when it is not. The order is
+    /// never brewed again for it: the brew is done, only its outcome is not yet in Kafka.
+    Finishes(Box<Outcome>),
     /// A dead letter: the message's offset is finished once it is acknowledged, and the letter
     /// is written again, as often as it takes, when it is not.
     DeadLetter(Box<DeadLetter>),
@@ -34,8 +35,8 @@ pub enum Delivery {
 /// What the outbox hands back for another attempt.
 #[derive(Debug)]
 pub enum Retry {
-    /// An order whose outcome Kafka did not take.
-    Order(Job),
+    /// An order's outcome Kafka did not take.
+    Outcome(Box<Outcome>),
     /// A dead letter Kafka did not take.
     DeadLetter(Box<DeadLetter>),
 }
@@ -73,17 +74,17 @@ impl Deliveries {
                 self.shared.metrics.delivery_failures.inc();
                 warn!(%error, "an informational status event was not written");
             }
-            (Delivery::Finishes { source, .. }, None) => {
-                self.shared.finish(source);
+            (Delivery::Finishes(outcome), None) => {
+                self.shared.finish(outcome.source);
             }
-            (Delivery::Finishes { source, retry }, Some(error)) => {
+            (Delivery::Finishes(mut outcome), Some(error)) => {
                 self.shared.metrics.delivery_failures.inc();
-                warn!(%error, partition = source.partition, offset = source.offset, "an outcome was not written; the order is tried again");
-                let mut job = *retry;
-                job.failed_attempts += 1;
+                outcome.failed_attempts += 1;
+                let source = outcome.source;
+                warn!(%error, partition = source.partition, offset = source.offset, attempts = outcome.failed_attempts, "an outcome was not written; it is written again, and the partition's commit waits for it");
                 // The receiver lives as long as the pool; if it is gone we are shutting down
                 // and the offset stays uncommitted, so the order is redelivered.
-                let _ = self.retries.send(Retry::Order(job));
+                let _ = self.retries.send(Retry::Outcome(outcome));
             }
             (Delivery::DeadLetter(letter), None) => {
                 if letter.failed_attempts > 0 {
@@ -149,6 +150,7 @@ impl Outbox {
         dead_letter_topic: String,
         shared: Arc<Shared>,
         retries: mpsc::UnboundedSender<Retry>,
+        delivery_timeout: Duration,
     ) -> Result<Self, KafkaError> {
         let producer = kafka
             .clone()
@@ -161,7 +163,10 @@ impl Outbox {
             .set("queue.buffering.max.messages", "50000")
             .set("queue.buffering.max.kbytes", "16384")
             .set("batch.size", "262144")
-            .set("message.timeout.ms", "60000")
+            .set(
+                "message.timeout.ms",
+                delivery_timeout.as_millis().to_string(),
+            )
             .create_with_context(Deliveries { shared, retries })?;
         Ok(Self {
             producer,
@@ -219,6 +224,21 @@ impl Outbox {
         .await;
     }
 
+    /// Writes an order's concluding status; its offset finishes once Kafka has it.
+    pub async fn conclude(&self, outcome: Box<Outcome>) {
+        let key = outcome.event.order_id.hyphenated().to_string();
+        let body = outcome.event.encode();
+        let headers = event_headers(headers::ORDER_STATUS, &outcome.trace);
+        self.send(Outgoing {
+            topic: &self.status_topic,
+            key: Some(key.as_bytes()),
+            payload: &body,
+            headers,
+            delivery: Delivery::Finishes(outcome),
+        })
+        .await;
+    }
+
     /// Waits for every queued message to be acknowledged or to fail.
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
         self.producer.flush(timeout)
@@ -228,6 +248,20 @@ impl Outbox {
 /// The key of an order's messages.
 pub fn order_key(id: Uuid) -> String {
     id.hyphenated().to_string()
+}
+
+/// The status event that concludes an order, owned since it may be written more than once:
+/// the same event each time (its time included), so that a reader seeing it twice — the first
+/// attempt timed out on our side but reached the log — sees one outcome, not two.
+#[derive(Debug)]
+pub struct Outcome {
+    pub event: StatusEvent,
+    /// `traceparent`/`tracestate` for the event's headers.
+    pub trace: Vec<(String, String)>,
+    /// The order's message, finished once the event is acknowledged.
+    pub source: Source,
+    /// Attempts Kafka did not take.
+    pub failed_attempts: u32,
 }
 
 /// A message that cannot be processed, with why and where it came from. Owned, since it may

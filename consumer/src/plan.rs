@@ -22,15 +22,12 @@ pub enum Plan {
 pub enum FailReason {
     /// The coffee is not on the menu this consumer knows.
     UnknownCoffee,
-    /// Its outcome could not be written to Kafka within the allowed attempts.
-    RetriesExhausted,
 }
 
 impl FailReason {
     pub fn as_str(self) -> &'static str {
         match self {
             FailReason::UnknownCoffee => "unknown_coffee_type",
-            FailReason::RetriesExhausted => "retries_exhausted",
         }
     }
 }
@@ -40,18 +37,14 @@ impl FailReason {
 pub struct Taken<'a> {
     pub coffee_type: &'a str,
     pub cancelled: bool,
-    /// Earlier attempts failed to write the outcome; this is a retry of our own work.
-    pub failed_attempts: u32,
     /// The order is known to be finished (by us or a previous owner of the partition).
     pub already_finished: bool,
 }
 
-/// Decides, given the time one brew unit lasts and the attempts allowed.
-pub fn plan(taken: Taken<'_>, brew_unit: Duration, max_attempts: u32) -> Plan {
-    if taken.failed_attempts >= max_attempts {
-        return Plan::Fail(FailReason::RetriesExhausted);
-    }
-    if taken.already_finished && taken.failed_attempts == 0 {
+/// Decides, given the time one brew unit lasts. (An outcome Kafka did not take is written
+/// again by the outbox; the order never comes back here for it.)
+pub fn plan(taken: Taken<'_>, brew_unit: Duration) -> Plan {
+    if taken.already_finished {
         return Plan::Skip;
     }
     if taken.cancelled {
@@ -73,7 +66,6 @@ mod tests {
         Taken {
             coffee_type,
             cancelled: false,
-            failed_attempts: 0,
             already_finished: false,
         }
     }
@@ -81,11 +73,11 @@ mod tests {
     #[test]
     fn a_menu_coffee_brews_for_its_units() {
         assert_eq!(
-            plan(taken("Cappuccino"), UNIT, 3),
+            plan(taken("Cappuccino"), UNIT),
             Plan::Brew(Duration::from_millis(90))
         );
         assert_eq!(
-            plan(taken("espresso"), UNIT, 3),
+            plan(taken("espresso"), UNIT),
             Plan::Brew(Duration::from_millis(30))
         );
     }
@@ -93,7 +85,7 @@ mod tests {
     #[test]
     fn brew_scale_zero_brews_instantly() {
         assert_eq!(
-            plan(taken("Latte"), Duration::ZERO, 3),
+            plan(taken("Latte"), Duration::ZERO),
             Plan::Brew(Duration::ZERO)
         );
     }
@@ -104,7 +96,7 @@ mod tests {
             cancelled: true,
             ..taken("Latte")
         };
-        assert_eq!(plan(order, UNIT, 3), Plan::Cancel);
+        assert_eq!(plan(order, UNIT), Plan::Cancel);
     }
 
     #[test]
@@ -113,46 +105,14 @@ mod tests {
             already_finished: true,
             ..taken("Latte")
         };
-        assert_eq!(plan(order, UNIT, 3), Plan::Skip);
-    }
-
-    #[test]
-    fn a_retry_of_our_own_outcome_is_not_mistaken_for_a_redelivery() {
-        let order = Taken {
-            already_finished: true,
-            failed_attempts: 1,
-            ..taken("Latte")
-        };
-        assert_eq!(plan(order, UNIT, 3), Plan::Brew(Duration::from_millis(60)));
-    }
-
-    #[test]
-    fn a_retried_cancellation_stays_a_cancellation() {
-        let order = Taken {
-            cancelled: true,
-            failed_attempts: 2,
-            ..taken("Latte")
-        };
-        assert_eq!(plan(order, UNIT, 3), Plan::Cancel);
+        assert_eq!(plan(order, UNIT), Plan::Skip);
     }
 
     #[test]
     fn an_unknown_coffee_fails() {
         assert_eq!(
-            plan(taken("Tea"), UNIT, 3),
+            plan(taken("Tea"), UNIT),
             Plan::Fail(FailReason::UnknownCoffee)
-        );
-    }
-
-    #[test]
-    fn exhausted_attempts_fail_the_order() {
-        let order = Taken {
-            failed_attempts: 3,
-            ..taken("Latte")
-        };
-        assert_eq!(
-            plan(order, UNIT, 3),
-            Plan::Fail(FailReason::RetriesExhausted)
         );
     }
 }

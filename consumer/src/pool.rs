@@ -135,8 +135,7 @@ fn give_back(ctx: &Context, jobs: impl Iterator<Item = crate::schedule::Started<
 /// Most jobs a worker takes at once; they run one after another.
 const MAX_TAKE: usize = 32;
 
-/// Puts orders whose outcome Kafka did not take back into the scheduler, and writes dead
-/// letters Kafka did not take again, each after a back-off.
+/// Writes outcomes and dead letters Kafka did not take again, each after a back-off.
 pub async fn retry(
     ctx: Arc<Context>,
     first_backoff: Duration,
@@ -146,10 +145,9 @@ pub async fn retry(
         let ctx = Arc::clone(&ctx);
         tokio::spawn(async move {
             match retry {
-                Retry::Order(job) => {
-                    tokio::time::sleep(backoff(first_backoff, job.failed_attempts)).await;
-                    ctx.shared.lock().scheduler.retry(job);
-                    ctx.shared.work.notify_one();
+                Retry::Outcome(outcome) => {
+                    tokio::time::sleep(backoff(first_backoff, outcome.failed_attempts)).await;
+                    ctx.outbox.conclude(outcome).await;
                 }
                 Retry::DeadLetter(letter) => {
                     tokio::time::sleep(backoff(first_backoff, letter.failed_attempts)).await;

@@ -86,12 +86,6 @@ impl<J: Keyed> Scheduler<J> {
         }
     }
 
-    /// Puts a job back for another attempt, ahead of new work. Its key is already finished, so
-    /// the retry does not hold back later events of the order.
-    pub fn retry(&mut self, job: J) {
-        self.ready.push_front(job);
-    }
-
     /// Asks to cancel the order `key`.
     pub fn cancel(&mut self, key: J::Key) -> CancelOutcome {
         match self.keys.get_mut(&key) {
@@ -296,14 +290,6 @@ mod tests {
         let _ = scheduler.start();
         scheduler.finish(9);
         assert_eq!(scheduler.cancel(9), CancelOutcome::NotPending);
-    }
-
-    #[test]
-    fn a_retry_goes_ahead_of_new_work() {
-        let mut scheduler = Scheduler::default();
-        scheduler.submit(job(1, 0));
-        scheduler.retry(job(2, 5));
-        assert_eq!(started(&mut scheduler), Some((2, 5, false)));
     }
 
     #[test]

@@ -21,8 +21,6 @@ pub struct Job {
     pub order: OrderDetails,
     /// `traceparent`/`tracestate` of the order event.
     pub trace: Vec<(String, String)>,
-    /// Attempts whose outcome could not be written.
-    pub failed_attempts: u32,
     /// A cancel request arrived before brewing started (kept across retries).
     pub cancelled: bool,
 }

@@ -10,7 +10,7 @@ use coffee_events::status::{OrderStatus, StatusEvent};
 use tracing::{Instrument, debug, info_span};
 
 use crate::brew::BrewTimer;
-use crate::outbox::{DeadLetter, Delivery, Outbox, order_key};
+use crate::outbox::{DeadLetter, Delivery, Outbox, Outcome, order_key};
 use crate::plan::{FailReason, Plan, Taken, plan};
 use crate::schedule::Started;
 use crate::state::{Job, Shared};
@@ -21,7 +21,6 @@ pub struct Context {
     pub outbox: Outbox,
     pub order_topic: String,
     pub brew_unit: Duration,
-    pub max_attempts: u32,
 }
 
 impl Context {
@@ -78,11 +77,9 @@ impl Context {
             Taken {
                 coffee_type: &job.order.coffee_type,
                 cancelled: job.cancelled,
-                failed_attempts: job.failed_attempts,
                 already_finished,
             },
             self.brew_unit,
-            self.max_attempts,
         );
         let metrics = &self.shared.metrics;
         match decision {
@@ -135,13 +132,13 @@ impl Context {
 
     /// Writes the final status; the offset finishes when it is acknowledged.
     async fn conclude(&self, job: Job, status: OrderStatus, reason: Option<&str>) {
-        let event = status_event(&job, status, reason);
-        let trace = trace_of(&job);
-        let delivery = Delivery::Finishes {
+        let outcome = Outcome {
+            event: status_event(&job, status, reason),
+            trace: trace_of(&job),
             source: job.source,
-            retry: Box::new(job),
+            failed_attempts: 0,
         };
-        self.outbox.status(&event, &trace, delivery).await;
+        self.outbox.conclude(Box::new(outcome)).await;
     }
 
     /// Dead-letters the order (its offset finishes when the dead letter is acknowledged) and
@@ -154,12 +151,6 @@ impl Context {
         };
         let detail = match reason {
             FailReason::UnknownCoffee => format!("{:?} is not on the menu", job.order.coffee_type),
-            FailReason::RetriesExhausted => {
-                format!(
-                    "the outcome could not be written in {} attempts",
-                    job.failed_attempts
-                )
-            }
         };
         let status = status_event(&job, OrderStatus::Failed, Some(&detail));
         let letter = DeadLetter {

@@ -238,6 +238,39 @@ impl KafkaInstance {
         }
     }
 
+    /// Freezes the broker (SIGSTOP): its connections stay open and nothing is answered, as a
+    /// broker that hangs; clients see their requests time out rather than refused.
+    pub fn freeze(&self) -> Result<(), InstanceError> {
+        self.signal(nix::sys::signal::Signal::SIGSTOP)
+    }
+
+    /// Lets a frozen broker run again (SIGCONT).
+    pub fn thaw(&self) -> Result<(), InstanceError> {
+        self.signal(nix::sys::signal::Signal::SIGCONT)
+    }
+
+    fn signal(&self, signal: nix::sys::signal::Signal) -> Result<(), InstanceError> {
+        let pid = self
+            .child
+            .as_ref()
+            .and_then(tokio::process::Child::id)
+            .and_then(|p| i32::try_from(p).ok());
+        let Some(pid) = pid else {
+            return Err(InstanceError::NotReady {
+                port: self.port,
+                problem: format!("is not running, so cannot take {signal}"),
+                log_tail: String::new(),
+            });
+        };
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).map_err(|errno| {
+            InstanceError::NotReady {
+                port: self.port,
+                problem: format!("did not take {signal}: {errno}"),
+                log_tail: String::new(),
+            }
+        })
+    }
+
     /// Stops the broker with SIGTERM (a clean shutdown) and waits for it to exit.
     pub async fn pause(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -22,6 +22,10 @@ struct Entry {
     completed: u32,
     cancelled: u32,
     failed: u32,
+    /// Each final event seen, by status and its own time: the consumer writes an outcome Kafka
+    /// did not acknowledge again unchanged, so the same pair twice is one outcome written twice
+    /// (the first attempt reached the log after all), not a second brew.
+    outcomes: Vec<(OrderStatus, i128)>,
     first_completed: Option<SystemTime>,
     /// The order's customer: the load names every request uniquely, so two orders of one
     /// customer are one request published twice.
@@ -43,6 +47,8 @@ pub struct Ledger {
     /// Orders with a final status (completed, cancelled or failed).
     finished: usize,
     undecodable: u64,
+    /// Final events read a second time, unchanged.
+    repeated_outcomes: u64,
 }
 
 /// The verdict on a run.
@@ -71,6 +77,9 @@ pub struct Check {
     pub unacknowledged: u64,
     /// Status events that did not decode.
     pub undecodable: u64,
+    /// Final status events read twice, unchanged: one outcome written twice (at-least-once
+    /// delivery of the event), not an order brewed twice. Told, not a failure.
+    pub repeated_outcomes: u64,
     /// From each accepted order's request to its completion, sorted. (From the request, not
     /// the `202`: with brew time 0 an order can complete before its answer reaches the client.)
     pub end_to_end: Vec<Duration>,
@@ -99,8 +108,16 @@ impl Ledger {
         if entry.customer.is_empty() {
             entry.customer = event.order.customer_name.to_string();
         }
-        if event.status.is_final() && entry.finals() == 0 {
-            self.finished += 1;
+        if event.status.is_final() {
+            let outcome = (event.status, event.at.as_nanosecond());
+            if entry.outcomes.contains(&outcome) {
+                self.repeated_outcomes += 1;
+                return;
+            }
+            entry.outcomes.push(outcome);
+            if entry.finals() == 0 {
+                self.finished += 1;
+            }
         }
         match event.status {
             OrderStatus::Completed => {
@@ -157,6 +174,7 @@ impl Ledger {
         let mut check = Check {
             accepted: acknowledged.len() as u64,
             undecodable: self.undecodable,
+            repeated_outcomes: self.repeated_outcomes,
             ..Check::default()
         };
         let mut known = HashSet::with_capacity(acknowledged.len());

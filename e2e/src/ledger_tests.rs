@@ -155,3 +155,15 @@ fn quantiles_take_the_nearest_rank() {
     assert_eq!(quantile(&values, 1.0), Some(Duration::from_millis(100)));
     assert_eq!(quantile(&[], 0.5), None);
 }
+
+#[test]
+fn one_outcome_read_twice_unchanged_is_told_not_counted_as_a_second_brew() {
+    let mut ledger = Ledger::default();
+    ledger.record(&event(1, OrderStatus::Completed, 101), None);
+    ledger.record(&event(1, OrderStatus::Completed, 101), None);
+    let check = ledger.check(&[acknowledged(1, 100)]);
+    assert_eq!(check.completed_twice, 0);
+    assert_eq!(check.repeated_outcomes, 1);
+    assert_eq!(ledger.finished(), 1);
+    assert!(check.passed(), "{check:?}");
+}

@@ -186,7 +186,6 @@ fn dispatch(
                         order_id: id,
                         order,
                         trace: message.trace,
-                        failed_attempts: 0,
                         cancelled: false,
                     });
                     submitted += 1;

@@ -349,3 +349,23 @@ pub fn completions(all: &HashMap<Uuid, Vec<OrderStatus>>, id: &Uuid) -> usize {
         s.iter().filter(|s| **s == OrderStatus::Completed).count()
     })
 }
+
+/// Each order's distinct final outcomes on the status topic: (status, the event's own time).
+/// The consumer writes an outcome Kafka did not acknowledge again unchanged, so one outcome
+/// read twice is one entry; a second brew is a second.
+pub async fn final_outcomes(
+    bed: &TestBed,
+    topics: &Topics,
+) -> anyhow::Result<HashMap<Uuid, Vec<(OrderStatus, jiff::Timestamp)>>> {
+    let mut by_order: HashMap<Uuid, Vec<(OrderStatus, jiff::Timestamp)>> = HashMap::new();
+    for message in read_all(bed, &topics.statuses, Duration::from_secs(30)).await? {
+        let event = StatusEvent::decode(message.payload().unwrap_or_default())?;
+        if event.status.is_final() {
+            let outcomes = by_order.entry(event.order_id).or_default();
+            if !outcomes.contains(&(event.status, event.at)) {
+                outcomes.push((event.status, event.at));
+            }
+        }
+    }
+    Ok(by_order)
+}

@@ -40,6 +40,9 @@ pub struct Figures {
     pub failed: u64,
     /// Status events that did not decode: must be 0.
     pub undecodable: u64,
+    /// Outcomes read twice, unchanged (written again after a delivery timeout that had in
+    /// fact reached the log): told, allowed.
+    pub repeated_outcomes: u64,
     /// The ledger's verdict on the orders ([`Check::passed`]): all the "must be 0" above, and
     /// every acknowledged order completed or cancelled exactly once.
     pub orders_passed: bool,
@@ -73,6 +76,7 @@ impl Figures {
             refused_but_present: check.refused_but_present,
             failed: check.failed,
             undecodable: check.undecodable,
+            repeated_outcomes: check.repeated_outcomes,
             orders_passed: check.passed(),
             recovery_seconds: recovery.map(|d| round(d.as_secs_f64())),
             settle_seconds: round(settle.as_secs_f64()),
@@ -91,7 +95,7 @@ impl Figures {
         format!(
             "{}: {} — acknowledged {}, completed {}, cancelled {}, lost {}, duplicated {}, \
              duplicated requests {}, refused {} (published anyway {}), unanswered {}, retried {}, \
-             recovered {}, settled in {:.1} s{}",
+             outcomes written twice {}, recovered {}, settled in {:.1} s{}",
             self.fault,
             if self.passed() { "passed" } else { "FAILED" },
             self.acknowledged,
@@ -104,6 +108,7 @@ impl Figures {
             self.refused_but_present,
             self.requests.unanswered,
             self.requests.retried,
+            self.repeated_outcomes,
             self.recovery_seconds
                 .map_or("never".to_owned(), |s| format!("{s:.1} s after the fault")),
             self.settle_seconds,

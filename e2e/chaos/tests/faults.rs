@@ -39,6 +39,11 @@ async fn a_broker_stopped_for_twenty_seconds_loses_nothing_acknowledged() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_stopped_past_the_delivery_timeout_with_poison_in_flight_frees_every_partition() {
+    survives(Fault::BrokerStopWithPoison).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_killed_mid_decision_is_replaced_and_its_decision_carried_out() {
     survives(Fault::OperatorKill).await;
 }

@@ -8,6 +8,7 @@ use crate::stage::{Injected, Shape, Stage};
 
 mod apiserver;
 mod broker;
+mod broker_poison;
 mod consumer_kill;
 mod operator_kill;
 mod poison;
@@ -23,6 +24,9 @@ pub enum Fault {
     Rebalance,
     /// The broker stopped for 20 s, then started again.
     BrokerStop,
+    /// Poison messages written, then the broker hung for 90 s (longer than the consumers'
+    /// delivery timeout) while their dead letters are in flight.
+    BrokerStopWithPoison,
     /// The leading operator SIGKILLed as it writes a scaling decision.
     OperatorKill,
     /// kube-apiserver stopped and started again.
@@ -34,10 +38,11 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Fault; 7] = [
+    pub const ALL: [Fault; 8] = [
         Fault::ConsumerKill,
         Fault::Rebalance,
         Fault::BrokerStop,
+        Fault::BrokerStopWithPoison,
         Fault::OperatorKill,
         Fault::ApiserverRestart,
         Fault::ProducerKill,
@@ -49,6 +54,7 @@ impl Fault {
             Fault::ConsumerKill => "consumer SIGKILL ×2",
             Fault::Rebalance => "scale out and in",
             Fault::BrokerStop => "broker stopped 20 s",
+            Fault::BrokerStopWithPoison => "broker hung 90 s, poison in flight",
             Fault::OperatorKill => "operator SIGKILL mid-decision",
             Fault::ApiserverRestart => "kube-apiserver restart",
             Fault::ProducerKill => "producer SIGKILL, clients retry",
@@ -63,7 +69,7 @@ impl Fault {
             ..Shape::default()
         };
         match self {
-            Fault::BrokerStop => Shape {
+            Fault::BrokerStop | Fault::BrokerStopWithPoison => Shape {
                 own_broker: true,
                 ..shape
             },
@@ -90,6 +96,7 @@ impl Fault {
             Fault::ConsumerKill => consumer_kill::inject(stage).await,
             Fault::Rebalance => rebalance::inject(stage).await,
             Fault::BrokerStop => broker::inject(stage).await,
+            Fault::BrokerStopWithPoison => broker_poison::inject(stage).await,
             Fault::OperatorKill => operator_kill::inject(stage).await,
             Fault::ApiserverRestart => apiserver::inject(stage).await,
             Fault::ProducerKill => producer_kill::inject(stage).await,

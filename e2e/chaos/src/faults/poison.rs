@@ -42,37 +42,68 @@ fn bodies() -> Vec<(Vec<u8>, bool)> {
 }
 
 pub async fn inject(stage: &mut Stage) -> anyhow::Result<Injected> {
+    let at = stage.elapsed();
+    let sent = write(stage).await?;
+    let injected = stage.elapsed();
+    let letters = dead_lettered(stage, sent, DEAD_LETTERED_WITHIN).await?;
+    ensure!(
+        letters == sent,
+        "{sent} poison messages, {letters} dead letters: with the broker up, each is written once"
+    );
+    let cleared = stage.elapsed();
+    Ok(Injected {
+        at,
+        cleared,
+        notes: vec![format!(
+            "{sent} poison messages on {} partitions, all dead-lettered with a reason {} after the last",
+            stage.shape.partitions,
+            seconds(cleared - injected)
+        )],
+    })
+}
+
+/// Writes every poison body to every partition of the order topic; returns how many.
+pub async fn write(stage: &Stage) -> anyhow::Result<usize> {
     let producer: FutureProducer = e2e::kafka::client_config(&stage.bed)
         .set("message.max.bytes", "1000000")
         .create()?;
-    let at = stage.elapsed();
-    let mut sent = 0usize;
-    for partition in 0..stage.shape.partitions {
-        for (body, with_headers) in bodies() {
-            let key = format!("{KEY_PREFIX}{sent}");
-            let mut record = FutureRecord::to(&stage.wiring.topic)
-                .key(&key)
-                .payload(&body)
-                .partition(partition);
-            if with_headers {
-                record = record.headers(OwnedHeaders::new().insert(Header {
-                    key: headers::EVENT_TYPE,
-                    value: Some(headers::ORDER_CREATED),
-                }));
-            }
-            producer
-                .send(record, Duration::from_secs(10))
-                .await
-                .map_err(|(error, _)| anyhow::anyhow!("writing poison {key}: {error}"))?;
-            sent += 1;
+    let messages: Vec<(String, i32, Vec<u8>, bool)> = (0..stage.shape.partitions)
+        .flat_map(|partition| bodies().into_iter().map(move |(b, h)| (partition, b, h)))
+        .enumerate()
+        .map(|(n, (partition, body, headed))| (format!("{KEY_PREFIX}{n}"), partition, body, headed))
+        .collect();
+    // All at once: they arrive together, as a burst would, and are all in the consumers'
+    // hands moments later.
+    let sends = messages.iter().map(|(key, partition, body, with_headers)| {
+        let mut record = FutureRecord::to(&stage.wiring.topic)
+            .key(key)
+            .payload(body)
+            .partition(*partition);
+        if *with_headers {
+            record = record.headers(OwnedHeaders::new().insert(Header {
+                key: headers::EVENT_TYPE,
+                value: Some(headers::ORDER_CREATED),
+            }));
         }
+        producer.send(record, Duration::from_secs(10))
+    });
+    for (result, (key, ..)) in futures::future::join_all(sends)
+        .await
+        .into_iter()
+        .zip(&messages)
+    {
+        result.map_err(|(error, _)| anyhow::anyhow!("writing poison {key}: {error}"))?;
     }
-    let injected = stage.elapsed();
+    Ok(messages.len())
+}
+
+/// Waits until all `sent` poison messages are on the dead-letter topic, each with its reason;
+/// returns how many letters were read, which is more than `sent` where a letter whose delivery
+/// timed out on the consumer's side had reached the log after all and was written again.
+pub async fn dead_lettered(stage: &Stage, sent: usize, within: Duration) -> anyhow::Result<usize> {
     let topic = stage.wiring.dead_letter_topic.clone();
-    let dead = e2e::poll::eventually(
-        "every poison message dead-lettered",
-        DEAD_LETTERED_WITHIN,
-        || async {
+    let (distinct, reasoned, letters) =
+        e2e::poll::eventually("every poison message dead-lettered", within, || async {
             let letters = e2e::kafka::read_all(&stage.bed, &topic, Duration::from_secs(20))
                 .await
                 .map_err(|e| e.to_string())?;
@@ -83,32 +114,24 @@ pub async fn inject(stage: &mut Stage) -> anyhow::Result<Injected> {
                         .is_some_and(|k| k.starts_with(KEY_PREFIX.as_bytes()))
                 })
                 .collect();
-            let reasoned = poison
+            let keys: std::collections::HashSet<_> =
+                poison.iter().filter_map(|m| m.key()).collect();
+            let reasoned: std::collections::HashSet<_> = poison
                 .iter()
                 .filter(|m| e2e::kafka::header(m, headers::DEAD_LETTER_REASON).is_some())
-                .count();
-            if poison.len() >= sent {
-                Ok((poison.len(), reasoned))
+                .filter_map(|m| m.key())
+                .collect();
+            if keys.len() >= sent {
+                Ok((keys.len(), reasoned.len(), poison.len()))
             } else {
-                Err(format!("{} of {sent}", poison.len()))
+                Err(format!("{} of {sent}", keys.len()))
             }
-        },
-    )
-    .await
-    .map_err(anyhow::Error::msg)?;
-    let cleared = stage.elapsed();
-    let (dead_lettered, with_reason) = dead;
+        })
+        .await
+        .map_err(anyhow::Error::msg)?;
     ensure!(
-        dead_lettered == sent && with_reason == sent,
-        "{sent} poison messages written, {dead_lettered} dead-lettered, {with_reason} with a reason"
+        distinct == sent && reasoned == sent,
+        "{sent} poison messages written, {distinct} dead-lettered, {reasoned} with a reason"
     );
-    Ok(Injected {
-        at,
-        cleared,
-        notes: vec![format!(
-            "{sent} poison messages on {} partitions, all dead-lettered with a reason {} after the last",
-            stage.shape.partitions,
-            seconds(cleared - injected)
-        )],
-    })
+    Ok(letters)
 }

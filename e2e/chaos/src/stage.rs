@@ -30,6 +30,10 @@ use crate::recovery::{self, Sample};
 pub const PIPELINE: &str = "chaos";
 pub const PRODUCER: &str = "chaos-producer";
 pub const CONSUMER: &str = "chaos-consumer";
+/// The Secret holding the intake's listing token, when the shape asks for one.
+pub const LIST_TOKEN_SECRET: &str = "chaos-listing";
+/// The listing token the stage starts with.
+pub const LIST_TOKEN: &str = "the-first-listing-token";
 /// How often the backlog is sampled.
 const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 /// How long requests still in flight may take once the load stops (five attempts of up to
@@ -49,6 +53,8 @@ pub struct Shape {
     pub workers: (i32, i32),
     /// A broker of the pipeline's own, which the fault may stop, instead of the test bed's.
     pub own_broker: bool,
+    /// The intake lists orders with a bearer token from the Secret [`LIST_TOKEN_SECRET`].
+    pub list_token: bool,
     pub load: LoadOptions,
 }
 
@@ -61,6 +67,7 @@ impl Default for Shape {
             pods: (2, 4),
             workers: (2, 8),
             own_broker: false,
+            list_token: false,
             load: LoadOptions {
                 cancel_every: Some(25),
                 ..LoadOptions::default()
@@ -110,6 +117,9 @@ impl Stage {
             .wait_for_leader(2, &Default::default(), Duration::from_secs(90))
             .await?;
         let namespace = installed.pipelines.namespace.clone();
+        if shape.list_token {
+            apply_list_token(&bed, &namespace, LIST_TOKEN)?;
+        }
         apply_pipeline(&bed, &namespace, PIPELINE, &spec(&bed, &shape))?;
         let logs = installed.operator_logs();
         wait_for_condition(&installed.pipelines, PIPELINE, "Ready", "True", None, &logs).await;
@@ -175,6 +185,11 @@ impl Stage {
     /// The pipeline object as the API server has it.
     pub async fn pipeline(&self) -> anyhow::Result<Value> {
         pipeline(&self.installed.pipelines, PIPELINE).await
+    }
+
+    /// Sets the intake's listing token in its Secret (creating or rotating it).
+    pub fn apply_list_token(&self, token: &str) -> anyhow::Result<()> {
+        apply_list_token(&self.bed, &self.installed.pipelines.namespace, token)
     }
 
     /// `kubectl patch`es the pipeline's spec with a JSON merge patch of `spec`.
@@ -322,7 +337,7 @@ impl Stage {
 fn spec(bed: &TestBed, shape: &Shape) -> String {
     format!(
         "  kafka: {{bootstrapServers: \"{}\", topic: {}, partitions: {}}}\n\
-         \x20 producer: {{replicas: {}}}\n\
+         \x20 producer: {{replicas: {}{}}}\n\
          \x20 consumer:\n    replicas: {{min: {}, max: {}}}\n    workers: {{min: {}, max: {}}}\n    sessionTimeoutSeconds: 6\n\
          \x20 autoscaling:\n    mode: Enabled\n    pollIntervalSeconds: 2\n    targetDrainSeconds: 10\n    scaleDownStabilizationSeconds: 10\n    minRebalanceIntervalSeconds: 5\n\
          \x20 topicDeletionPolicy: Delete\n",
@@ -330,11 +345,27 @@ fn spec(bed: &TestBed, shape: &Shape) -> String {
         unique_name("chaos"),
         shape.partitions,
         shape.producers,
+        if shape.list_token {
+            format!(", ordersListTokenSecret: {{name: {LIST_TOKEN_SECRET}, key: token}}")
+        } else {
+            String::new()
+        },
         shape.pods.0,
         shape.pods.1,
         shape.workers.0,
         shape.workers.1,
     )
+}
+
+fn apply_list_token(bed: &TestBed, namespace: &str, token: &str) -> anyhow::Result<()> {
+    let secret = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: {LIST_TOKEN_SECRET}, namespace: {namespace}}}\nstringData: {{token: {token}}}\n"
+    );
+    succeed(
+        kubectl(bed, &["apply", "-f", "-"], Some(&secret))?,
+        "applying the listing token's Secret",
+    )
+    .map(|_| ())
 }
 
 /// SIGKILLs a pod's process: no shutdown, no commit, no flush.

@@ -62,3 +62,8 @@ async fn a_producer_killed_with_requests_in_flight_makes_each_retried_request_on
 async fn poison_on_every_partition_is_dead_lettered_and_the_partitions_move_on() {
     survives(Fault::Poison).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_rotated_under_load_rolls_the_intake_and_loses_no_order() {
+    survives(Fault::SecretRotation).await;
+}

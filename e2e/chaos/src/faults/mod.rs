@@ -14,6 +14,7 @@ mod operator_kill;
 mod poison;
 mod producer_kill;
 mod rebalance;
+mod secret_rotation;
 
 /// One fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -35,10 +36,12 @@ pub enum Fault {
     ProducerKill,
     /// Undecodable messages written to the order topic by a foreign client.
     Poison,
+    /// The intake's listing-token Secret rotated: its pods roll under load.
+    SecretRotation,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 8] = [
+    pub const ALL: [Fault; 9] = [
         Fault::ConsumerKill,
         Fault::Rebalance,
         Fault::BrokerStop,
@@ -47,6 +50,7 @@ impl Fault {
         Fault::ApiserverRestart,
         Fault::ProducerKill,
         Fault::Poison,
+        Fault::SecretRotation,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,6 +63,7 @@ impl Fault {
             Fault::ApiserverRestart => "kube-apiserver restart",
             Fault::ProducerKill => "producer SIGKILL, clients retry",
             Fault::Poison => "poison messages",
+            Fault::SecretRotation => "Secret rotated, intake rolls",
         }
     }
 
@@ -77,6 +82,16 @@ impl Fault {
             Fault::Rebalance | Fault::OperatorKill => Shape {
                 pods: (1, 6),
                 workers: (2, 4),
+                ..shape
+            },
+            // A rolling update stops old pods gracefully; a request that meets one closing its
+            // listener is sent again to another, as a client behind a Service would.
+            Fault::SecretRotation => Shape {
+                list_token: true,
+                load: e2e::load::LoadOptions {
+                    retry_unanswered: true,
+                    ..shape.load
+                },
                 ..shape
             },
             Fault::ProducerKill => Shape {
@@ -101,6 +116,7 @@ impl Fault {
             Fault::ApiserverRestart => apiserver::inject(stage).await,
             Fault::ProducerKill => producer_kill::inject(stage).await,
             Fault::Poison => poison::inject(stage).await,
+            Fault::SecretRotation => secret_rotation::inject(stage).await,
         }
     }
 }

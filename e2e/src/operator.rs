@@ -145,7 +145,7 @@ impl OperatorProcess {
         namespace: &str,
         lease: &str,
     ) -> anyhow::Result<Self> {
-        grant_lease(bed, namespace, lease)?;
+        grant_lease(bed, namespace, lease).await?;
         let mut process = ServiceProcess::spawn(bed, binary, "operator-tests", namespace, |c| {
             c.args(["--namespace", namespace, "--lease-name", lease])
                 .args(["--lease-namespace", namespace])
@@ -195,7 +195,7 @@ impl OperatorProcess {
 
 /// A Role letting the operator's ServiceAccount create Leases in `namespace` and read and
 /// renew `lease`: the chart's leader-election Role for another name and place.
-fn grant_lease(bed: &TestBed, namespace: &str, lease: &str) -> anyhow::Result<()> {
+async fn grant_lease(bed: &TestBed, namespace: &str, lease: &str) -> anyhow::Result<()> {
     let role = format!(
         "apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
@@ -216,7 +216,24 @@ subjects:
         kubectl(bed, &["apply", "-f", "-"], Some(&role))?,
         "granting the operator its Lease",
     )?;
-    Ok(())
+    // The API server's authorizer learns of a new Role from its own watch: a moment later.
+    let resource = format!("leases.coordination.k8s.io/{lease}");
+    let user = "system:serviceaccount:coffee-pipeline-system:coffee-operator";
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let args = [
+            "auth", "can-i", "patch", &resource, "-n", namespace, "--as", user,
+        ];
+        let answer = kubectl(bed, &args, None)?;
+        if String::from_utf8_lossy(&answer.stdout).trim() == "yes" {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the Role for Lease {namespace}/{lease} took no effect within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// A new namespace with a pod runtime for the operator's Deployments, running the binaries next

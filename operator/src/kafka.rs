@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use rdkafka::ClientConfig;
 use rdkafka::admin::{
-    AdminClient, AdminOptions, AlterConfig, NewPartitions, NewTopic, ResourceSpecifier,
-    TopicReplication,
+    AdminClient, AdminOptions, AlterConfig, ConfigSource, NewPartitions, NewTopic,
+    ResourceSpecifier, TopicReplication,
 };
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError;
@@ -150,15 +150,22 @@ impl KafkaAdmin {
             .describe_configs([&ResourceSpecifier::Topic(topic)], &options())
             .await
             .map_err(unreachable)?;
-        let mut config = BTreeMap::new();
+        let (mut config, mut set_on_topic) = (BTreeMap::new(), BTreeMap::new());
         for resource in described.into_iter().flatten() {
             for entry in resource.entries {
                 if let Some(value) = entry.value {
+                    if entry.source == ConfigSource::DynamicTopic {
+                        set_on_topic.insert(entry.name.clone(), value.clone());
+                    }
                     config.insert(entry.name, value);
                 }
             }
         }
-        Ok(Some(ObservedTopic { partitions, config }))
+        Ok(Some(ObservedTopic {
+            partitions,
+            config,
+            set_on_topic,
+        }))
     }
 
     /// Carries out `action` (a refused decrease is not an action on Kafka and does nothing).

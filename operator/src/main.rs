@@ -9,6 +9,7 @@ mod events;
 mod http;
 mod kafka;
 mod metrics;
+mod owner_record;
 mod reconcile;
 mod watches;
 

@@ -7,6 +7,8 @@ mod support;
 
 #[path = "pipeline/lifecycle.rs"]
 mod lifecycle;
+#[path = "pipeline/ownership.rs"]
+mod ownership;
 #[path = "pipeline/resilience.rs"]
 mod resilience;
 #[path = "pipeline/rotation.rs"]

@@ -54,8 +54,10 @@ pub struct KafkaSpec {
     /// Bootstrap servers, comma-separated `host:port`.
     #[schemars(length(min = 1, max = 1000))]
     pub bootstrap_servers: String,
-    /// The order topic; defaults to the pipeline's name. The status topic is `<topic>-status`,
-    /// the dead-letter topic `<topic>-dead-letters`.
+    /// The order topic; defaults to `<namespace>.<name>`, so that pipelines of one name in two
+    /// namespaces never share a topic or group. The status topic is `<topic>-status`, the
+    /// dead-letter topic `<topic>-dead-letters`, the control topic `<topic>-control`, the
+    /// consumer group `<topic>-processor`.
     #[schemars(regex(pattern = r"^[a-zA-Z0-9._-]{1,200}$"))]
     pub topic: Option<String>,
     /// Partitions of the order and status topics. They can grow but never shrink (Kafka cannot
@@ -69,6 +71,11 @@ pub struct KafkaSpec {
     /// corrected.
     #[serde(default)]
     pub topic_config: BTreeMap<String, String>,
+    /// Take an order topic that exists and that no pipeline owns (made by hand, or by another
+    /// tool). Without it such a topic is a `TopicConflict`: a pipeline never takes a topic by
+    /// accident. A topic another pipeline owns is never taken.
+    #[serde(default)]
+    pub adopt_existing_topic: bool,
     /// TLS to the brokers.
     pub tls: Option<TlsSpec>,
     /// SASL authentication to the brokers.

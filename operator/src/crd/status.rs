@@ -24,9 +24,14 @@ pub struct CoffeeOrderPipelineStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
-    /// The order topic.
+    /// The order topic. Once recorded it stays the pipeline's topic when `kafka.topic` is unset
+    /// (pipelines from before default names carried the namespace keep theirs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
+    /// The order topic this pipeline owns (created, or adopted on purpose), with its derived
+    /// topics and group: a deletion with `topicDeletionPolicy: Delete` removes only these.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claimed_topic: Option<String>,
     /// Partitions of the order topic, as Kafka reports them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partitions: Option<i32>,

@@ -11,7 +11,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use super::claim;
 use super::names::{Workload, topics_of};
+use super::ownership::Claim;
 use super::secret_versions::{self, SecretVersions};
 use super::status::{self, Judgement, TopicOutcome};
 use super::topic::{self, TopicAction};
@@ -26,20 +28,32 @@ const RESYNC: Duration = Duration::from_secs(60);
 /// changes trigger a reconcile anyway (they are watched), and failures retry with back-off, so
 /// this only bounds how long something unwatched goes unnoticed; at 5 s, 200 pipelines whose
 /// consumers were not running cost 40 reconciles a second.
-const NOT_READY_RESYNC: Duration = Duration::from_secs(30);
+pub(super) const NOT_READY_RESYNC: Duration = Duration::from_secs(30);
 
 pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Action, Error> {
+    let previous = pipeline.status.clone().unwrap_or_default();
+    let mut claimed_topic = previous.claimed_topic.clone();
+    // Claimed once the topics were found as desired: a check is recorded only after its claim
+    // held. Not read back from the cached pipeline alone, which may predate the status write
+    // that recorded the claim (and applying without it would drop it).
     let (topic_outcome, partitions, kafka_error) = match ctx.recent_topics(pipeline) {
-        Some(partitions) => (TopicOutcome::Ready, Some(partitions), None),
+        Some(partitions) => {
+            claimed_topic = Some(topics_of(pipeline).orders);
+            (TopicOutcome::Ready, Some(partitions), None)
+        }
         None => {
             refresh_secret_versions(pipeline, ctx).await;
             let checked = reconcile_topics(pipeline, ctx).await;
             if let (TopicOutcome::Ready, Some(partitions), None) = &checked {
                 ctx.topics_checked(pipeline, *partitions);
+                claimed_topic = Some(topics_of(pipeline).orders);
             }
             checked
         }
     };
+    if let TopicOutcome::Conflict { message } = &topic_outcome {
+        return claim::conflicted(pipeline, ctx, message).await;
+    }
     let consumer_replicas = replicas::consumer_replicas(
         &pipeline.spec,
         pipeline.status.as_ref(),
@@ -80,7 +94,6 @@ pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Acti
         &pipeline.name_any(),
         ready,
     );
-    let previous = pipeline.status.clone().unwrap_or_default();
     let new_status = CoffeeOrderPipelineStatus {
         observed_generation: pipeline.meta().generation,
         conditions: status::conditions(
@@ -90,6 +103,7 @@ pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Acti
             Time(k8s_openapi::jiff::Timestamp::now()),
         ),
         topic: Some(topics_of(pipeline).orders),
+        claimed_topic,
         partitions: partitions.or(previous.partitions),
         producer: Some(producer_status),
         consumer: Some(consumer_status),
@@ -168,6 +182,40 @@ async fn reconcile_topics(
             return (outcome, None, Some(error.into()));
         }
     };
+    let names = topics_of(pipeline);
+    let claim = match claim::claim(pipeline, ctx, &security, &names.orders).await {
+        Ok(claim) => claim,
+        Err(Error::Kafka(error)) => return failed(ctx, pipeline, error).await,
+        Err(error) => {
+            let message = error.to_string();
+            announce(
+                ctx,
+                pipeline,
+                true,
+                error.kind(),
+                "ClaimTopic",
+                message.clone(),
+            )
+            .await;
+            let outcome = TopicOutcome::Failed {
+                reason: error.kind().to_owned(),
+                message,
+            };
+            return (outcome, None, Some(error));
+        }
+    };
+    if let Claim::Conflict { message } = claim {
+        announce(
+            ctx,
+            pipeline,
+            true,
+            "TopicConflict",
+            "ClaimTopic",
+            message.clone(),
+        )
+        .await;
+        return (TopicOutcome::Conflict { message }, None, None);
+    }
     let mut outcome = TopicOutcome::Ready;
     let mut order_partitions = None;
     for (index, desired) in topic::desired(pipeline).iter().enumerate() {
@@ -228,6 +276,23 @@ async fn reconcile_topics(
         if index == 0 {
             order_partitions = partitions;
         }
+    }
+    if let Err(error) = claim::record(pipeline, ctx, &security, &names, &claim).await {
+        let message = error.to_string();
+        announce(
+            ctx,
+            pipeline,
+            true,
+            error.kind(),
+            "ClaimTopic",
+            message.clone(),
+        )
+        .await;
+        let outcome = TopicOutcome::Failed {
+            reason: error.kind().to_owned(),
+            message,
+        };
+        return (outcome, None, Some(error));
     }
     (outcome, order_partitions, None)
 }

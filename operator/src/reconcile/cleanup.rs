@@ -8,9 +8,11 @@ use kube::{Resource, ResourceExt};
 
 use super::apply::patch_status;
 use super::names::topics_of;
+use super::ownership::Owner;
 use super::status::{self, Judgement};
 use super::{Context, Error, announce, credentials};
 use crate::crd::{CoffeeOrderPipeline, TopicDeletionPolicy};
+use crate::owner_record;
 
 pub async fn cleanup(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Action, Error> {
     ctx.metrics.forget_pipeline(
@@ -23,18 +25,30 @@ pub async fn cleanup(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Ac
     }
     let names = topics_of(pipeline);
     let topics = names.all();
-    let namespace = pipeline.namespace().unwrap_or_default();
-    let security = credentials::resolve(&ctx.client, &namespace, &pipeline.spec.kafka).await;
-    let deleted = match security {
-        Ok(security) => ctx
-            .kafka
-            .delete(&pipeline.spec.kafka.bootstrap_servers, &security, &topics)
-            .await
-            .map_err(Error::from),
-        Err(error) => Err(Error::from(error)),
-    };
+    let claimed = pipeline
+        .status
+        .as_ref()
+        .and_then(|s| s.claimed_topic.as_deref());
+    if claimed != Some(names.orders.as_str()) {
+        let note = format!(
+            "kept topics {}: this pipeline does not own them (topicDeletionPolicy Delete removes only topics a pipeline created or adopted)",
+            topics.join(", ")
+        );
+        announce(ctx, pipeline, true, "TopicsKept", "DeleteTopics", note).await;
+        return Ok(Action::await_change());
+    }
+    let deleted = delete_owned(pipeline, ctx, &names).await;
     match deleted {
-        Ok(()) => {
+        Ok(false) => {
+            let note = format!(
+                "kept topics {}: their owner record on {} names another pipeline",
+                topics.join(", "),
+                names.control
+            );
+            announce(ctx, pipeline, true, "TopicsKept", "DeleteTopics", note).await;
+            Ok(Action::await_change())
+        }
+        Ok(true) => {
             announce(
                 ctx,
                 pipeline,
@@ -78,4 +92,23 @@ pub async fn cleanup(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Ac
             Err(error)
         }
     }
+}
+
+/// Deletes the pipeline's topics if their owner record on the broker still names it (the status
+/// could be stale: a topic is deleted only on the broker's word too); whether it did.
+async fn delete_owned(
+    pipeline: &CoffeeOrderPipeline,
+    ctx: &Context,
+    names: &super::names::TopicNames,
+) -> Result<bool, Error> {
+    let namespace = pipeline.namespace().unwrap_or_default();
+    let kafka = &pipeline.spec.kafka;
+    let security = credentials::resolve(&ctx.client, &namespace, kafka).await?;
+    let brokers = &kafka.bootstrap_servers;
+    let record = owner_record::read(brokers, &security, &names.control).await?;
+    if record.is_some_and(|owner| owner != Owner::of(pipeline)) {
+        return Ok(false);
+    }
+    ctx.kafka.delete(brokers, &security, &names.all()).await?;
+    Ok(true)
 }

@@ -2,9 +2,11 @@
 //! shells around the pure planners ([`topic`], [`workloads`], [`status`]).
 
 mod apply;
+mod claim;
 mod cleanup;
 pub mod credentials;
 pub mod names;
+pub mod ownership;
 pub mod secret_versions;
 pub mod status;
 pub mod topic;
@@ -193,6 +195,8 @@ pub enum Error {
     },
     #[error(transparent)]
     Credentials(#[from] credentials::CredentialsError),
+    #[error(transparent)]
+    OwnerRecord(#[from] crate::owner_record::OwnerRecordError),
     #[error("the pipeline has no namespace")]
     NoNamespace,
     #[error("finalizer: {0}")]
@@ -207,6 +211,7 @@ impl Error {
             Error::Kube(_) => "KubeApi",
             Error::Build { .. } => "Build",
             Error::Credentials(_) => "KafkaCredentialsUnavailable",
+            Error::OwnerRecord(_) => "OwnerRecordUnavailable",
             Error::NoNamespace => "NoNamespace",
             Error::Finalizer(_) => "Finalizer",
         }

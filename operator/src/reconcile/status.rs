@@ -21,6 +21,7 @@ pub fn owned(status: &CoffeeOrderPipelineStatus) -> CoffeeOrderPipelineStatus {
             .cloned()
             .collect(),
         topic: status.topic.clone(),
+        claimed_topic: status.claimed_topic.clone(),
         partitions: status.partitions,
         producer: status.producer.clone(),
         consumer: status.consumer.clone(),
@@ -32,8 +33,19 @@ pub fn owned(status: &CoffeeOrderPipelineStatus) -> CoffeeOrderPipelineStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TopicOutcome {
     Ready,
-    DecreaseRefused { topic: String, from: i32, to: i32 },
-    Failed { reason: String, message: String },
+    DecreaseRefused {
+        topic: String,
+        from: i32,
+        to: i32,
+    },
+    Failed {
+        reason: String,
+        message: String,
+    },
+    /// The order topic is another pipeline's, or nobody's and not adopted: nothing was touched.
+    Conflict {
+        message: String,
+    },
 }
 
 /// A condition before it is stamped with generation and time.
@@ -63,6 +75,7 @@ pub fn topic_condition(outcome: &TopicOutcome, partitions: Option<i32>) -> Judge
             ),
         ),
         TopicOutcome::Failed { reason, message } => (false, reason.clone(), message.clone()),
+        TopicOutcome::Conflict { message } => (false, "TopicConflict".to_owned(), message.clone()),
     };
     Judgement {
         type_: "TopicReady",

@@ -22,7 +22,10 @@ pub struct DesiredTopic {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObservedTopic {
     pub partitions: i32,
+    /// Every setting in effect, defaults included.
     pub config: BTreeMap<String, String>,
+    /// The settings set on the topic itself, by the operator or anyone else.
+    pub set_on_topic: BTreeMap<String, String>,
 }
 
 /// One step towards the desired topic.
@@ -40,7 +43,11 @@ pub enum TopicAction {
         from: i32,
         to: i32,
     },
-    /// Sets these managed keys to their desired values (drift or a spec change).
+    /// Makes these the topic's own settings (drift or a spec change): the spec's keys at their
+    /// desired values and every other key set on the topic as it is. The whole set, because
+    /// AlterConfigs replaces it (IncrementalAlterConfigs, which would not need that, is not in
+    /// rust-rdkafka, and FFI is not ours to write): a key the spec never named, set by an
+    /// administrator, survives.
     SetConfig {
         name: String,
         config: BTreeMap<String, String>,
@@ -107,9 +114,11 @@ pub fn plan(desired: &DesiredTopic, observed: Option<&ObservedTopic>) -> Vec<Top
         .iter()
         .any(|(key, value)| observed.config.get(key) != Some(value));
     if drifted {
+        let mut config = observed.set_on_topic.clone();
+        config.extend(desired.config.clone());
         actions.push(TopicAction::SetConfig {
             name: desired.name.clone(),
-            config: desired.config.clone(),
+            config,
         });
     }
     actions
@@ -131,13 +140,16 @@ mod tests {
         }
     }
 
+    /// A topic whose settings were all set on it.
     fn observed(partitions: i32, config: &[(&str, &str)]) -> ObservedTopic {
+        let config: BTreeMap<String, String> = config
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
         ObservedTopic {
             partitions,
-            config: config
-                .iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
-                .collect(),
+            set_on_topic: config.clone(),
+            config,
         }
     }
 
@@ -188,6 +200,29 @@ mod tests {
                 name: "orders".into(),
                 config: desired.config.clone()
             }]
+        );
+    }
+
+    #[test]
+    fn settings_the_spec_does_not_name_survive_a_drift_correction() {
+        let desired = topic(6, &[("retention.ms", "1000")]);
+        let mut found = observed(
+            6,
+            &[("retention.ms", "5"), ("max.message.bytes", "2000000")],
+        );
+        found.config.insert("segment.ms".into(), "604800000".into());
+        let actions = plan(&desired, Some(&found));
+        let expected = BTreeMap::from([
+            ("max.message.bytes".to_owned(), "2000000".to_owned()),
+            ("retention.ms".to_owned(), "1000".to_owned()),
+        ]);
+        assert_eq!(
+            actions,
+            vec![TopicAction::SetConfig {
+                name: "orders".into(),
+                config: expected
+            }],
+            "the administrator's key stays, a default is not pinned"
         );
     }
 

@@ -100,11 +100,11 @@ fn the_consumer_is_wired_to_its_topics_and_group() {
     );
     for (var, value) in [
         ("KAFKA_BROKERS", "k:9092"),
-        ("KAFKA_TOPIC", "bar"),
-        ("KAFKA_STATUS_TOPIC", "bar-status"),
-        ("KAFKA_DEAD_LETTER_TOPIC", "bar-dead-letters"),
-        ("KAFKA_CONTROL_TOPIC", "bar-control"),
-        ("KAFKA_GROUP_ID", "bar-processor"),
+        ("KAFKA_TOPIC", "shop.bar"),
+        ("KAFKA_STATUS_TOPIC", "shop.bar-status"),
+        ("KAFKA_DEAD_LETTER_TOPIC", "shop.bar-dead-letters"),
+        ("KAFKA_CONTROL_TOPIC", "shop.bar-control"),
+        ("KAFKA_GROUP_ID", "shop.bar-processor"),
         ("KAFKA_SESSION_TIMEOUT_MS", "10000"),
     ] {
         assert_eq!(env_value(&container, var)["value"], value, "{var}");

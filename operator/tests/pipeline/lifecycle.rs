@@ -176,9 +176,11 @@ async fn a_pipeline_is_created_grown_refused_a_decrease_and_deleted_with_its_top
     assert_eq!(String::from_utf8_lossy(&can.stdout).trim(), "no");
 
     // Configuration drift made behind the operator's back is corrected at the next check (here
-    // the one the partition change below causes).
+    // the one the partition change below causes); a key the spec does not name, set by an
+    // administrator, is left as it is.
     let drift = rdkafka::admin::AlterConfig::new(ResourceSpecifier::Topic(&topic))
-        .set("retention.ms", "7200000");
+        .set("retention.ms", "7200000")
+        .set("max.message.bytes", "2000000");
     admin(&bed)
         .await
         .unwrap()
@@ -218,6 +220,13 @@ async fn a_pipeline_is_created_grown_refused_a_decrease_and_deleted_with_its_top
     )
     .await
     .unwrap();
+    assert_eq!(
+        topic_config(&bed, &topic, "max.message.bytes")
+            .await
+            .as_deref(),
+        Some("2000000"),
+        "the administrator's setting survives the correction"
+    );
 
     // Fewer partitions: refused and reported, the topic keeps 5.
     apply_pipeline(

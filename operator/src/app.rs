@@ -148,12 +148,14 @@ async fn run_controller(
         clusters: Clusters::default(),
         events: events.clone(),
         metrics: metrics.autoscaler.clone(),
+        allowed_clusters: args.allowed_kafka_clusters.clone(),
     });
     let ctx = Arc::new(Context::new(
         client,
         events,
         metrics,
         args.workload_defaults(),
+        args.allowed_kafka_clusters.clone(),
     ));
     let (store, writer) = reflector::store();
     // Reconcile on what the reconciler acts on, not on every status write: the autoscaler

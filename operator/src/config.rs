@@ -2,6 +2,7 @@
 
 use coffee_telemetry::LogFormat;
 
+use crate::allowed_clusters::AllowedClusters;
 use crate::crd::PodOptions;
 use crate::reconcile::workloads::WorkloadDefaults;
 
@@ -49,6 +50,11 @@ pub struct RunArgs {
     /// topologySpreadConstraints, priorityClassName, imagePullSecrets).
     #[arg(long, env = "POD_DEFAULTS", default_value = "{}", value_parser = pod_defaults)]
     pub pod_defaults: PodOptions,
+    /// The Kafka clusters pipelines may name, comma-separated `host:port` or `*.domain:port`;
+    /// a pipeline naming another gets `KafkaClusterNotAllowed` and is never dialled. Every
+    /// cluster when empty.
+    #[arg(long, env = "ALLOWED_KAFKA_CLUSTERS", default_value = "", value_parser = AllowedClusters::parse)]
+    pub allowed_kafka_clusters: AllowedClusters,
 }
 
 impl RunArgs {

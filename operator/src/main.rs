@@ -1,6 +1,7 @@
 //! `coffee-operator`: reconciles `CoffeeOrderPipeline` objects into Kafka topics and the
 //! producer and consumer workloads.
 
+mod allowed_clusters;
 mod app;
 mod autoscale;
 mod config;

@@ -53,3 +53,10 @@ fn an_empty_default_image_is_refused_at_start() {
     let message = refused(&["--consumer-image", " "]);
     assert!(message.contains("--consumer-image"), "{message}");
 }
+
+#[test]
+fn an_allowed_cluster_that_is_not_host_port_is_refused_at_start() {
+    let message = refused(&["--allowed-kafka-clusters", "kafka.example.com"]);
+    assert!(message.contains("--allowed-kafka-clusters"), "{message}");
+    assert!(message.contains("host:port"), "{message}");
+}

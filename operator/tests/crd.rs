@@ -327,3 +327,82 @@ fn misspelt_pod_options_are_refused_not_dropped() {
         stderr(&output)
     );
 }
+
+fn refused_with(output: &Output, words: &str) {
+    assert!(!output.status.success(), "accepted");
+    assert!(stderr(output).contains(words), "{}", stderr(output));
+}
+
+#[test]
+fn kafka_internal_and_dot_topic_names_are_refused() {
+    let bed = TestBed::load().unwrap();
+    install_crd(&bed);
+    for topic in ["__consumer_offsets", "'.'", "'..'"] {
+        let spec = format!(
+            "  kafka:\n    bootstrapServers: k:9092\n    partitions: 1\n    topic: {topic}\n"
+        );
+        refused_with(&dry_run(&bed, "internal", &spec), "must not start with __");
+    }
+}
+
+#[test]
+fn a_topic_named_like_another_pipelines_derived_topic_is_refused() {
+    let bed = TestBed::load().unwrap();
+    install_crd(&bed);
+    for topic in [
+        "espresso-status",
+        "espresso-dead-letters",
+        "espresso-control",
+    ] {
+        let spec = format!(
+            "  kafka:\n    bootstrapServers: k:9092\n    partitions: 1\n    topic: {topic}\n"
+        );
+        refused_with(
+            &dry_run(&bed, "derived", &spec),
+            "another pipeline's derived topics",
+        );
+    }
+}
+
+#[test]
+fn sasl_plain_without_tls_is_refused_unless_allowed_on_purpose() {
+    let bed = TestBed::load().unwrap();
+    install_crd(&bed);
+    let spec = |extra: &str| {
+        format!(
+            "  kafka:\n    bootstrapServers: k:9092\n    partitions: 1\n    sasl: {{mechanism: PLAIN, secretName: s}}\n{extra}"
+        )
+    };
+    refused_with(&dry_run(&bed, "plain", &spec("")), "clear text");
+    let allowed = dry_run(&bed, "plain", &spec("    allowInsecureSasl: true\n"));
+    assert!(allowed.status.success(), "{}", stderr(&allowed));
+}
+
+#[test]
+fn the_topic_and_the_cluster_cannot_change_after_creation() {
+    let bed = TestBed::load().unwrap();
+    install_crd(&bed);
+    let name = e2e::fixtures::unique_name("immutable");
+    let object = |brokers: &str, topic: &str| {
+        format!(
+            "apiVersion: coffee-pipeline.io/v1alpha1\nkind: CoffeeOrderPipeline\nmetadata:\n  name: {name}\n  namespace: default\nspec:\n  kafka:\n    bootstrapServers: {brokers}\n    partitions: 1{topic}\n"
+        )
+    };
+    let created = kubectl(&bed, &["apply", "-f", "-"], Some(&object("k:9092", "")));
+    assert!(created.status.success(), "{}", stderr(&created));
+    let apply = |yaml: String| kubectl(&bed, &["apply", "-f", "-"], Some(&yaml));
+    refused_with(
+        &apply(object("k:9092", "\n    topic: moved")),
+        "kafka.topic cannot be set",
+    );
+    refused_with(
+        &apply(object("other:9092", "")),
+        "kafka.bootstrapServers cannot change",
+    );
+    let deleted = kubectl(
+        &bed,
+        &["delete", "cop", &name, "-n", "default", "--wait=false"],
+        None,
+    );
+    assert!(deleted.status.success(), "{}", stderr(&deleted));
+}

@@ -7,6 +7,8 @@
 mod alerts;
 #[path = "install/chart.rs"]
 mod chart;
+#[path = "install/clusters.rs"]
+mod clusters;
 #[path = "install/images.rs"]
 mod images;
 #[path = "install/lifecycle.rs"]

@@ -32,6 +32,8 @@ pub struct Shared {
     pub clusters: Clusters,
     pub events: Events,
     pub metrics: AutoscalerMetrics,
+    /// The Kafka clusters pipelines may name: the autoscaler dials no other.
+    pub allowed_clusters: crate::allowed_clusters::AllowedClusters,
 }
 
 /// Why a poll could not decide.

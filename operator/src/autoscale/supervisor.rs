@@ -71,7 +71,13 @@ fn sync(
 ) {
     let mut alive = Vec::new();
     for pipeline in store.state() {
-        if pipeline.metadata.deletion_timestamp.is_some() {
+        let allowed = shared
+            .allowed_clusters
+            .check(&pipeline.spec.kafka.bootstrap_servers);
+        if pipeline.metadata.deletion_timestamp.is_some()
+            || !crate::reconcile::ownership::claims_its_topic(&pipeline)
+            || allowed.is_err()
+        {
             continue;
         }
         let key = (

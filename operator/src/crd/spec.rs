@@ -50,6 +50,9 @@ pub struct CoffeeOrderPipelineSpec {
 /// The Kafka cluster and the order topic.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("has(oldSelf.topic) == has(self.topic) && (!has(self.topic) || self.topic == oldSelf.topic)").message("kafka.topic cannot be set, changed or removed after creation: the pipeline's topics, data and consumer group stay where they are; create a new pipeline for a new topic"))]
+#[x_kube(validation = Rule::new("self.bootstrapServers == oldSelf.bootstrapServers").message("kafka.bootstrapServers cannot change after creation: the topics live on the cluster the pipeline was created on; create a new pipeline for another cluster"))]
+#[x_kube(validation = Rule::new("!has(self.sasl) || self.sasl.mechanism != 'PLAIN' || has(self.tls) || (has(self.allowInsecureSasl) && self.allowInsecureSasl)").message("SASL PLAIN without tls sends the password in clear text: add kafka.tls, use SCRAM, or set kafka.allowInsecureSasl: true on a network you trust"))]
 pub struct KafkaSpec {
     /// Bootstrap servers, comma-separated `host:port`.
     #[schemars(length(min = 1, max = 1000))]
@@ -59,6 +62,8 @@ pub struct KafkaSpec {
     /// dead-letter topic `<topic>-dead-letters`, the control topic `<topic>-control`, the
     /// consumer group `<topic>-processor`.
     #[schemars(regex(pattern = r"^[a-zA-Z0-9._-]{1,200}$"))]
+    #[x_kube(validation = Rule::new("!self.startsWith('__') && self != '.' && self != '..'").message("kafka.topic must not start with __ (Kafka's internal topics) nor be . or .."))]
+    #[x_kube(validation = Rule::new("!self.endsWith('-status') && !self.endsWith('-dead-letters') && !self.endsWith('-control')").message("kafka.topic must not end with -status, -dead-letters or -control: those are the names of another pipeline's derived topics"))]
     pub topic: Option<String>,
     /// Partitions of the order and status topics. They can grow but never shrink (Kafka cannot
     /// take partitions away); a decrease is refused and reported, not applied.
@@ -76,6 +81,10 @@ pub struct KafkaSpec {
     /// accident. A topic another pipeline owns is never taken.
     #[serde(default)]
     pub adopt_existing_topic: bool,
+    /// Allow SASL PLAIN without TLS, which sends the password in clear text; only for a network
+    /// you trust.
+    #[serde(default)]
+    pub allow_insecure_sasl: bool,
     /// TLS to the brokers.
     pub tls: Option<TlsSpec>,
     /// SASL authentication to the brokers.

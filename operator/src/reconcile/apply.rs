@@ -31,6 +31,13 @@ const RESYNC: Duration = Duration::from_secs(60);
 pub(super) const NOT_READY_RESYNC: Duration = Duration::from_secs(30);
 
 pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Action, Error> {
+    // Before any Secret is read or any broker dialled.
+    if let Err(message) = ctx
+        .allowed_clusters
+        .check(&pipeline.spec.kafka.bootstrap_servers)
+    {
+        return claim::refused(pipeline, ctx, "KafkaClusterNotAllowed", &message).await;
+    }
     let previous = pipeline.status.clone().unwrap_or_default();
     let mut claimed_topic = previous.claimed_topic.clone();
     // Claimed once the topics were found as desired: a check is recorded only after its claim
@@ -52,7 +59,7 @@ pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Acti
         }
     };
     if let TopicOutcome::Conflict { message } = &topic_outcome {
-        return claim::conflicted(pipeline, ctx, message).await;
+        return claim::refused(pipeline, ctx, "TopicConflict", message).await;
     }
     let consumer_replicas = replicas::consumer_replicas(
         &pipeline.spec,
@@ -205,15 +212,6 @@ async fn reconcile_topics(
         }
     };
     if let Claim::Conflict { message } = claim {
-        announce(
-            ctx,
-            pipeline,
-            true,
-            "TopicConflict",
-            "ClaimTopic",
-            message.clone(),
-        )
-        .await;
         return (TopicOutcome::Conflict { message }, None, None);
     }
     let mut outcome = TopicOutcome::Ready;

@@ -35,18 +35,25 @@ pub(super) async fn claim(
     Ok(ownership::decide(pipeline, topic, exists, record.as_ref()))
 }
 
-/// The order topic is not this pipeline's: its status says so, and no workload runs (its
-/// consumers would join another team's group).
-pub(super) async fn conflicted(
+/// The pipeline may not run here (its order topic is another's, or its Kafka cluster is not
+/// allowed): its status says why with `reason`, and no workload runs (its consumers would join
+/// another team's group, or dial a cluster they may not).
+pub(super) async fn refused(
     pipeline: &CoffeeOrderPipeline,
     ctx: &Context,
+    reason: &str,
     message: &str,
 ) -> Result<Action, Error> {
     let previous = pipeline.status.clone().unwrap_or_default();
+    let ready = previous.conditions.iter().find(|c| c.type_ == "Ready");
+    // Told once, when it starts (the pipeline is looked at again every 30 s).
+    if ready.is_none_or(|c| c.reason != reason || c.message != message) {
+        announce(ctx, pipeline, true, reason, "Reconcile", message.to_owned()).await;
+    }
     let judgement = |type_| Judgement {
         type_,
         ready: false,
-        reason: "TopicConflict".to_owned(),
+        reason: reason.to_owned(),
         message: message.to_owned(),
     };
     let mut status = status::owned(&previous);

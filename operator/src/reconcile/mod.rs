@@ -42,6 +42,8 @@ pub struct Context {
     pub metrics: Metrics,
     /// What pipelines' pods get where their spec is silent.
     pub workload_defaults: workloads::WorkloadDefaults,
+    /// The Kafka clusters pipelines may name.
+    pub allowed_clusters: crate::allowed_clusters::AllowedClusters,
     /// Consecutive failed reconciles per pipeline (`namespace/name`), for the back-off.
     pub failures: Mutex<HashMap<String, u32>>,
     /// When each pipeline's topics were last found as desired, for which generation, with how
@@ -71,6 +73,7 @@ impl Context {
         events: Events,
         metrics: Metrics,
         workload_defaults: workloads::WorkloadDefaults,
+        allowed_clusters: crate::allowed_clusters::AllowedClusters,
     ) -> Self {
         Self {
             client,
@@ -78,6 +81,7 @@ impl Context {
             events,
             metrics,
             workload_defaults,
+            allowed_clusters,
             failures: Mutex::new(HashMap::new()),
             topics_checked: Mutex::new(HashMap::new()),
             secret_versions: Mutex::new(HashMap::new()),

@@ -32,6 +32,18 @@ impl Owner {
     }
 }
 
+/// Whether the status records the pipeline's order topic as its own: only then may anything act
+/// on its topics and group — the autoscaler included, which would otherwise read another team's
+/// offsets and set another team's worker count (a conflicting pipeline derives the same group
+/// and control topic).
+pub fn claims_its_topic(pipeline: &CoffeeOrderPipeline) -> bool {
+    let claimed = pipeline
+        .status
+        .as_ref()
+        .and_then(|s| s.claimed_topic.as_deref());
+    claimed == Some(super::names::topics_of(pipeline).orders.as_str())
+}
+
 /// What a pipeline may do with its order topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -168,6 +180,19 @@ mod tests {
             decide(&mine, "bar", true, None),
             Claim::Adopt { .. }
         ));
+    }
+
+    #[test]
+    fn only_a_pipeline_whose_status_claims_its_topic_may_be_acted_on() {
+        let mut mine = pipeline("u1");
+        assert!(!claims_its_topic(&mine));
+        mine.status = Some(CoffeeOrderPipelineStatus {
+            claimed_topic: Some("shop.bar".into()),
+            ..Default::default()
+        });
+        assert!(claims_its_topic(&mine));
+        mine.spec.kafka.topic = Some("elsewhere".into());
+        assert!(!claims_its_topic(&mine));
     }
 
     #[test]

@@ -17,7 +17,7 @@ const WAIT: Duration = Duration::from_secs(90);
 fn spec(bed: &TestBed, topic: Option<&str>, extra: &str) -> String {
     let topic = topic.map_or(String::new(), |t| format!("\n    topic: {t}"));
     format!(
-        "  kafka:\n    bootstrapServers: \"{}\"{topic}\n    partitions: 1{extra}\n  producer:\n    replicas: 1\n  topicDeletionPolicy: Delete\n",
+        "  kafka:\n    bootstrapServers: \"{}\"{topic}\n    partitions: 1{extra}\n  producer:\n    replicas: 1\n  autoscaling:\n    mode: Observe\n    pollIntervalSeconds: 1\n    targetDrainSeconds: 10\n  topicDeletionPolicy: Delete\n",
         bed.kafka_bootstrap_servers
     )
 }
@@ -139,6 +139,17 @@ async fn a_pipeline_naming_another_pipelines_topic_conflicts_runs_nothing_and_de
     assert!(
         consumers.is_none(),
         "a conflicting pipeline runs no consumer"
+    );
+    // Nor does the autoscaler touch it: it would read the first's group (the same name) and
+    // set the first's worker count. It writes nothing to the second's status either.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let second = pipeline(&scene, "second")
+        .await
+        .expect("the second pipeline");
+    assert!(
+        second["status"]["autoscaling"].is_null() && condition(&second, "Scaling").is_null(),
+        "the autoscaler acted on a conflicting pipeline: {}",
+        second["status"]
     );
 
     delete(&bed, &scene, "second");

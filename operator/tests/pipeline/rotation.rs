@@ -116,7 +116,7 @@ async fn a_rotated_secret_rolls_the_pods_that_read_it() {
     apply_secret(&bed, &ns, "support", &[("token", OLD_TOKEN)]);
     let operator = start_operator(&bed, &scene).await.expect("the operator");
     let spec = format!(
-        "  kafka:\n    bootstrapServers: \"{}\"\n    topic: {}\n    partitions: 2\n    sasl: {{mechanism: PLAIN, secretName: kafka-user}}\n  producer:\n    replicas: 1\n    ordersListTokenSecret: {{name: support, key: token}}\n",
+        "  kafka:\n    bootstrapServers: \"{}\"\n    topic: {}\n    partitions: 2\n    sasl: {{mechanism: PLAIN, secretName: kafka-user}}\n    allowInsecureSasl: true\n  producer:\n    replicas: 1\n    ordersListTokenSecret: {{name: support, key: token}}\n",
         broker.bootstrap_servers(),
         unique_name("cop-rotate")
     );

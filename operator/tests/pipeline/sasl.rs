@@ -33,7 +33,7 @@ async fn a_pipeline_on_a_sasl_cluster_authenticates_with_its_secret() {
     let operator = start_operator(&bed, &scene).await.unwrap();
     let topic = unique_name("cop-sasl");
     let spec = format!(
-        "  kafka:\n    bootstrapServers: \"{}\"\n    topic: {topic}\n    partitions: 2\n    sasl: {{mechanism: PLAIN, secretName: kafka-user}}\n  producer:\n    replicas: 1\n",
+        "  kafka:\n    bootstrapServers: \"{}\"\n    topic: {topic}\n    partitions: 2\n    sasl: {{mechanism: PLAIN, secretName: kafka-user}}\n    allowInsecureSasl: true\n  producer:\n    replicas: 1\n",
         broker.bootstrap_servers()
     );
     apply_pipeline(&bed, &scene.namespace, "secured", &spec).unwrap();

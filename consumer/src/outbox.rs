@@ -75,6 +75,10 @@ impl Deliveries {
                 warn!(%error, "an informational status event was not written");
             }
             (Delivery::Finishes(outcome), None) => {
+                // Finished for redeliveries only now: marked when handed over, a redelivery
+                // (the partition revoked and given back) would be skipped and its offset
+                // committed while the outcome was not yet in Kafka.
+                self.shared.lock().finished.insert(outcome.event.order_id);
                 self.shared.finish(outcome.source);
             }
             (Delivery::Finishes(mut outcome), Some(error)) => {

@@ -51,28 +51,22 @@ impl Context {
         }
         let began = Instant::now();
         let key = job.order_id;
-        let concluded = self
-            .carry_out(job, already_finished, timer)
+        self.carry_out(job, already_finished, timer)
             .instrument(span)
             .await;
         self.shared
             .metrics
             .processing_duration
             .observe(began.elapsed().as_secs_f64());
-        let next_ready = {
-            let mut state = self.shared.lock();
-            if concluded {
-                state.finished.insert(key);
-            }
-            state.scheduler.finish(key)
-        };
+        let next_ready = self.shared.lock().scheduler.finish(key);
         if next_ready {
             self.shared.work.notify_one();
         }
     }
 
-    /// Returns whether the order reached a final outcome here (rather than being skipped).
-    async fn carry_out(&self, job: Job, already_finished: bool, timer: &mut BrewTimer) -> bool {
+    /// Decides and carries out; the order counts as finished (for redeliveries) once Kafka has
+    /// its outcome (see [`crate::outbox`]).
+    async fn carry_out(&self, job: Job, already_finished: bool, timer: &mut BrewTimer) {
         let decision = plan(
             Taken {
                 coffee_type: &job.order.coffee_type,
@@ -90,7 +84,6 @@ impl Context {
                     .with_label_values(&["duplicate"])
                     .inc();
                 debug!("already finished; not brewed again");
-                return false;
             }
             Plan::Cancel => {
                 self.conclude(
@@ -127,7 +120,6 @@ impl Context {
                     .inc();
             }
         }
-        true
     }
 
     /// Writes the final status; the offset finishes when it is acknowledged.

@@ -12,12 +12,17 @@ impl AllowedClusters {
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut entries = Vec::new();
         for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (host, port) = split(entry)
-                .ok_or_else(|| format!("{entry:?} is not host:port (or *.domain:port)"))?;
-            if port.parse::<u16>().is_err() || host.is_empty() || host[1..].contains('*') {
-                return Err(format!("{entry:?} is not host:port (or *.domain:port)"));
+            let bad = || format!("{entry:?} is not host:port (or *.domain:port)");
+            let (host, port) = split(entry).ok_or_else(bad)?;
+            let name = host.strip_prefix("*.").unwrap_or(host);
+            if !is_host(name) {
+                return Err(bad());
             }
-            entries.push((host.to_ascii_lowercase(), port.to_owned()));
+            let pattern = match host.starts_with("*.") {
+                true => format!(".{name}"),
+                false => name.to_owned(),
+            };
+            entries.push((pattern.to_ascii_lowercase(), port.to_owned()));
         }
         Ok(Self(entries))
     }
@@ -33,15 +38,18 @@ impl AllowedClusters {
             .map(str::trim)
             .filter(|s| !s.is_empty())
         {
+            // A scheme, a path or anything but a plain host name or address is refused: what
+            // librdkafka would dial must be exactly what was checked.
             let allowed = split(server).is_some_and(|(host, port)| {
                 let host = host.to_ascii_lowercase();
-                self.0.iter().any(|(pattern, allowed_port)| {
-                    allowed_port == port
-                        && match pattern.strip_prefix('*') {
-                            Some(domain) => host.ends_with(domain),
-                            None => *pattern == host,
-                        }
-                })
+                is_host(&host)
+                    && self.0.iter().any(|(pattern, allowed_port)| {
+                        allowed_port == port
+                            && match pattern.starts_with('.') {
+                                true => host.ends_with(pattern.as_str()),
+                                false => *pattern == host,
+                            }
+                    })
             });
             if !allowed {
                 return Err(format!(
@@ -53,8 +61,20 @@ impl AllowedClusters {
     }
 }
 
+/// `host:port` with a port that is a number.
 fn split(entry: &str) -> Option<(&str, &str)> {
-    entry.rsplit_once(':')
+    entry
+        .rsplit_once(':')
+        .filter(|(_, port)| port.parse::<u16>().is_ok())
+}
+
+/// A DNS name or IPv4 address: letters, digits, `-` and `.` only, not empty.
+fn is_host(host: &str) -> bool {
+    !host.is_empty()
+        && !host.starts_with('.')
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
 }
 
 #[cfg(test)]
@@ -90,8 +110,27 @@ mod tests {
 
     #[test]
     fn entries_that_are_not_host_port_are_refused() {
-        for bad in ["kafka", "kafka:http", "a*b:9092", ":9092"] {
+        for bad in [
+            "kafka",
+            "kafka:http",
+            "a*b:9092",
+            ":9092",
+            "*:9093",
+            "*foo:9093",
+            "é:9092",
+        ] {
             assert!(AllowedClusters::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_server_with_a_scheme_or_a_path_is_not_allowed() {
+        let list = allowed("*.kafka.example.com:9093");
+        for sneaky in [
+            "PLAINTEXT://evil.example:9093/x.kafka.example.com:9093",
+            "evil.example/b.kafka.example.com:9093",
+        ] {
+            assert!(list.check(sneaky).is_err(), "{sneaky}");
         }
     }
 }

@@ -34,6 +34,9 @@ pub enum KafkaAdminError {
         topic: String,
         reason: String,
     },
+    /// A topic to create existed already (someone created it since it was observed absent).
+    #[error("topic {topic} already exists")]
+    AlreadyExists { topic: String },
 }
 
 impl KafkaAdminError {
@@ -42,6 +45,7 @@ impl KafkaAdminError {
         match self {
             KafkaAdminError::Unreachable { .. } => "KafkaUnreachable",
             KafkaAdminError::Refused { .. } => "KafkaRefused",
+            KafkaAdminError::AlreadyExists { .. } => "TopicAlreadyExists",
         }
     }
 }
@@ -237,8 +241,11 @@ impl KafkaAdmin {
         for result in results {
             match result {
                 Ok(_) => {}
-                // Another reconcile (or a restarted operator) got there first.
-                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) if operation == "create" => {}
+                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) if operation == "create" => {
+                    return Err(KafkaAdminError::AlreadyExists {
+                        topic: topic.clone(),
+                    });
+                }
                 Err((_, code)) if is_unreachable(code) => {
                     return Err(KafkaAdminError::Unreachable {
                         brokers: brokers.to_owned(),

@@ -42,16 +42,17 @@ fn read_blocking(
     config: &rdkafka::ClientConfig,
     control: &str,
 ) -> Result<Option<Owner>, OwnerRecordError> {
-    let failed = |e: KafkaError| error("reading", control, e.to_string());
+    let failed = |e: KafkaError| error("reading", control, explain(&e));
     let consumer: BaseConsumer = config
         .clone()
         .set("group.id", "coffee-operator-owner-reader")
         .set("enable.auto.commit", "false")
         .create()
         .map_err(failed)?;
+    // Only a topic that does not exist holds no record: any other failure (a timeout, no
+    // leader, no authorization) is an error, never "nobody owns it".
     let (low, high) = match consumer.fetch_watermarks(control, 0, TIMEOUT) {
         Ok(marks) => marks,
-        Err(KafkaError::MetadataFetch(_)) => return Ok(None),
         Err(e) if is_unknown_topic(&e) => return Ok(None),
         Err(e) => return Err(failed(e)),
     };
@@ -96,6 +97,7 @@ pub async fn write(
     let producer: FutureProducer = client_config(brokers, security)
         .set("enable.idempotence", "true")
         .set("acks", "all")
+        .set("message.timeout.ms", TIMEOUT.as_millis().to_string())
         .create()
         .map_err(|e| error("writing", control, e.to_string()))?;
     let body = serde_json::to_vec(owner).map_err(|e| error("writing", control, e.to_string()))?;
@@ -105,12 +107,38 @@ pub async fn write(
             TIMEOUT,
         )
         .await
-        .map_err(|(e, _)| error("writing", control, e.to_string()))?;
+        .map_err(|(e, _)| error("writing", control, explain(&e)))?;
     Ok(())
 }
 
+/// The error, saying so when it means Kafka did not answer at all.
+fn explain(error: &KafkaError) -> String {
+    use rdkafka::types::RDKafkaErrorCode::{
+        AllBrokersDown, BrokerTransportFailure, MessageTimedOut, OperationTimedOut, Resolve,
+    };
+    let silent = matches!(
+        error.rdkafka_error_code(),
+        Some(
+            AllBrokersDown | BrokerTransportFailure | MessageTimedOut | OperationTimedOut | Resolve
+        )
+    ) || matches!(
+        error,
+        KafkaError::MetadataFetch(AllBrokersDown | OperationTimedOut)
+    );
+    match silent {
+        true => format!("Kafka is unreachable ({error})"),
+        false => error.to_string(),
+    }
+}
+
 fn is_unknown_topic(error: &KafkaError) -> bool {
-    error.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition)
+    use rdkafka::types::RDKafkaErrorCode::{
+        UnknownPartition, UnknownTopic, UnknownTopicOrPartition,
+    };
+    matches!(
+        error,
+        KafkaError::MetadataFetch(UnknownTopicOrPartition | UnknownTopic | UnknownPartition)
+    ) || error.rdkafka_error_code() == Some(UnknownTopicOrPartition)
 }
 
 fn error(action: &'static str, topic: &str, reason: String) -> OwnerRecordError {

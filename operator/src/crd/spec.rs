@@ -77,8 +77,9 @@ pub struct KafkaSpec {
     #[serde(default)]
     pub topic_config: BTreeMap<String, String>,
     /// Take an order topic that exists and that no pipeline owns (made by hand, or by another
-    /// tool). Without it such a topic is a `TopicConflict`: a pipeline never takes a topic by
-    /// accident. A topic another pipeline owns is never taken.
+    /// tool), or one a pipeline of the same namespace and name owned before (deleted with
+    /// `Retain`, created again). Without it such a topic is a `TopicConflict`: a pipeline never
+    /// takes a topic by accident. A topic another pipeline owns is never taken.
     #[serde(default)]
     pub adopt_existing_topic: bool,
     /// Allow SASL PLAIN without TLS, which sends the password in clear text; only for a network

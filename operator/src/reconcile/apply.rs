@@ -13,12 +13,11 @@ use serde_json::json;
 
 use super::claim;
 use super::names::{Workload, topics_of};
-use super::ownership::Claim;
+use super::on_kafka::{self, Checked};
 use super::secret_versions::{self, SecretVersions};
 use super::status::{self, Judgement, TopicOutcome};
-use super::topic::{self, TopicAction};
 use super::workloads::{self, Workloads};
-use super::{Context, Error, FIELD_MANAGER, announce, credentials};
+use super::{Context, Error, FIELD_MANAGER, announce};
 use crate::autoscale::replicas;
 use crate::crd::{CoffeeOrderPipeline, CoffeeOrderPipelineStatus};
 
@@ -39,28 +38,20 @@ pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Acti
         return claim::refused(pipeline, ctx, "KafkaClusterNotAllowed", &message).await;
     }
     let previous = pipeline.status.clone().unwrap_or_default();
-    let mut claimed_topic = previous.claimed_topic.clone();
-    // Claimed once the topics were found as desired: a check is recorded only after its claim
-    // held. Not read back from the cached pipeline alone, which may predate the status write
-    // that recorded the claim (and applying without it would drop it).
-    let (topic_outcome, partitions, kafka_error) = match ctx.recent_topics(pipeline) {
-        Some(partitions) => {
-            claimed_topic = Some(topics_of(pipeline).orders);
-            (TopicOutcome::Ready, Some(partitions), None)
-        }
-        None => {
-            refresh_secret_versions(pipeline, ctx).await;
-            let checked = reconcile_topics(pipeline, ctx).await;
-            if let (TopicOutcome::Ready, Some(partitions), None) = &checked {
-                ctx.topics_checked(pipeline, *partitions);
-                claimed_topic = Some(topics_of(pipeline).orders);
-            }
-            checked
-        }
-    };
-    if let TopicOutcome::Conflict { message } = &topic_outcome {
+    let orders = topics_of(pipeline).orders;
+    let checked = check_topics(pipeline, ctx).await?;
+    if let TopicOutcome::Conflict { message } = &checked.outcome {
         return claim::refused(pipeline, ctx, "TopicConflict", message).await;
     }
+    // Not read back from the cached pipeline alone, which may predate the status write that
+    // recorded the claim (and applying without it would drop it).
+    let claimed_topic = match checked.claimed {
+        true => Some(orders.clone()),
+        false => previous.claimed_topic.clone(),
+    };
+    let owns = claimed_topic.as_deref() == Some(orders.as_str());
+    let (topic_outcome, partitions, kafka_error) =
+        (checked.outcome, checked.partitions, checked.error);
     let consumer_replicas = replicas::consumer_replicas(
         &pipeline.spec,
         pipeline.status.as_ref(),
@@ -77,10 +68,16 @@ pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Acti
         what: "workloads",
         source,
     })?;
-    let (producer, consumer) = apply_workloads(pipeline, ctx, desired).await?;
-
-    let producer_status = status::workload_status(Some(&producer));
-    let consumer_status = status::workload_status(Some(&consumer));
+    // A topic not (yet) the pipeline's gets no consumers: they would join its owner's group.
+    let (producer, consumer) = match owns {
+        true => {
+            let (producer, consumer) = apply_workloads(pipeline, ctx, desired).await?;
+            (Some(producer), Some(consumer))
+        }
+        false => (None, None),
+    };
+    let producer_status = status::workload_status(producer.as_ref());
+    let consumer_status = status::workload_status(consumer.as_ref());
     let mut judgements: Vec<Judgement> = vec![
         status::topic_condition(&topic_outcome, partitions),
         status::workload_condition(
@@ -90,7 +87,10 @@ pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Acti
         ),
         status::workload_condition(
             "ConsumerReady",
-            consumer.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+            consumer
+                .as_ref()
+                .and_then(|c| c.spec.as_ref()?.replicas)
+                .unwrap_or(1),
             &consumer_status,
         ),
     ];
@@ -109,7 +109,13 @@ pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Acti
             pipeline.meta().generation,
             Time(k8s_openapi::jiff::Timestamp::now()),
         ),
-        topic: Some(topics_of(pipeline).orders),
+        // Recorded only once claimed: a recorded topic is one a pipeline may take back as its
+        // own (see `ownership::decide`).
+        topic: if owns {
+            Some(orders)
+        } else {
+            previous.topic.clone()
+        },
         claimed_topic,
         partitions: partitions.or(previous.partitions),
         producer: Some(producer_status),
@@ -145,9 +151,34 @@ pub async fn apply(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Acti
     }))
 }
 
-/// Reads the versions of the Secrets the pipeline's pods read; on failure the last ones read
-/// stay (the next topic check tries again).
-async fn refresh_secret_versions(pipeline: &CoffeeOrderPipeline, ctx: &Context) {
+/// The topics as last found, if recently (a check stands for its claim: one is recorded only
+/// after its claim held), else checked on Kafka now.
+async fn check_topics(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Checked, Error> {
+    if let Some(partitions) = ctx.recent_topics(pipeline) {
+        return Ok(Checked {
+            outcome: TopicOutcome::Ready,
+            partitions: Some(partitions),
+            error: None,
+            claimed: true,
+        });
+    }
+    refresh_secret_versions(pipeline, ctx).await?;
+    let checked = on_kafka::reconcile_topics(pipeline, ctx).await;
+    if let (TopicOutcome::Ready, Some(partitions), None) =
+        (&checked.outcome, checked.partitions, &checked.error)
+    {
+        ctx.topics_checked(pipeline, partitions);
+    }
+    Ok(checked)
+}
+
+/// Reads the versions of the Secrets the pipeline's pods read. On failure the last ones read
+/// stay; with none read yet (a new leader) the reconcile fails and is retried, since applying
+/// the pod templates without them would roll every pod twice.
+async fn refresh_secret_versions(
+    pipeline: &CoffeeOrderPipeline,
+    ctx: &Context,
+) -> Result<(), Error> {
     let mut names = secret_versions::read_by(&pipeline.spec, Workload::Producer);
     names.extend(secret_versions::read_by(&pipeline.spec, Workload::Consumer));
     names.sort();
@@ -155,166 +186,12 @@ async fn refresh_secret_versions(pipeline: &CoffeeOrderPipeline, ctx: &Context) 
     let namespace = pipeline.namespace().unwrap_or_default();
     match SecretVersions::read(&ctx.client, &namespace, &names).await {
         Ok(versions) => ctx.secret_versions_read(pipeline, versions),
-        Err(error) => {
-            tracing::warn!(pipeline = %pipeline.name_any(), %error, "reading the versions of the pipeline's Secrets")
+        Err(error) if ctx.has_secret_versions(pipeline) => {
+            tracing::warn!(pipeline = %pipeline.name_any(), %error, "reading the versions of the pipeline's Secrets; keeping the last ones");
         }
+        Err(error) => return Err(error.into()),
     }
-}
-
-/// Creates, grows and configures the three topics; returns the outcome for `TopicReady`, the
-/// order topic's partitions, and the error to retry on.
-async fn reconcile_topics(
-    pipeline: &CoffeeOrderPipeline,
-    ctx: &Context,
-) -> (TopicOutcome, Option<i32>, Option<Error>) {
-    let brokers = &pipeline.spec.kafka.bootstrap_servers;
-    let namespace = pipeline.namespace().unwrap_or_default();
-    let security = match credentials::resolve(&ctx.client, &namespace, &pipeline.spec.kafka).await {
-        Ok(security) => security,
-        Err(error) => {
-            let message = error.to_string();
-            announce(
-                ctx,
-                pipeline,
-                true,
-                "KafkaCredentialsUnavailable",
-                "UpdateTopic",
-                message.clone(),
-            )
-            .await;
-            let outcome = TopicOutcome::Failed {
-                reason: "KafkaCredentialsUnavailable".to_owned(),
-                message,
-            };
-            return (outcome, None, Some(error.into()));
-        }
-    };
-    let names = topics_of(pipeline);
-    let claim = match claim::claim(pipeline, ctx, &security, &names.orders).await {
-        Ok(claim) => claim,
-        Err(Error::Kafka(error)) => return failed(ctx, pipeline, error).await,
-        Err(error) => {
-            let message = error.to_string();
-            announce(
-                ctx,
-                pipeline,
-                true,
-                error.kind(),
-                "ClaimTopic",
-                message.clone(),
-            )
-            .await;
-            let outcome = TopicOutcome::Failed {
-                reason: error.kind().to_owned(),
-                message,
-            };
-            return (outcome, None, Some(error));
-        }
-    };
-    if let Claim::Conflict { message } = claim {
-        return (TopicOutcome::Conflict { message }, None, None);
-    }
-    let mut outcome = TopicOutcome::Ready;
-    let mut order_partitions = None;
-    for (index, desired) in topic::desired(pipeline).iter().enumerate() {
-        let observed = match ctx.kafka.observe(brokers, &security, &desired.name).await {
-            Ok(observed) => observed,
-            Err(error) => return failed(ctx, pipeline, error).await,
-        };
-        let mut partitions = observed.as_ref().map(|o| o.partitions);
-        for action in topic::plan(desired, observed.as_ref()) {
-            if let TopicAction::RefuseDecrease { name, from, to } = &action {
-                if matches!(outcome, TopicOutcome::Ready) {
-                    outcome = TopicOutcome::DecreaseRefused {
-                        topic: name.clone(),
-                        from: *from,
-                        to: *to,
-                    };
-                }
-                let note = format!(
-                    "topic {name} has {from} partitions; refusing to decrease to {to}: Kafka cannot remove partitions"
-                );
-                announce(
-                    ctx,
-                    pipeline,
-                    true,
-                    "PartitionDecreaseNotSupported",
-                    "UpdateTopic",
-                    note,
-                )
-                .await;
-                continue;
-            }
-            if let Err(error) = ctx.kafka.apply(brokers, &security, &action).await {
-                return failed(ctx, pipeline, error).await;
-            }
-            let (reason, note) = match &action {
-                TopicAction::Create(t) => {
-                    partitions = Some(t.partitions);
-                    (
-                        "TopicCreated",
-                        format!("created topic {} with {} partitions", t.name, t.partitions),
-                    )
-                }
-                TopicAction::AddPartitions { name, from, to } => {
-                    partitions = Some(*to);
-                    (
-                        "PartitionsAdded",
-                        format!("topic {name}: {from} → {to} partitions"),
-                    )
-                }
-                TopicAction::SetConfig { name, config } => {
-                    ("TopicConfigured", format!("topic {name}: set {config:?}"))
-                }
-                TopicAction::RefuseDecrease { .. } => continue,
-            };
-            ctx.metrics.topic_actions.with_label_values(&[reason]).inc();
-            announce(ctx, pipeline, false, reason, "UpdateTopic", note).await;
-        }
-        if index == 0 {
-            order_partitions = partitions;
-        }
-    }
-    if let Err(error) = claim::record(pipeline, ctx, &security, &names, &claim).await {
-        let message = error.to_string();
-        announce(
-            ctx,
-            pipeline,
-            true,
-            error.kind(),
-            "ClaimTopic",
-            message.clone(),
-        )
-        .await;
-        let outcome = TopicOutcome::Failed {
-            reason: error.kind().to_owned(),
-            message,
-        };
-        return (outcome, None, Some(error));
-    }
-    (outcome, order_partitions, None)
-}
-
-async fn failed(
-    ctx: &Context,
-    pipeline: &CoffeeOrderPipeline,
-    error: crate::kafka::KafkaAdminError,
-) -> (TopicOutcome, Option<i32>, Option<Error>) {
-    let message = error.to_string();
-    announce(
-        ctx,
-        pipeline,
-        true,
-        error.kind(),
-        "UpdateTopic",
-        message.clone(),
-    )
-    .await;
-    let outcome = TopicOutcome::Failed {
-        reason: error.kind().to_owned(),
-        message,
-    };
-    (outcome, None, Some(error.into()))
+    Ok(())
 }
 
 /// Server-side applies every workload object, owned by the pipeline; returns both Deployments

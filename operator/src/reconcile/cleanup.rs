@@ -41,7 +41,7 @@ pub async fn cleanup(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Ac
     match deleted {
         Ok(false) => {
             let note = format!(
-                "kept topics {}: their owner record on {} names another pipeline",
+                "kept topics {}: their owner record on {} does not name this pipeline",
                 topics.join(", "),
                 names.control
             );
@@ -94,8 +94,8 @@ pub async fn cleanup(pipeline: &CoffeeOrderPipeline, ctx: &Context) -> Result<Ac
     }
 }
 
-/// Deletes the pipeline's topics if their owner record on the broker still names it (the status
-/// could be stale: a topic is deleted only on the broker's word too); whether it did.
+/// Deletes the pipeline's topics if their owner record on the broker names it (the status could
+/// be stale: a topic is deleted only on the broker's word too); whether it did.
 async fn delete_owned(
     pipeline: &CoffeeOrderPipeline,
     ctx: &Context,
@@ -106,7 +106,7 @@ async fn delete_owned(
     let security = credentials::resolve(&ctx.client, &namespace, kafka).await?;
     let brokers = &kafka.bootstrap_servers;
     let record = owner_record::read(brokers, &security, &names.control).await?;
-    if record.is_some_and(|owner| owner != Owner::of(pipeline)) {
+    if record != Some(Owner::of(pipeline)) {
         return Ok(false);
     }
     ctx.kafka.delete(brokers, &security, &names.all()).await?;

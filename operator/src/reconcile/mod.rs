@@ -6,6 +6,7 @@ mod claim;
 mod cleanup;
 pub mod credentials;
 pub mod names;
+mod on_kafka;
 pub mod ownership;
 pub mod secret_versions;
 pub mod status;
@@ -120,6 +121,11 @@ impl Context {
             .get(&key(pipeline))
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Whether the versions of `pipeline`'s Secrets were read since this process started.
+    pub fn has_secret_versions(&self, pipeline: &CoffeeOrderPipeline) -> bool {
+        lock(&self.secret_versions).contains_key(&key(pipeline))
     }
 
     pub fn secret_versions_read(&self, pipeline: &CoffeeOrderPipeline, versions: SecretVersions) {

@@ -73,6 +73,17 @@ pub fn decide(
     match (exists, record) {
         (false, _) => Claim::Create,
         (true, Some(owner)) if owner.uid == me.uid => Claim::Owned,
+        // A pipeline deleted with `Retain` and created again: the same namespace and name, a
+        // new uid. Its topic, on purpose only.
+        (true, Some(owner))
+            if owner.namespace == me.namespace
+                && owner.name == me.name
+                && pipeline.spec.kafka.adopt_existing_topic =>
+        {
+            Claim::Adopt {
+                why: "kafka.adoptExistingTopic is true and a pipeline of this name owned it before",
+            }
+        }
         (true, Some(owner)) => Claim::Conflict {
             message: format!(
                 "topic {topic} belongs to pipeline {}/{}; choose another kafka.topic",
@@ -196,10 +207,21 @@ mod tests {
     }
 
     #[test]
-    fn a_recreated_pipeline_of_the_same_name_is_another_owner() {
+    fn a_recreated_pipeline_of_the_same_name_takes_its_topic_back_only_on_purpose() {
         let record = owner("shop", "old-uid");
+        let mut again = pipeline("new-uid");
         assert!(matches!(
-            decide(&pipeline("new-uid"), "shop.bar", true, Some(&record)),
+            decide(&again, "shop.bar", true, Some(&record)),
+            Claim::Conflict { .. }
+        ));
+        again.spec.kafka.adopt_existing_topic = true;
+        assert!(matches!(
+            decide(&again, "shop.bar", true, Some(&record)),
+            Claim::Adopt { .. }
+        ));
+        let others = owner("other-team", "old-uid");
+        assert!(matches!(
+            decide(&again, "shop.bar", true, Some(&others)),
             Claim::Conflict { .. }
         ));
     }

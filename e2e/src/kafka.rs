@@ -5,7 +5,10 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{
+    AdminClient, AdminOptions, AlterConfig, ConfigSource, NewTopic, ResourceSpecifier,
+    TopicReplication,
+};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
@@ -25,6 +28,8 @@ pub enum KafkaTestError {
     Kafka(#[from] KafkaError),
     #[error("creating topic {topic}: {reason}")]
     CreateTopic { topic: String, reason: String },
+    #[error("topic {topic}'s configs: {reason}")]
+    TopicConfig { topic: String, reason: String },
     #[error("reading {topic}: only {read} of {expected} messages arrived within {timeout:?}")]
     Incomplete {
         topic: String,
@@ -69,6 +74,59 @@ pub async fn create_topic(
         result.map_err(|(topic, code)| KafkaTestError::CreateTopic {
             topic,
             reason: code.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+/// The configs set on `topic` itself (not the broker's or Kafka's defaults).
+pub async fn topic_configs(
+    bed: &TestBed,
+    topic: &str,
+) -> Result<std::collections::BTreeMap<String, String>, KafkaTestError> {
+    let admin = admin(bed).await?;
+    let options = AdminOptions::new().request_timeout(Some(TIMEOUT));
+    let described = admin
+        .describe_configs([&ResourceSpecifier::Topic(topic)], &options)
+        .await?;
+    let mut configs = std::collections::BTreeMap::new();
+    for resource in described {
+        let resource = resource.map_err(|code| KafkaTestError::TopicConfig {
+            topic: topic.to_owned(),
+            reason: code.to_string(),
+        })?;
+        for entry in resource.entries {
+            if let (ConfigSource::DynamicTopic, Some(value)) = (entry.source, entry.value) {
+                configs.insert(entry.name, value);
+            }
+        }
+    }
+    Ok(configs)
+}
+
+/// Sets (`Some`) or removes (`None`) configs of `topic`, keeping the others set on it:
+/// AlterConfigs replaces a topic's whole set, so the set is read first.
+pub async fn change_topic_configs(
+    bed: &TestBed,
+    topic: &str,
+    changes: &[(&str, Option<&str>)],
+) -> Result<(), KafkaTestError> {
+    let mut configs = topic_configs(bed, topic).await?;
+    for (key, value) in changes {
+        match value {
+            Some(value) => configs.insert((*key).to_owned(), (*value).to_owned()),
+            None => configs.remove(*key),
+        };
+    }
+    let alter = configs.iter().fold(
+        AlterConfig::new(ResourceSpecifier::Topic(topic)),
+        |alter, (key, value)| alter.set(key, value),
+    );
+    let options = AdminOptions::new().request_timeout(Some(TIMEOUT));
+    for result in admin(bed).await?.alter_configs([&alter], &options).await? {
+        result.map_err(|(_, code)| KafkaTestError::TopicConfig {
+            topic: topic.to_owned(),
+            reason: format!("{changes:?} refused: {code}"),
         })?;
     }
     Ok(())

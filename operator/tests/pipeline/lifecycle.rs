@@ -4,14 +4,13 @@
 use std::time::Duration;
 
 use e2e::fixtures::unique_name;
-use e2e::kafka::{admin, partition_count};
+use e2e::kafka::partition_count;
 use e2e::poll::eventually;
 use e2e::testbed::TestBed;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Api;
-use rdkafka::admin::{AdminOptions, ResourceSpecifier};
 
 use crate::support::{scene, start_operator};
 use e2e::operator::{apply_pipeline, condition, install, kubectl, pipeline};
@@ -22,18 +21,12 @@ fn spec(brokers: &str, topic: &str, partitions: i32, policy: &str) -> String {
     )
 }
 
+/// A config set on `topic` itself.
 async fn topic_config(bed: &TestBed, topic: &str, key: &str) -> Option<String> {
-    let admin = admin(bed).await.ok()?;
-    let described = admin
-        .describe_configs([&ResourceSpecifier::Topic(topic)], &AdminOptions::new())
+    e2e::kafka::topic_configs(bed, topic)
         .await
-        .ok()?;
-    described
-        .into_iter()
-        .flatten()
-        .flat_map(|r| r.entries)
-        .find(|e| e.name == key)
-        .and_then(|e| e.value)
+        .ok()?
+        .remove(key)
 }
 
 #[tokio::test]
@@ -178,15 +171,16 @@ async fn a_pipeline_is_created_grown_refused_a_decrease_and_deleted_with_its_top
     // Configuration drift made behind the operator's back is corrected at the next check (here
     // the one the partition change below causes); a key the spec does not name, set by an
     // administrator, is left as it is.
-    let drift = rdkafka::admin::AlterConfig::new(ResourceSpecifier::Topic(&topic))
-        .set("retention.ms", "7200000")
-        .set("max.message.bytes", "2000000");
-    admin(&bed)
-        .await
-        .unwrap()
-        .alter_configs([&drift], &AdminOptions::new())
-        .await
-        .unwrap();
+    e2e::kafka::change_topic_configs(
+        &bed,
+        &topic,
+        &[
+            ("retention.ms", Some("7200000")),
+            ("max.message.bytes", Some("2000000")),
+        ],
+    )
+    .await
+    .unwrap();
 
     // More partitions: the topic grows.
     apply_pipeline(

@@ -29,8 +29,8 @@ pub struct Assignment {
 }
 
 impl Assignment {
-    /// Starts tracking a newly assigned partition, under a new epoch.
-    pub fn assign(&mut self, partition: i32) {
+    /// Starts tracking a newly assigned partition, under a new epoch, which it returns.
+    pub fn assign(&mut self, partition: i32) -> u64 {
         self.next_epoch += 1;
         self.partitions.insert(
             partition,
@@ -39,6 +39,7 @@ impl Assignment {
                 tracker: OffsetTracker::default(),
             },
         );
+        self.next_epoch
     }
 
     /// Stops tracking a revoked partition; later reports about it are ignored.

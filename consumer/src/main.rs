@@ -7,6 +7,7 @@ mod brew;
 mod claim;
 mod config;
 mod control;
+mod deliveries;
 mod fetch;
 mod finished;
 mod http;

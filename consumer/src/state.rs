@@ -2,6 +2,7 @@
 //! scheduler and the finished orders behind one lock, taken once per batch rather than per
 //! message.
 
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, mpsc};
 
 use coffee_events::order::OrderDetails;
@@ -48,6 +49,10 @@ impl Keyed for Job {
 pub struct State {
     pub scheduler: Scheduler<Job>,
     pub finished: FinishedOrders,
+    /// The epoch under which each partition is owned now. An outcome or dead letter whose
+    /// source is not owned any more is not written: the partition's next owner decides the
+    /// order again, and a late write beside its decision would be a second outcome.
+    owned: HashMap<i32, u64>,
 }
 
 impl State {
@@ -55,7 +60,21 @@ impl State {
         Self {
             scheduler: Scheduler::default(),
             finished: FinishedOrders::new(finished_capacity),
+            owned: HashMap::new(),
         }
+    }
+
+    pub fn own(&mut self, partition: i32, epoch: u64) {
+        self.owned.insert(partition, epoch);
+    }
+
+    pub fn disown(&mut self, partition: i32) {
+        self.owned.remove(&partition);
+    }
+
+    /// Whether the message at `source` was taken under the partition's current ownership.
+    pub fn owns(&self, source: &Source) -> bool {
+        self.owned.get(&source.partition) == Some(&source.epoch)
     }
 
     /// Up to `most` ready jobs for one worker, each with whether its order is already known
@@ -121,5 +140,47 @@ impl Shared {
         // The receiver lives as long as the fetch thread; after it ended nothing is committed
         // any more, so a late report has nowhere to go and is not needed.
         let _ = self.finished.send(source);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(partition: i32, epoch: u64) -> Source {
+        Source {
+            partition,
+            offset: 7,
+            epoch,
+        }
+    }
+
+    #[test]
+    fn a_message_taken_under_the_current_epoch_is_owned() {
+        let mut state = State::new(10);
+        state.own(0, 3);
+        assert!(state.owns(&source(0, 3)));
+    }
+
+    #[test]
+    fn a_message_of_an_earlier_assignment_of_the_partition_is_not_owned() {
+        let mut state = State::new(10);
+        state.own(0, 3);
+        state.disown(0);
+        state.own(0, 4);
+        assert!(!state.owns(&source(0, 3)));
+    }
+
+    #[test]
+    fn a_message_of_a_revoked_partition_is_not_owned() {
+        let mut state = State::new(10);
+        state.own(0, 3);
+        state.disown(0);
+        assert!(!state.owns(&source(0, 3)));
+    }
+
+    #[test]
+    fn a_partition_never_assigned_owns_nothing() {
+        assert!(!State::new(10).owns(&source(5, 1)));
     }
 }

@@ -130,6 +130,7 @@ impl Context {
             source: job.source,
             failed_attempts: 0,
         };
+        // Not written when the partition moved on meanwhile: its next owner decides.
         self.outbox.conclude(Box::new(outcome)).await;
     }
 
@@ -160,7 +161,9 @@ impl Context {
             failed_attempts: 0,
             payload_omitted: false,
         };
-        self.outbox.dead_letter(Box::new(letter)).await;
+        if !self.outbox.dead_letter(Box::new(letter)).await {
+            return;
+        }
         self.shared
             .metrics
             .dead_letters

@@ -110,8 +110,10 @@ impl FetchContext {
                 left_queued.insert(partition, state.scheduler.drop_partition(partition).len());
             }
         }
-        // Work already with a worker is usually done within a brew time; waiting for it keeps
-        // the new owner from brewing it again.
+        // Work already with a worker is usually done within a brew time, and an outcome handed
+        // to Kafka is usually written within moments; waiting for them keeps the new owner from
+        // brewing those orders again. What is still unfinished after the wait is disowned: its
+        // outcome is not written, so that the new owner's is the only one.
         let deadline = Instant::now() + self.revoke_wait;
         while !self.closing.load(Ordering::Relaxed) && Instant::now() < deadline {
             let running = {
@@ -125,6 +127,12 @@ impl FetchContext {
                 break;
             }
             std::thread::sleep(Duration::from_millis(5));
+        }
+        {
+            let mut state = self.shared.lock();
+            for &partition in &partitions {
+                state.disown(partition);
+            }
         }
         self.commit(consumer, Some(&partitions));
         let mut progress = self.progress();
@@ -193,9 +201,18 @@ impl FetchContext {
                 }
             }
         }
-        let mut progress = self.progress();
-        for &partition in &partitions {
-            progress.assignment.assign(partition);
+        let epochs: Vec<(i32, u64)> = {
+            let mut progress = self.progress();
+            partitions
+                .iter()
+                .map(|&partition| (partition, progress.assignment.assign(partition)))
+                .collect()
+        };
+        {
+            let mut state = self.shared.lock();
+            for (partition, epoch) in epochs {
+                state.own(partition, epoch);
+            }
         }
         self.shared
             .metrics

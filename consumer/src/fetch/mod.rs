@@ -227,8 +227,9 @@ fn dispatch(
             failed_attempts: 0,
             payload_omitted: false,
         };
-        runtime.block_on(work.outbox.dead_letter(Box::new(letter)));
-        metrics.dead_letters.with_label_values(&[reason]).inc();
+        if runtime.block_on(work.outbox.dead_letter(Box::new(letter))) {
+            metrics.dead_letters.with_label_values(&[reason]).inc();
+        }
     }
 }
 

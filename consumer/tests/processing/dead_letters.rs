@@ -107,20 +107,6 @@ async fn an_order_for_a_coffee_not_on_the_menu_fails_and_is_dead_lettered() {
     assert_eq!(letters[0].key(), Some(tea.to_string().as_bytes()));
 }
 
-/// Sets one config of `topic` on the test bed's broker.
-async fn set_topic_config(bed: &TestBed, topic: &str, key: &str, value: &str) {
-    use rdkafka::admin::{AdminOptions, AlterConfig, ResourceSpecifier};
-    let admin = e2e::kafka::admin(bed).await.expect("an admin client");
-    let change = AlterConfig::new(ResourceSpecifier::Topic(topic)).set(key, value);
-    let results = admin
-        .alter_configs([&change], &AdminOptions::new())
-        .await
-        .expect("AlterConfigs is answered");
-    for result in results {
-        result.unwrap_or_else(|e| panic!("setting {key}={value} on {topic}: {e:?}"));
-    }
-}
-
 /// The issue's try: an unreadable 5,120-byte message, a dead-letter topic that takes at most
 /// 1,000 bytes, then 100 good orders. The dead letter failed, was never written again, and the
 /// group's commit stayed before it for good (lag 100, then 199 after 100 more). Now the letter is
@@ -129,7 +115,13 @@ async fn set_topic_config(bed: &TestBed, topic: &str, key: &str, value: &str) {
 async fn a_dead_letter_too_large_for_its_topic_goes_without_its_payload_and_the_commit_moves_on() {
     let bed = TestBed::load().unwrap();
     let topics = Topics::create(&bed, "dl-large", 1).await.unwrap();
-    set_topic_config(&bed, &topics.dead_letters, "max.message.bytes", "1000").await;
+    e2e::kafka::change_topic_configs(
+        &bed,
+        &topics.dead_letters,
+        &[("max.message.bytes", Some("1000"))],
+    )
+    .await
+    .unwrap();
     // Random hex, so that compression (the outbox writes lz4) cannot shrink it below the limit.
     let unreadable: String = (0u64..320)
         .map(|i| {
@@ -179,5 +171,92 @@ async fn a_dead_letter_too_large_for_its_topic_goes_without_its_payload_and_the_
         metrics.contains(r#"dead_letter_failures_total{error="too_large"} 1"#),
         "{metrics}"
     );
+    assert!(metrics.contains("dead_letters_retrying 0"), "{metrics}");
+}
+
+/// A dead letter Kafka does not take within the delivery timeout — its topic is missing here,
+/// which times it out as surely as a broker hung past the timeout, and without a race — is
+/// written again until Kafka takes it; meanwhile the partition's commit stays before it, and
+/// then moves on past it and the orders behind it.
+#[tokio::test]
+async fn a_dead_letter_that_times_out_is_written_again_and_the_commit_waits_for_it() {
+    use rdkafka::admin::AdminOptions;
+    let bed = TestBed::load().unwrap();
+    let topics = Topics::create(&bed, "dl-timeout", 1).await.unwrap();
+    let admin = e2e::kafka::admin(&bed).await.unwrap();
+    for result in admin
+        .delete_topics(&[&topics.dead_letters], &AdminOptions::new())
+        .await
+        .unwrap()
+    {
+        result.unwrap();
+    }
+    kcat_write(&bed, &topics.orders, "this is not an order\n");
+    let orders = menu_orders(20);
+    OrderWriter::new(&bed, &topics)
+        .unwrap()
+        .create_many(&orders)
+        .await
+        .unwrap();
+    let args = [
+        "--brew-time-scale",
+        "0",
+        "--kafka-delivery-timeout-ms",
+        "2000",
+    ];
+    let consumer = ConsumerProcess::start(&bed, &topics, &args).await.unwrap();
+    eventually(
+        "a dead letter timed out",
+        Duration::from_secs(60),
+        || async {
+            let metrics = consumer.metrics().await.map_err(|e| e.to_string())?;
+            match metrics.contains("dead_letters_retrying 1") {
+                true => Ok(()),
+                false => Err(metrics),
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", consumer.log_tail()));
+    let ids = ids(&orders);
+    wait_until_final(&bed, &topics, &ids, Duration::from_secs(60), &consumer)
+        .await
+        .unwrap();
+    let held = committed(&bed, &topics, 1).unwrap();
+    assert!(
+        held.get(&0).is_none_or(|offset| *offset == 0),
+        "the commit passed a dead letter not yet written: {held:?}"
+    );
+
+    eventually(
+        "the dead-letter topic back",
+        Duration::from_secs(30),
+        || async {
+            e2e::kafka::create_topic(&admin, &topics.dead_letters, 1, &[])
+                .await
+                .map_err(|e| e.to_string())
+        },
+    )
+    .await
+    .unwrap();
+    eventually(
+        "the commit to pass all 21 messages",
+        Duration::from_secs(90),
+        || async {
+            let committed = committed(&bed, &topics, 1).map_err(|e| e.to_string())?;
+            match committed.get(&0) == Some(&21) {
+                true => Ok(()),
+                false => Err(format!("committed {committed:?}")),
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", consumer.log_tail()));
+    let letters = dead_letters(&bed, &topics).await.unwrap();
+    assert!(!letters.is_empty(), "{}", consumer.log_tail());
+    for letter in &letters {
+        assert_eq!(header(letter, headers::ORIGINAL_OFFSET), Some("0"));
+    }
+    let metrics = consumer.metrics().await.unwrap();
     assert!(metrics.contains("dead_letters_retrying 0"), "{metrics}");
 }

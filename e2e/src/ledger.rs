@@ -138,6 +138,30 @@ impl Ledger {
         self.undecodable += 1;
     }
 
+    /// Records one message of the status topic as it was read.
+    pub fn record_message(&mut self, message: &impl Message) {
+        let appended = match message.timestamp() {
+            rdkafka::Timestamp::LogAppendTime(ms) => u64::try_from(ms)
+                .ok()
+                .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms)),
+            _ => None,
+        };
+        match message.payload().map(StatusEvent::decode) {
+            Some(Ok(event)) => self.record(&event, appended),
+            _ => self.record_undecodable(),
+        }
+    }
+
+    /// A ledger of everything `topic` holds now, read again from its beginning: where the
+    /// followed ledger and this one disagree, the follower missed events.
+    pub async fn reread(bed: &TestBed, topic: &str) -> anyhow::Result<Self> {
+        let mut ledger = Self::default();
+        for message in crate::kafka::read_all(bed, topic, Duration::from_secs(60)).await? {
+            ledger.record_message(&message);
+        }
+        Ok(ledger)
+    }
+
     /// Orders completed so far (each counted once).
     pub fn completed(&self) -> usize {
         self.completions.len()
@@ -248,20 +272,10 @@ pub async fn follow(
         let mut stream = consumer.stream();
         while let Some(message) = stream.next().await {
             let Ok(message) = message else { continue };
-            let event = message.payload().map(StatusEvent::decode);
-            let appended = match message.timestamp() {
-                rdkafka::Timestamp::LogAppendTime(ms) => u64::try_from(ms)
-                    .ok()
-                    .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms)),
-                _ => None,
-            };
-            let mut ledger = ledger
+            ledger
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match event {
-                Some(Ok(event)) => ledger.record(&event, appended),
-                _ => ledger.record_undecodable(),
-            }
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .record_message(&message);
         }
     }))
 }

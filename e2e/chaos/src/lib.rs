@@ -9,6 +9,7 @@
 pub mod faults;
 pub mod figures;
 pub mod recovery;
+pub mod settle;
 pub mod stage;
 
 use std::path::Path;

@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 
 use crate::figures::{Figures, Requests};
 use crate::recovery::{self, Sample};
+use crate::settle::{Seen, settle};
 
 /// The pipeline's name; its Deployments are `chaos-producer` and `chaos-consumer`.
 pub const PIPELINE: &str = "chaos";
@@ -39,8 +40,6 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 /// How long requests still in flight may take once the load stops (five attempts of up to
 /// 15 s each, at worst).
 const IN_FLIGHT_WITHIN: Duration = Duration::from_secs(90);
-/// How long every acknowledged order may take to reach its final status after the load.
-const SETTLE_WITHIN: Duration = Duration::from_secs(180);
 
 /// The stage a fault needs.
 #[derive(Debug, Clone, Copy)]
@@ -262,30 +261,16 @@ impl Stage {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let settling = Instant::now();
-        let acknowledged = counts.acknowledged_since(0);
         let (refused, cancelled) = counts.refused_and_cancelled();
-        let check = eventually(
-            "every acknowledged order finished",
-            SETTLE_WITHIN,
-            || async {
-                let ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
-                let check = ledger.check_requests(&acknowledged, &refused, &cancelled);
-                if check.lost.is_empty() {
-                    Ok(check)
-                } else {
-                    Err(format!("{} lost", check.lost.len()))
-                }
-            },
-        )
-        .await;
-        let settle = settling.elapsed();
-        let check = match check {
-            Ok(check) => check,
-            Err(_) => {
-                let ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
-                ledger.check_requests(&acknowledged, &refused, &cancelled)
-            }
+        let seen = Seen {
+            acknowledged: counts.acknowledged_since(0),
+            refused,
+            cancelled,
         };
+        let (check, note) = settle(&self.ledger, &self.bed, &self.wiring.status_topic, &seen).await;
+        let settle = settling.elapsed();
+        let mut notes = fault.notes;
+        notes.extend(note);
         let requests = {
             use std::sync::atomic::Ordering::Relaxed;
             Requests {
@@ -295,7 +280,7 @@ impl Stage {
                 retried: counts.retries.load(Relaxed),
             }
         };
-        let figures = Figures::new(name, requests, &check, recovery, settle, fault.notes);
+        let figures = Figures::new(name, requests, &check, recovery, settle, notes);
         self.tear_down().await?;
         Ok(figures)
     }

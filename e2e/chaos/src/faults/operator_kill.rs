@@ -1,5 +1,5 @@
-//! The leading operator SIGKILLed in the middle of a scaling decision: the load triples, and
-//! the moment the leader's decision shows in the pipeline's status — before the reconciler has
+//! The leading operator SIGKILLed in the middle of a scaling decision: the load triples (or,
+//! where a slow machine has already driven the pipeline to its maximum, stops), and the moment the leader's decision shows in the pipeline's status — before the reconciler has
 //! necessarily sized the Deployment — the leader's process is killed. The standby must take
 //! the Lease and carry the decision through: the consumer Deployment and the live worker
 //! count end up as the status says.
@@ -19,7 +19,12 @@ const TAKEN_OVER_WITHIN: Duration = Duration::from_secs(60);
 pub async fn inject(stage: &mut Stage) -> anyhow::Result<Injected> {
     let leader = stage.installed.lease_holder()?;
     let before = desired(&stage.pipeline().await?);
-    stage.load.set_rate(stage.shape.rate * 3.0);
+    let at_maximum = before == format!("{}×{}", stage.shape.pods.1, stage.shape.workers.1);
+    stage.load.set_rate(if at_maximum {
+        0.0
+    } else {
+        stage.shape.rate * 3.0
+    });
     let decided = e2e::poll::eventually("a scaling decision", DECIDED_WITHIN, || async {
         let now = desired(&stage.pipeline().await.map_err(|e| e.to_string())?);
         if now != before {
@@ -76,8 +81,9 @@ pub async fn inject(stage: &mut Stage) -> anyhow::Result<Injected> {
         at,
         cleared,
         notes: vec![format!(
-            "killed leader {leader} as it decided {decided}; {successor} led after {}; \
-             consumers at {carried} after {}",
+            "load {} at {before}; killed leader {leader} as it decided {decided}; \
+             {successor} led after {}; consumers at {carried} after {}",
+            if at_maximum { "stopped" } else { "tripled" },
             seconds(took_over - at),
             seconds(cleared - at)
         )],

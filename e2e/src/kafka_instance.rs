@@ -10,6 +10,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use tokio::process::{Child, Command};
 
 use crate::fixtures::log_tail;
+use crate::kafka_secured::{Acl, CertificateError, Certificates, Secured};
 use crate::ports::free_local_port;
 use crate::testbed::TestBed;
 
@@ -40,12 +41,29 @@ pub enum InstanceError {
         dir: PathBuf,
         source: std::io::Error,
     },
+    #[error("certificates for the extra Kafka broker: {0}")]
+    Certificates(#[from] CertificateError),
     #[error("the extra Kafka broker on port {port} {problem}; last log lines:\n{log_tail}")]
     NotReady {
         port: u16,
         problem: String,
         log_tail: String,
     },
+}
+
+/// How clients reach an extra broker.
+#[derive(Debug, Clone, Copy)]
+enum Access<'a> {
+    Plaintext,
+    /// SASL/PLAIN users (name, password); the first is the broker's own.
+    SaslPlain(&'a [(&'a str, &'a str)]),
+    Secured(&'a Secured),
+}
+
+fn instance_dir(bed: &TestBed, name: &str) -> PathBuf {
+    PathBuf::from(&bed.log_dir)
+        .join("kafka-instances")
+        .join(name)
 }
 
 /// A single-node KRaft broker on free loopback ports, stopped when dropped.
@@ -62,7 +80,41 @@ pub struct KafkaInstance {
 impl KafkaInstance {
     /// Formats storage under the test bed's log directory and starts the broker.
     pub async fn start(bed: &TestBed, name: &str) -> Result<Self, InstanceError> {
-        Self::start_with(bed, name, &[]).await
+        Self::start_with(bed, name, Access::Plaintext).await
+    }
+
+    /// Like [`KafkaInstance::start`], with SASL_SSL (SCRAM-SHA-512, as one of `users`: name,
+    /// password) and SSL with client certificates beside PLAINTEXT, which
+    /// [`KafkaInstance::client_config`] keeps using.
+    pub async fn start_secured(
+        bed: &TestBed,
+        name: &str,
+        users: &[(&str, &str)],
+    ) -> Result<(Self, Secured), InstanceError> {
+        let dir = instance_dir(bed, name);
+        std::fs::create_dir_all(&dir).map_err(|source| InstanceError::Io {
+            action: "creating the directory",
+            dir: dir.clone(),
+            source,
+        })?;
+        let port = || {
+            free_local_port().map_err(|source| InstanceError::Io {
+                action: "choosing a port",
+                dir: dir.clone(),
+                source,
+            })
+        };
+        let secured = Secured {
+            sasl_ssl_port: port()?,
+            ssl_port: port()?,
+            certificates: Certificates::make(&dir)?,
+            users: users
+                .iter()
+                .map(|(name, password)| ((*name).to_owned(), (*password).to_owned()))
+                .collect(),
+        };
+        let instance = Self::start_with(bed, name, Access::Secured(&secured)).await?;
+        Ok((instance, secured))
     }
 
     /// Like [`KafkaInstance::start`], but clients must authenticate with SASL/PLAIN as one of
@@ -72,17 +124,15 @@ impl KafkaInstance {
         name: &str,
         users: &[(&str, &str)],
     ) -> Result<Self, InstanceError> {
-        Self::start_with(bed, name, users).await
+        Self::start_with(bed, name, Access::SaslPlain(users)).await
     }
 
     async fn start_with(
         bed: &TestBed,
         name: &str,
-        sasl_users: &[(&str, &str)],
+        access: Access<'_>,
     ) -> Result<Self, InstanceError> {
-        let dir = PathBuf::from(&bed.log_dir)
-            .join("kafka-instances")
-            .join(name);
+        let dir = instance_dir(bed, name);
         let io = |action| {
             let dir = dir.clone();
             move |source| InstanceError::Io {
@@ -94,6 +144,10 @@ impl KafkaInstance {
         std::fs::create_dir_all(dir.join("data")).map_err(io("creating the data directory"))?;
         let port = free_local_port().map_err(io("choosing a port"))?;
         let controller_port = free_local_port().map_err(io("choosing a port"))?;
+        let sasl_users = match access {
+            Access::SaslPlain(users) => users,
+            _ => &[],
+        };
         let listener = if sasl_users.is_empty() {
             "PLAINTEXT"
         } else {
@@ -110,8 +164,16 @@ impl KafkaInstance {
                  listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"{admin}\" password=\"{admin_password}\"{users};\n"
             );
         }
-        let properties =
-            server_properties(port, controller_port, listener, &dir.join("data")) + &sasl;
+        let (secured, format_args) = match access {
+            Access::Secured(secured) => (
+                secured.properties(port, controller_port),
+                secured.format_args(),
+            ),
+            _ => (String::new(), Vec::new()),
+        };
+        let properties = server_properties(port, controller_port, listener, &dir.join("data"))
+            + &sasl
+            + &secured;
         std::fs::write(dir.join("server.properties"), properties)
             .map_err(io("writing server.properties"))?;
         let mut instance = Self {
@@ -123,9 +185,34 @@ impl KafkaInstance {
                 .first()
                 .map(|(user, password)| ((*user).to_owned(), (*password).to_owned())),
         };
-        instance.format().await?;
+        instance.format(&format_args).await?;
         instance.resume().await?;
         Ok(instance)
+    }
+
+    /// Adds `acls` with Kafka's own `AclCommand`, over the PLAINTEXT listener.
+    pub async fn grant(&self, acls: &[Acl]) -> Result<(), InstanceError> {
+        for acl in acls {
+            let output = Command::new("java")
+                .args(["-cp", &self.classpath, "org.apache.kafka.tools.AclCommand"])
+                .args(["--bootstrap-server", &self.bootstrap_servers()])
+                .args(acl.command_args())
+                .output()
+                .await
+                .map_err(|source| InstanceError::Io {
+                    action: "running AclCommand",
+                    dir: self.dir.clone(),
+                    source,
+                })?;
+            if !output.status.success() {
+                return Err(InstanceError::NotReady {
+                    port: self.port,
+                    problem: format!("refused {acl:?}"),
+                    log_tail: String::from_utf8_lossy(&output.stderr).into_owned(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Client settings for this broker, authenticated as its own user when it requires SASL.
@@ -147,7 +234,7 @@ impl KafkaInstance {
         format!("127.0.0.1:{}", self.port)
     }
 
-    async fn format(&self) -> Result<(), InstanceError> {
+    async fn format(&self, extra: &[String]) -> Result<(), InstanceError> {
         let output = Command::new("java")
             .args([
                 "-cp",
@@ -160,6 +247,7 @@ impl KafkaInstance {
             .arg("dGVzdGJlZC1pbnN0YW5jZQ")
             .arg("-c")
             .arg(self.dir.join("server.properties"))
+            .args(extra)
             .output()
             .await
             .map_err(|source| InstanceError::Io {
@@ -304,33 +392,5 @@ impl KafkaInstance {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_shared_template_is_filled_in_completely() {
-        let properties = server_properties(
-            29092,
-            29093,
-            "SASL_PLAINTEXT",
-            std::path::Path::new("/tmp/k"),
-        );
-        let settings: Vec<&str> = properties.lines().filter(|l| !l.starts_with('#')).collect();
-        for placeholder in ["@PORT@", "@CONTROLLER_PORT@", "@LISTENER@", "@LOG_DIRS@"] {
-            assert!(
-                settings.iter().all(|l| !l.contains(placeholder)),
-                "{placeholder} left in {properties}"
-            );
-        }
-        assert!(
-            settings.contains(
-                &"listeners=SASL_PLAINTEXT://127.0.0.1:29092,CONTROLLER://127.0.0.1:29093"
-            )
-        );
-        assert!(settings.contains(&"log.dirs=/tmp/k"));
-        assert!(
-            settings.contains(&"offsets.topic.num.partitions=12"),
-            "the test bed's value"
-        );
-    }
-}
+#[path = "kafka_instance_tests.rs"]
+mod tests;

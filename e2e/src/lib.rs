@@ -21,6 +21,7 @@ pub mod fixtures;
 pub mod install;
 pub mod kafka;
 pub mod kafka_instance;
+pub mod kafka_secured;
 pub mod keda;
 pub mod ledger;
 pub mod load;

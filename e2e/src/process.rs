@@ -38,6 +38,37 @@ impl ServiceProcess {
         stem: &str,
         configure: impl FnOnce(&mut Command),
     ) -> anyhow::Result<Self> {
+        Self::spawn_command(bed, Command::new(binary), group, stem, configure)
+    }
+
+    /// Like [`ServiceProcess::spawn`], for `binary` inside the root file system `root` (an
+    /// image's, laid out by `images/rootfs.sh`), run there as the images' user 65532 with only
+    /// the environment `configure` gives, as a container gets only what its pod spec sets (this
+    /// machine's own, such as `SSL_CERT_FILE`, would hide what the image lacks).
+    pub fn spawn_chrooted(
+        bed: &TestBed,
+        root: &Path,
+        binary: &str,
+        group: &str,
+        stem: &str,
+        configure: impl FnOnce(&mut Command),
+    ) -> anyhow::Result<Self> {
+        let mut command = Command::new("/usr/sbin/chroot");
+        command
+            .env_clear()
+            .arg("--userspec=65532:65532")
+            .arg(root)
+            .arg(binary);
+        Self::spawn_command(bed, command, group, stem, configure)
+    }
+
+    fn spawn_command(
+        bed: &TestBed,
+        mut command: Command,
+        group: &str,
+        stem: &str,
+        configure: impl FnOnce(&mut Command),
+    ) -> anyhow::Result<Self> {
         let port = crate::ports::free_local_port()?;
         let log = PathBuf::from(&bed.log_dir)
             .join(group)
@@ -45,16 +76,20 @@ impl ServiceProcess {
         std::fs::create_dir_all(log.parent().context("a log directory")?)?;
         let file =
             std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let mut command = Command::new(binary);
         command.args(["--port", &port.to_string()]);
         configure(&mut command);
+        let program = command
+            .as_std()
+            .get_program()
+            .to_string_lossy()
+            .into_owned();
         let child = command
             .stdin(Stdio::null())
             .stdout(file.try_clone()?)
             .stderr(file)
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
+            .with_context(|| format!("starting {program}"))?;
         Ok(Self {
             child,
             base: format!("http://127.0.0.1:{port}"),

@@ -18,5 +18,7 @@ mod ordering;
 mod outage;
 #[path = "processing/resize.rs"]
 mod resize;
+#[path = "processing/secured.rs"]
+mod secured;
 #[path = "processing/tracing.rs"]
 mod tracing;

@@ -29,8 +29,10 @@ pub struct Security {
     )]
     pub password: Option<String>,
     /// PEM of the CA that signed the brokers' certificates (TLS); the system's CAs when unset.
+    /// (PEM text starts with `-----`; the flag takes it as a value.)
     #[arg(
         long = "kafka-ssl-ca-pem",
+        allow_hyphen_values = true,
         env = "KAFKA_SSL_CA_PEM",
         hide_env_values = true
     )]
@@ -38,6 +40,7 @@ pub struct Security {
     /// PEM of the client certificate, for mutual TLS.
     #[arg(
         long = "kafka-ssl-certificate-pem",
+        allow_hyphen_values = true,
         env = "KAFKA_SSL_CERTIFICATE_PEM",
         hide_env_values = true
     )]
@@ -45,6 +48,7 @@ pub struct Security {
     /// PEM of the client key, for mutual TLS.
     #[arg(
         long = "kafka-ssl-key-pem",
+        allow_hyphen_values = true,
         env = "KAFKA_SSL_KEY_PEM",
         hide_env_values = true
     )]
@@ -169,6 +173,12 @@ impl Security {
         if let Some(mechanism) = self.mechanism {
             config.set("sasl.mechanism", mechanism.as_str());
         }
+        if self.protocol.tls() && self.ca_pem.is_none() {
+            // The system's CAs, wherever this system keeps them: OpenSSL's compiled-in
+            // directory (/usr/lib/ssl on Debian) is absent from our images, which carry the
+            // bundle at /etc/ssl/certs/ca-certificates.crt, one of the places librdkafka probes.
+            config.set("ssl.ca.location", "probe");
+        }
         for (key, value) in [
             ("sasl.username", &self.username),
             ("sasl.password", &self.password),
@@ -265,5 +275,60 @@ mod tests {
             ..Security::default()
         };
         assert_eq!(security.validate(), Err(SecurityError::HalfAPair));
+    }
+
+    #[test]
+    fn tls_without_a_ca_looks_for_the_systems_cas_where_the_images_keep_them() {
+        let security = Security {
+            protocol: Protocol::SaslSsl,
+            ..sasl()
+        };
+        let mut config = ClientConfig::new();
+        security.apply(&mut config);
+        assert_eq!(config.get("ssl.ca.location"), Some("probe"));
+    }
+
+    #[test]
+    fn a_given_ca_is_the_only_one_trusted() {
+        let security = Security {
+            protocol: Protocol::Ssl,
+            ca_pem: Some("pem".into()),
+            ..Security::default()
+        };
+        let mut config = ClientConfig::new();
+        security.apply(&mut config);
+        assert_eq!(config.get("ssl.ca.pem"), Some("pem"));
+        assert_eq!(config.get("ssl.ca.location"), None);
+    }
+
+    #[test]
+    fn plaintext_sets_no_ca() {
+        let mut config = ClientConfig::new();
+        Security::default().apply(&mut config);
+        assert_eq!(config.get("ssl.ca.location"), None);
+    }
+
+    #[test]
+    fn pem_text_is_taken_as_a_flags_value_though_it_starts_with_dashes() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            security: Security,
+        }
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let cli = <Cli as clap::Parser>::try_parse_from([
+            "coffee",
+            "--kafka-security-protocol",
+            "ssl",
+            "--kafka-ssl-ca-pem",
+            pem,
+            "--kafka-ssl-certificate-pem",
+            pem,
+            "--kafka-ssl-key-pem",
+            pem,
+        ])
+        .expect("PEM values parse");
+        assert_eq!(cli.security.ca_pem.as_deref(), Some(pem));
+        assert_eq!(cli.security.key_pem.as_deref(), Some(pem));
     }
 }

@@ -19,3 +19,7 @@ mod pool;
 mod replicas;
 #[path = "api/routes.rs"]
 mod routes;
+#[path = "api/secured.rs"]
+mod secured;
+#[path = "api/trust_store.rs"]
+mod trust_store;

@@ -32,7 +32,7 @@ impl Topics {
     pub async fn create_on(bed: &TestBed, brokers: &str, prefix: &str) -> anyhow::Result<Self> {
         let admin = admin(&bed.with_kafka(brokers)).await?;
         let orders = unique_name(&format!("{prefix}-orders"));
-        let statuses = unique_name(&format!("{prefix}-status"));
+        let statuses = format!("{orders}-status");
         create_topic(&admin, &orders, 3, &[]).await?;
         create_topic(&admin, &statuses, 3, &[("cleanup.policy", "compact")]).await?;
         Ok(Self {

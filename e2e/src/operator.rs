@@ -36,6 +36,27 @@ pub fn kubectl(bed: &TestBed, args: &[&str], stdin: Option<&str>) -> anyhow::Res
     Ok(child.wait_with_output()?)
 }
 
+/// Creates or replaces Secret `name` in `namespace` with `data` (key, text).
+pub fn apply_secret(
+    bed: &TestBed,
+    namespace: &str,
+    name: &str,
+    data: &[(&str, &str)],
+) -> anyhow::Result<()> {
+    let data: serde_json::Map<String, serde_json::Value> = data
+        .iter()
+        .map(|(key, value)| ((*key).to_owned(), (*value).into()))
+        .collect();
+    let secret = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "stringData": data,
+    });
+    let applied = kubectl(bed, &["apply", "-f", "-"], Some(&secret.to_string()))?;
+    succeed(applied, &format!("applying Secret {name}")).map(|_| ())
+}
+
 /// The output of a command that must have succeeded, or its stderr as the error.
 pub fn succeed(output: Output, what: &str) -> anyhow::Result<String> {
     if !output.status.success() {

@@ -15,5 +15,7 @@ mod resilience;
 mod rotation;
 #[path = "pipeline/sasl.rs"]
 mod sasl;
+#[path = "pipeline/secured.rs"]
+mod secured;
 #[path = "pipeline/security.rs"]
 mod security;

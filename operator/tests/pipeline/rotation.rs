@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use e2e::fixtures::{RuntimeScene, unique_name};
 use e2e::kafka_instance::KafkaInstance;
-use e2e::operator::{OperatorProcess, apply_pipeline, install, kubectl};
+use e2e::operator::{OperatorProcess, apply_pipeline, apply_secret, install};
 use e2e::poll::eventually;
 use e2e::testbed::TestBed;
 
@@ -18,15 +18,6 @@ const ROLL: Duration = Duration::from_secs(150);
 const ANNOTATION: &str = "coffee-pipeline.io/secret-versions";
 const OLD_TOKEN: &str = "support-token-before-rotation";
 const NEW_TOKEN: &str = "support-token-after-rotation";
-
-fn apply_secret(bed: &TestBed, namespace: &str, name: &str, data: &[(&str, &str)]) {
-    let data: String = data.iter().map(|(k, v)| format!("  {k}: {v}\n")).collect();
-    let secret = format!(
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: {namespace}\nstringData:\n{data}"
-    );
-    let applied = kubectl(bed, &["apply", "-f", "-"], Some(&secret)).expect("kubectl runs");
-    assert!(applied.status.success(), "{applied:?}");
-}
 
 /// The Secret versions a Deployment's pod template carries.
 async fn versions(scene: &RuntimeScene, deployment: &str) -> String {
@@ -112,8 +103,9 @@ async fn a_rotated_secret_rolls_the_pods_that_read_it() {
         &ns,
         "kafka-user",
         &[("username", "coffee"), ("password", "coffee-secret")],
-    );
-    apply_secret(&bed, &ns, "support", &[("token", OLD_TOKEN)]);
+    )
+    .expect("a Secret");
+    apply_secret(&bed, &ns, "support", &[("token", OLD_TOKEN)]).expect("a Secret");
     let operator = start_operator(&bed, &scene).await.expect("the operator");
     let spec = format!(
         "  kafka:\n    bootstrapServers: \"{}\"\n    topic: {}\n    partitions: 2\n    sasl: {{mechanism: PLAIN, secretName: kafka-user}}\n    allowInsecureSasl: true\n  producer:\n    replicas: 1\n    ordersListTokenSecret: {{name: support, key: token}}\n",
@@ -136,7 +128,7 @@ async fn a_rotated_secret_rolls_the_pods_that_read_it() {
     );
     assert_eq!(listing(&scene, OLD_TOKEN).await, 200);
 
-    apply_secret(&bed, &ns, "support", &[("token", NEW_TOKEN)]);
+    apply_secret(&bed, &ns, "support", &[("token", NEW_TOKEN)]).expect("a Secret");
     rolled(&scene, &operator, "rotating-producer", &producers).await;
     assert_eq!(
         listing(&scene, NEW_TOKEN).await,
@@ -165,7 +157,8 @@ async fn a_rotated_secret_rolls_the_pods_that_read_it() {
         &ns,
         "kafka-user",
         &[("username", "coffee2"), ("password", "coffee2-secret")],
-    );
+    )
+    .expect("a Secret");
     rolled(&scene, &operator, "rotating-consumer", &consumers).await;
     rolled(&scene, &operator, "rotating-producer", &producers).await;
     e2e::operator::wait_ready(&scene, &operator, "rotating").await;

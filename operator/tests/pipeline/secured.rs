@@ -1,0 +1,168 @@
+//! A pipeline on Kafka as a platform team runs it: over SASL_SSL with SCRAM-SHA-512, and over
+//! TLS with a client certificate, trusting the cluster's CA from a Secret, as a tenant with
+//! only the ACLs the README lists. The operator's own admin client and both workloads use the
+//! pipeline's Secrets; an order placed at the intake's pod is brewed, and its status is read
+//! back there.
+
+use std::time::Duration;
+
+use e2e::fixtures::{RuntimeScene, unique_name};
+use e2e::kafka_instance::KafkaInstance;
+use e2e::kafka_secured::{CLIENT_CN, Secured, acls};
+use e2e::operator::{apply_pipeline, apply_secret, install};
+use e2e::poll::eventually;
+use e2e::testbed::TestBed;
+use serde_json::{Value, json};
+
+use crate::support::{scene, start_operator};
+
+const USER: (&str, &str) = ("coffee-tenant", "tenant-secret");
+
+/// A Secret's name and its keys with their text.
+type SecretData = (&'static str, Vec<(&'static str, String)>);
+
+/// Runs a pipeline named `name` whose `kafka:` section `kafka` writes from the broker's
+/// listeners, with the Secrets `secrets` writes, and follows one order through it.
+async fn an_order_is_brewed_over(
+    name: &str,
+    principal: &str,
+    kafka: fn(&Secured, &str) -> String,
+    secrets: fn(&Secured) -> Vec<SecretData>,
+) {
+    let bed = TestBed::load().expect("the test bed");
+    install(&bed).expect("the CRD");
+    let (broker, secured) = KafkaInstance::start_secured(&bed, &unique_name(name), &[USER])
+        .await
+        .expect("a secured broker");
+    let scene = scene(name).await.expect("a scene");
+    for (secret, data) in secrets(&secured) {
+        let data: Vec<(&str, &str)> = data.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        apply_secret(&bed, &scene.namespace, secret, &data).expect("a Secret");
+    }
+    let operator = start_operator(&bed, &scene).await.expect("the operator");
+    let topic = unique_name(name);
+    let tenant = [
+        acls::operator(principal, &topic),
+        acls::producer(principal, &topic),
+        acls::consumer(principal, &topic),
+    ]
+    .concat();
+    broker.grant(&tenant).await.expect("the tenant's ACLs");
+    let spec = format!(
+        "{}  producer:\n    replicas: 1\n  consumer:\n    replicas: {{min: 1, max: 2}}\n    workers: {{min: 2, max: 4}}\n  autoscaling:\n    mode: Enabled\n",
+        kafka(&secured, &topic)
+    );
+    apply_pipeline(&bed, &scene.namespace, name, &spec).expect("the pipeline");
+    e2e::operator::wait_ready(&scene, &operator, name).await;
+    let intake = intake(&scene, &format!("{name}-producer"));
+    let http = reqwest::Client::new();
+    let placed: Value = http
+        .post(format!("{intake}/order"))
+        .json(&json!({"customer_name": "Ada", "coffee_type": "Espresso"}))
+        .send()
+        .await
+        .expect("the intake answers")
+        .json()
+        .await
+        .expect("a JSON answer");
+    let id = placed["id"].as_str().expect("an order id").to_owned();
+    eventually("the order brewed", Duration::from_secs(60), || async {
+        let order: Value = http
+            .get(format!("{intake}/order/{id}"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        match order["status"].as_str() {
+            Some("completed") => Ok(()),
+            _ => Err(order.to_string()),
+        }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", operator.log_tail()));
+    // The autoscaler reads the log's offsets and the group's commits with the same grants.
+    eventually(
+        "the autoscaler measuring",
+        Duration::from_secs(60),
+        || async {
+            let pipeline = e2e::operator::pipeline(&scene, name)
+                .await
+                .map_err(|e| e.to_string())?;
+            let autoscaling = &pipeline["status"]["autoscaling"];
+            match (
+                autoscaling["observedTime"].is_string(),
+                autoscaling["processingRate"].is_number(),
+            ) {
+                (true, true) => Ok(()),
+                _ => Err(autoscaling.to_string()),
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", operator.log_tail()));
+    operator.stop().await.expect("the operator stops");
+    scene.finish().await.expect("cleaning up");
+}
+
+/// The base URL of the ready pod of `deployment`.
+fn intake(scene: &RuntimeScene, deployment: &str) -> String {
+    let pod = scene
+        .runtime
+        .pods()
+        .into_iter()
+        .find(|p| p.deployment == deployment && p.ready)
+        .expect("a ready intake pod");
+    format!("http://127.0.0.1:{}", pod.ports[0].local_port)
+}
+
+#[tokio::test]
+async fn a_pipeline_runs_over_sasl_ssl_with_scram_trusting_the_ca_from_a_secret() {
+    an_order_is_brewed_over(
+        "scram",
+        &format!("User:{}", USER.0),
+        |s, topic| {
+            format!(
+                "  kafka:\n    bootstrapServers: \"{}\"\n    topic: {topic}\n    partitions: 2\n    tls: {{caSecret: {{name: kafka-ca, key: ca.crt}}}}\n    sasl: {{mechanism: SCRAM-SHA-512, secretName: kafka-user}}\n",
+                s.sasl_ssl_servers()
+            )
+        },
+        |s| {
+            vec![
+                ("kafka-ca", vec![("ca.crt", s.certificates.ca_pem.clone())]),
+                (
+                    "kafka-user",
+                    vec![("username", USER.0.to_owned()), ("password", USER.1.to_owned())],
+                ),
+            ]
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_pipeline_runs_over_tls_with_a_client_certificate() {
+    an_order_is_brewed_over(
+        "mtls",
+        &format!("User:CN={CLIENT_CN}"),
+        |s, topic| {
+            format!(
+                "  kafka:\n    bootstrapServers: \"{}\"\n    topic: {topic}\n    partitions: 2\n    tls:\n      caSecret: {{name: kafka-tls, key: ca.crt}}\n      certSecret: {{name: kafka-tls, key: tls.crt}}\n      keySecret: {{name: kafka-tls, key: tls.key}}\n",
+                s.ssl_servers()
+            )
+        },
+        |s| {
+            let c = &s.certificates;
+            vec![(
+                "kafka-tls",
+                vec![
+                    ("ca.crt", c.ca_pem.clone()),
+                    ("tls.crt", c.client_certificate_pem.clone()),
+                    ("tls.key", c.client_key_pem.clone()),
+                ],
+            )]
+        },
+    )
+    .await;
+}

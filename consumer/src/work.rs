@@ -67,6 +67,13 @@ impl Context {
     /// Decides and carries out; the order counts as finished (for redeliveries) once Kafka has
     /// its outcome (see [`crate::outbox`]).
     async fn carry_out(&self, job: Job, already_finished: bool, timer: &mut BrewTimer) {
+        // A job a worker took before its partition was revoked is left to the next owner: its
+        // `processing` written after the next owner's outcome would be the order's last status,
+        // all the compacted status topic keeps of it.
+        if !self.shared.lock().owns(&job.source) {
+            debug!("the partition moved on before brewing began; its next owner decides the order");
+            return;
+        }
         let decision = plan(
             Taken {
                 coffee_type: &job.order.coffee_type,
@@ -86,16 +93,19 @@ impl Context {
                 debug!("already finished; not brewed again");
             }
             Plan::Cancel => {
-                self.conclude(
-                    job,
-                    OrderStatus::Cancelled,
-                    Some("cancelled before brewing"),
-                )
-                .await;
-                metrics
-                    .orders_processed
-                    .with_label_values(&["cancelled"])
-                    .inc();
+                let written = self
+                    .conclude(
+                        job,
+                        OrderStatus::Cancelled,
+                        Some("cancelled before brewing"),
+                    )
+                    .await;
+                if written {
+                    metrics
+                        .orders_processed
+                        .with_label_values(&["cancelled"])
+                        .inc();
+                }
             }
             Plan::Brew(duration) => {
                 if !duration.is_zero() {
@@ -106,37 +116,39 @@ impl Context {
                     timer.brew(duration).await;
                 }
                 metrics.brew_duration.observe(duration.as_secs_f64());
-                self.conclude(job, OrderStatus::Completed, None).await;
-                metrics
-                    .orders_processed
-                    .with_label_values(&["completed"])
-                    .inc();
+                if self.conclude(job, OrderStatus::Completed, None).await {
+                    metrics
+                        .orders_processed
+                        .with_label_values(&["completed"])
+                        .inc();
+                }
             }
             Plan::Fail(reason) => {
-                self.fail(job, reason).await;
-                metrics
-                    .orders_processed
-                    .with_label_values(&["failed"])
-                    .inc();
+                if self.fail(job, reason).await {
+                    metrics
+                        .orders_processed
+                        .with_label_values(&["failed"])
+                        .inc();
+                }
             }
         }
     }
 
-    /// Writes the final status; the offset finishes when it is acknowledged.
-    async fn conclude(&self, job: Job, status: OrderStatus, reason: Option<&str>) {
+    /// Writes the final status, unless the partition moved on (returns whether it was handed
+    /// to Kafka); the offset finishes when it is acknowledged.
+    async fn conclude(&self, job: Job, status: OrderStatus, reason: Option<&str>) -> bool {
         let outcome = Outcome {
             event: status_event(&job, status, reason),
             trace: trace_of(&job),
             source: job.source,
             failed_attempts: 0,
         };
-        // Not written when the partition moved on meanwhile: its next owner decides.
-        self.outbox.conclude(Box::new(outcome)).await;
+        self.outbox.conclude(Box::new(outcome)).await
     }
 
     /// Dead-letters the order (its offset finishes when the dead letter is acknowledged) and
-    /// announces it as failed.
-    async fn fail(&self, job: Job, reason: FailReason) {
+    /// announces it as failed, unless the partition moved on (returns whether it did).
+    async fn fail(&self, job: Job, reason: FailReason) -> bool {
         let event = OrderEvent::OrderCreated {
             order_id: job.order_id,
             order: job.order.clone(),
@@ -162,7 +174,7 @@ impl Context {
             payload_omitted: false,
         };
         if !self.outbox.dead_letter(Box::new(letter)).await {
-            return;
+            return false;
         }
         self.shared
             .metrics
@@ -172,6 +184,7 @@ impl Context {
         self.outbox
             .status(&status, &trace_of(&job), Delivery::Untracked)
             .await;
+        true
     }
 }
 

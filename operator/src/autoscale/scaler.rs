@@ -239,20 +239,27 @@ impl Scaler {
             if cluster.caught_up() {
                 return Ok(Some(cluster));
             }
-            (
-                "reading_commits",
-                "ReadingCommits",
-                "reading the consumer groups' commits from __consumer_offsets",
-            )
+            match cluster.commits_refused() {
+                Some(refusal) => (
+                    "commits_refused",
+                    "KafkaNotAuthorized",
+                    report::commits_refused(&refusal),
+                ),
+                None => (
+                    "reading_commits",
+                    "ReadingCommits",
+                    "reading the consumer groups' commits from __consumer_offsets".to_owned(),
+                ),
+            }
         } else {
             (
                 "waiting_for_topics",
                 "WaitingForTopics",
-                "the topics are not ready yet",
+                "the topics are not ready yet".to_owned(),
             )
         };
         self.shared.metrics.poll(waiting.0);
-        let problem = (waiting.1, waiting.2.to_owned());
+        let problem = (waiting.1, waiting.2);
         self.status
             .write_problem(&self.shared.client, pipeline, problem)
             .await;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use e2e::fixtures::{RuntimeScene, unique_name};
 use e2e::kafka_instance::KafkaInstance;
-use e2e::kafka_secured::{CLIENT_CN, Secured, acls};
+use e2e::kafka_secured::{CLIENT_CN, Resource, Secured, acls};
 use e2e::operator::{apply_pipeline, apply_secret, install};
 use e2e::poll::eventually;
 use e2e::testbed::TestBed;
@@ -165,4 +165,65 @@ async fn a_pipeline_runs_over_tls_with_a_client_certificate() {
         },
     )
     .await;
+}
+
+/// A tenant granted everything but the autoscaler's one grant beyond its own names: the
+/// autoscaler says which ACL it lacks, rather than taking `__consumer_offsets` for a topic that
+/// does not exist (as it did: no commits at all, so every message counted as lag).
+#[tokio::test]
+async fn a_tenant_without_the_commit_acls_is_told_which_acl_the_autoscaler_needs() {
+    let bed = TestBed::load().expect("the test bed");
+    install(&bed).expect("the CRD");
+    let (broker, secured) = KafkaInstance::start_secured(&bed, &unique_name("noacl"), &[USER])
+        .await
+        .expect("a secured broker");
+    let scene = scene("noacl").await.expect("a scene");
+    apply_secret(
+        &bed,
+        &scene.namespace,
+        "kafka-user",
+        &[("username", USER.0), ("password", USER.1)],
+    )
+    .expect("a Secret");
+    apply_secret(
+        &bed,
+        &scene.namespace,
+        "kafka-ca",
+        &[("ca.crt", &secured.certificates.ca_pem)],
+    )
+    .expect("a Secret");
+    let topic = unique_name("noacl");
+    let principal = format!("User:{}", USER.0);
+    let tenant: Vec<_> = [
+        acls::operator(&principal, &topic),
+        acls::producer(&principal, &topic),
+        acls::consumer(&principal, &topic),
+    ]
+    .concat()
+    .into_iter()
+    .filter(|acl| acl.resource != Resource::Topic("__consumer_offsets".to_owned()))
+    .collect();
+    broker.grant(&tenant).await.expect("the tenant's ACLs");
+    let operator = start_operator(&bed, &scene).await.expect("the operator");
+    let spec = format!(
+        "  kafka:\n    bootstrapServers: \"{}\"\n    topic: {topic}\n    partitions: 2\n    tls: {{caSecret: {{name: kafka-ca, key: ca.crt}}}}\n    sasl: {{mechanism: SCRAM-SHA-512, secretName: kafka-user}}\n  producer:\n    replicas: 1\n  autoscaling:\n    mode: Enabled\n",
+        secured.sasl_ssl_servers()
+    );
+    apply_pipeline(&bed, &scene.namespace, "noacl", &spec).expect("the pipeline");
+    let scaling = e2e::operator::wait_for_condition(
+        &scene,
+        "noacl",
+        "Scaling",
+        "False",
+        Some("KafkaNotAuthorized"),
+        &operator.log_tail(),
+    )
+    .await;
+    let message = scaling["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("Read and Describe ACLs on topic __consumer_offsets"),
+        "{message}"
+    );
+    operator.stop().await.expect("the operator stops");
+    scene.finish().await.expect("cleaning up");
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use rdkafka::consumer::Consumer;
 
 use super::OffsetsConsumer;
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tracing::{debug, info, warn};
 
@@ -26,6 +26,21 @@ pub struct CommitTable {
     ended: BTreeSet<i32>,
     partitions: usize,
     pub caught_up: bool,
+    /// Why Kafka refused the follower the topic, while it does: without the ACLs on
+    /// `__consumer_offsets` the follower would otherwise wait, or take the topic for one that
+    /// never existed, without a word.
+    pub refused: Option<String>,
+}
+
+/// Whether `code` says the principal lacks an ACL (rather than that something is missing or
+/// down).
+pub fn is_refusal(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::TopicAuthorizationFailed
+            | RDKafkaErrorCode::GroupAuthorizationFailed
+            | RDKafkaErrorCode::ClusterAuthorizationFailed
+    )
 }
 
 /// Reads every partition of `__consumer_offsets` from its start into `commits` until `stop`.
@@ -40,7 +55,14 @@ pub fn follow_commits(
     while !stop.load(Ordering::Relaxed) {
         if !assigned {
             match assign_offsets_topic(consumer) {
-                Ok(Some(partitions)) => {
+                Ok(Offsets::Refused(code)) => {
+                    if !reported {
+                        warn!(%brokers, %code, "Kafka refuses the autoscaler __consumer_offsets; retrying");
+                        reported = true;
+                    }
+                    refuse(commits, code);
+                }
+                Ok(Offsets::Partitions(partitions)) => {
                     info!(%brokers, partitions, "following the group coordinator's commits");
                     let mut table = commits
                         .write()
@@ -50,7 +72,7 @@ pub fn follow_commits(
                     assigned = true;
                 }
                 // No group has ever committed on this cluster: there is nothing to catch up on.
-                Ok(None) => set_caught_up(commits),
+                Ok(Offsets::Absent) => set_caught_up(commits),
                 Err(error) if !reported => {
                     warn!(%brokers, %error, "cannot follow the group coordinator's commits yet; retrying");
                     reported = true;
@@ -74,25 +96,59 @@ pub fn follow_commits(
                     info!(%brokers, commits = table.committed.len(), "read every commit so far");
                 }
             }
-            Some(Err(error)) => debug!(%brokers, %error, "reading __consumer_offsets"),
-            Some(Ok(message)) => match commit_record::parse(message.key(), message.payload()) {
-                Ok(CommitRecord::Committed { key, offset, .. }) => {
-                    let mut table = commits
-                        .write()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    table.committed.insert(key, offset);
-                }
-                Ok(CommitRecord::Deleted(key)) => {
-                    let mut table = commits
-                        .write()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    table.committed.remove(&key);
-                }
-                Ok(CommitRecord::Other) => {}
-                Err(error) => debug!(%brokers, %error, "skipping a record"),
+            Some(Err(error)) => match error.rdkafka_error_code().filter(|c| is_refusal(*c)) {
+                Some(code) => refuse(commits, code),
+                None => debug!(%brokers, %error, "reading __consumer_offsets"),
             },
+            Some(Ok(message)) => {
+                clear_refusal(commits);
+                record(commits, &message);
+            }
         }
     }
+}
+
+/// Applies one record of `__consumer_offsets` to the table.
+fn record(commits: &RwLock<CommitTable>, message: &rdkafka::message::BorrowedMessage<'_>) {
+    match commit_record::parse(message.key(), message.payload()) {
+        Ok(CommitRecord::Committed { key, offset, .. }) => {
+            let mut table = commits
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            table.committed.insert(key, offset);
+        }
+        Ok(CommitRecord::Deleted(key)) => {
+            let mut table = commits
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            table.committed.remove(&key);
+        }
+        Ok(CommitRecord::Other) => {}
+        Err(error) => debug!(%error, "skipping a record of __consumer_offsets"),
+    }
+}
+
+/// Forgets a refusal once Kafka hands out records again (an ACL was added).
+fn clear_refusal(commits: &RwLock<CommitTable>) {
+    let refused = commits
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .refused
+        .is_some();
+    if refused {
+        commits
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .refused = None;
+    }
+}
+
+fn refuse(commits: &RwLock<CommitTable>, code: RDKafkaErrorCode) {
+    let mut table = commits
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    table.refused = Some(code.to_string());
+    table.caught_up = false;
 }
 
 fn set_caught_up(commits: &RwLock<CommitTable>) {
@@ -102,20 +158,62 @@ fn set_caught_up(commits: &RwLock<CommitTable>) {
         .caught_up = true;
 }
 
-/// Assigns every partition of `__consumer_offsets` from its start; `None` if it does not exist.
-fn assign_offsets_topic(consumer: &OffsetsConsumer) -> Result<Option<usize>, KafkaError> {
+/// What became of assigning `__consumer_offsets`.
+enum Offsets {
+    /// Every partition, from its start.
+    Partitions(usize),
+    /// The topic does not exist (no group ever committed).
+    Absent,
+    /// Kafka refused the principal the topic.
+    Refused(RDKafkaErrorCode),
+}
+
+/// Assigns every partition of `__consumer_offsets` from its start.
+fn assign_offsets_topic(consumer: &OffsetsConsumer) -> Result<Offsets, KafkaError> {
     let metadata = consumer.fetch_metadata(Some(OFFSETS_TOPIC), TIMEOUT)?;
-    let Some(topic) = metadata
-        .topics()
-        .iter()
-        .find(|t| t.name() == OFFSETS_TOPIC && t.error().is_none() && !t.partitions().is_empty())
-    else {
-        return Ok(None);
+    let Some(topic) = metadata.topics().iter().find(|t| t.name() == OFFSETS_TOPIC) else {
+        return Ok(Offsets::Absent);
     };
+    if let Some(code) = topic.error().map(RDKafkaErrorCode::from) {
+        return Ok(match is_refusal(code) {
+            true => Offsets::Refused(code),
+            false => Offsets::Absent,
+        });
+    }
+    if topic.partitions().is_empty() {
+        return Ok(Offsets::Absent);
+    }
     let mut list = TopicPartitionList::new();
     for partition in topic.partitions() {
         list.add_partition_offset(OFFSETS_TOPIC, partition.id(), Offset::Beginning)?;
     }
     consumer.assign(&list)?;
-    Ok(Some(topic.partitions().len()))
+    Ok(Offsets::Partitions(topic.partitions().len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_acl_is_a_refusal() {
+        for code in [
+            RDKafkaErrorCode::TopicAuthorizationFailed,
+            RDKafkaErrorCode::GroupAuthorizationFailed,
+            RDKafkaErrorCode::ClusterAuthorizationFailed,
+        ] {
+            assert!(is_refusal(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_missing_topic_or_an_unreachable_broker_is_no_refusal() {
+        for code in [
+            RDKafkaErrorCode::UnknownTopicOrPartition,
+            RDKafkaErrorCode::BrokerTransportFailure,
+            RDKafkaErrorCode::RequestTimedOut,
+        ] {
+            assert!(!is_refusal(code), "{code}");
+        }
+    }
 }

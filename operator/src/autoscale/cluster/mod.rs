@@ -172,6 +172,15 @@ impl Cluster {
 
     /// Whether every commit written before the follower started has been read: until then a
     /// group's committed offsets may be older than Kafka's.
+    /// Why Kafka refuses the commit follower `__consumer_offsets`, while it does.
+    pub fn commits_refused(&self) -> Option<String> {
+        self.commits
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .refused
+            .clone()
+    }
+
     pub fn caught_up(&self) -> bool {
         self.commits
             .read()

@@ -60,6 +60,10 @@ pub struct LoadCounts {
     pub retries: AtomicU64,
     /// Cancels refused with `409`: the order was already brewing or brewed.
     pub cancels_refused: AtomicU64,
+    /// Requests whose client is done: answered or given up, and the cancel that follows an
+    /// accepted order answered or given up too. Until it equals `sent`, an order may be
+    /// cancelled on the status topic before its `202` reached `cancels`.
+    pub finished: AtomicU64,
     /// The accepted orders, in the order their answers arrived.
     pub acknowledged: Mutex<Vec<Acknowledged>>,
     /// The customer names of requests refused with an answer and never sent without one: no
@@ -289,6 +293,12 @@ struct Client {
 
 impl Client {
     async fn order(self, request: Request) {
+        let counts = Arc::clone(&self.counts);
+        self.send(request).await;
+        counts.finished.fetch_add(1, Ordering::Relaxed);
+    }
+
+    async fn send(self, request: Request) {
         let sent = Instant::now();
         let body = format!(
             r#"{{"customer_name":"{}","coffee_type":"{}"}}"#,

@@ -94,7 +94,7 @@ impl Figures {
     pub fn line(&self) -> String {
         format!(
             "{}: {} — acknowledged {}, completed {}, cancelled {}, lost {}, duplicated {}, \
-             duplicated requests {}, refused {} (published anyway {}), unanswered {}, retried {}, \
+             failed or cancelled unasked {}, duplicated requests {}, refused {} (published anyway {}), unanswered {}, retried {}, \
              outcomes written twice {}, recovered {}, settled in {:.1} s{}",
             self.fault,
             if self.passed() { "passed" } else { "FAILED" },
@@ -103,6 +103,7 @@ impl Figures {
             self.cancelled,
             self.lost,
             self.duplicated,
+            self.failed,
             self.duplicated_requests,
             self.requests.refused,
             self.refused_but_present,

@@ -1,0 +1,202 @@
+//! The reader against real brokers: the test bed's, and a broker of the test's own with
+//! SASL_SSL, SCRAM-SHA-512 and the StandardAuthorizer, where the reader's principal has only
+//! `Describe` on the group and its topic.
+
+use std::time::Duration;
+
+use coffee_group_offsets::{FetchError, GroupOffsets};
+use coffee_kafka::security::{Mechanism, Protocol, Security};
+use e2e::fixtures::unique_name;
+use e2e::kafka::{admin, create_topic};
+use e2e::kafka_instance::KafkaInstance;
+use e2e::kafka_secured::{Acl, Resource, Secured};
+use e2e::testbed::TestBed;
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+
+const TENANT: (&str, &str) = ("tenant", "tenant-secret-1");
+const STRANGER: (&str, &str) = ("stranger", "stranger-secret-1");
+
+/// Commits `offsets` (partition, offset) for `group` as a client outside the group would.
+async fn commit(config: ClientConfig, group: &str, topic: &str, offsets: &[(i32, i64)]) {
+    let (group, topic, offsets) = (group.to_owned(), topic.to_owned(), offsets.to_vec());
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = config
+            .clone()
+            .set("group.id", &group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("a consumer");
+        let mut list = TopicPartitionList::new();
+        for (partition, offset) in offsets {
+            list.add_partition_offset(&topic, partition, Offset::Offset(offset))
+                .expect("an offset");
+        }
+        consumer
+            .commit(&list, CommitMode::Sync)
+            .expect("the commit");
+    })
+    .await
+    .expect("the commit task");
+}
+
+#[tokio::test]
+async fn committed_offsets_are_read_and_a_partition_never_committed_is_none() {
+    let bed = TestBed::load().expect("the test bed");
+    let topic = unique_name("offsets");
+    let group = format!("{topic}-processor");
+    create_topic(&admin(&bed).await.expect("an admin"), &topic, 3, &[])
+        .await
+        .expect("the topic");
+    commit(
+        e2e::kafka::client_config(&bed),
+        &group,
+        &topic,
+        &[(0, 5), (2, 9)],
+    )
+    .await;
+
+    let reader =
+        GroupOffsets::new(&bed.kafka_bootstrap_servers, &Security::default()).expect("a reader");
+    let committed = reader
+        .committed(&group, &topic, 3)
+        .await
+        .expect("the offsets");
+    assert_eq!(committed, vec![Some(5), None, Some(9)]);
+}
+
+#[tokio::test]
+async fn a_group_that_never_committed_has_no_offsets() {
+    let bed = TestBed::load().expect("the test bed");
+    let reader =
+        GroupOffsets::new(&bed.kafka_bootstrap_servers, &Security::default()).expect("a reader");
+    let committed = reader
+        .committed(&unique_name("nobody"), &unique_name("nothing"), 2)
+        .await
+        .expect("an answer");
+    assert_eq!(committed, vec![None, None]);
+}
+
+#[tokio::test]
+async fn many_groups_asked_at_once_each_get_their_own_offsets() {
+    let bed = TestBed::load().expect("the test bed");
+    let topic = unique_name("many");
+    create_topic(&admin(&bed).await.expect("an admin"), &topic, 1, &[])
+        .await
+        .expect("the topic");
+    let groups: Vec<String> = (0..40).map(|i| format!("{topic}-group-{i}")).collect();
+    for (i, group) in (0i64..).zip(&groups) {
+        commit(e2e::kafka::client_config(&bed), group, &topic, &[(0, i)]).await;
+    }
+    let reader =
+        GroupOffsets::new(&bed.kafka_bootstrap_servers, &Security::default()).expect("a reader");
+    let asked = groups.iter().map(|g| reader.committed(g, &topic, 1));
+    let answers = futures::future::join_all(asked).await;
+    for (i, answer) in (0i64..).zip(answers) {
+        assert_eq!(answer.expect("an answer"), vec![Some(i)], "group {i}");
+    }
+}
+
+/// A secured broker with `topic`, where `group` committed offset 7 on partition 0.
+async fn secured_with_a_commit(name: &str, topic: &str, group: &str) -> (KafkaInstance, Secured) {
+    let bed = TestBed::load().expect("the test bed");
+    let (broker, secured) = KafkaInstance::start_secured(&bed, name, &[TENANT, STRANGER])
+        .await
+        .expect("a secured broker");
+    let admin: AdminClient<_> = broker.client_config().create().expect("an admin");
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    for created in admin
+        .create_topics(
+            &[NewTopic::new(topic, 1, TopicReplication::Fixed(1))],
+            &options,
+        )
+        .await
+        .expect("creating the topic")
+    {
+        created.expect("the topic");
+    }
+    commit(broker.client_config(), group, topic, &[(0, 7)]).await;
+    (broker, secured)
+}
+
+fn describe(user: &str, resource: Resource) -> Acl {
+    Acl {
+        principal: format!("User:{user}"),
+        resource,
+        operations: vec!["Describe"],
+    }
+}
+
+fn scram(secured: &Secured, (user, password): (&str, &str)) -> Security {
+    Security {
+        protocol: Protocol::SaslSsl,
+        mechanism: Some(Mechanism::ScramSha512),
+        username: Some(user.to_owned()),
+        password: Some(password.to_owned()),
+        ca_pem: Some(secured.certificates.ca_pem.clone()),
+        ..Security::default()
+    }
+}
+
+#[tokio::test]
+async fn over_sasl_ssl_describe_on_the_group_and_its_topic_is_all_it_takes() {
+    let (topic, group) = (unique_name("scram"), unique_name("scram-group"));
+    let (broker, secured) =
+        secured_with_a_commit(&unique_name("reader-scram"), &topic, &group).await;
+    broker
+        .grant(&[
+            describe(TENANT.0, Resource::Group(group.clone())),
+            describe(TENANT.0, Resource::Topic(topic.clone())),
+        ])
+        .await
+        .expect("the ACLs");
+    let reader =
+        GroupOffsets::new(&secured.sasl_ssl_servers(), &scram(&secured, TENANT)).expect("a reader");
+    assert_eq!(reader.committed(&group, &topic, 1).await, Ok(vec![Some(7)]));
+}
+
+#[tokio::test]
+async fn refusals_name_the_missing_acl_and_never_the_password() {
+    let (topic, group) = (unique_name("refused"), unique_name("refused-group"));
+    let (broker, secured) =
+        secured_with_a_commit(&unique_name("reader-refused"), &topic, &group).await;
+    let other_group = format!("{group}-other");
+    broker
+        .grant(&[
+            describe(STRANGER.0, Resource::Topic(topic.clone())),
+            describe(STRANGER.0, Resource::Group(other_group.clone())),
+        ])
+        .await
+        .expect("the ACLs");
+    let servers = secured.sasl_ssl_servers();
+    let reader = GroupOffsets::new(&servers, &scram(&secured, STRANGER)).expect("a reader");
+
+    let no_group = reader.committed(&group, &topic, 1).await;
+    assert_eq!(
+        no_group,
+        Err(FetchError::GroupNotAuthorized {
+            group: group.clone()
+        })
+    );
+    let no_topic = reader
+        .committed(&other_group, &unique_name("elsewhere"), 1)
+        .await;
+    assert!(
+        matches!(&no_topic, Err(FetchError::TopicNotAuthorized { group, .. }) if *group == other_group),
+        "{no_topic:?}"
+    );
+
+    let wrong = (STRANGER.0, "not-the-password-42");
+    let reader = GroupOffsets::new(&servers, &scram(&secured, wrong)).expect("a reader");
+    let error = reader
+        .committed(&group, &topic, 1)
+        .await
+        .expect_err("a wrong password");
+    assert!(
+        matches!(error, FetchError::Authentication { .. }),
+        "{error:?}"
+    );
+    assert!(!error.to_string().contains(wrong.1), "{error}");
+}

@@ -217,8 +217,8 @@ impl GroupPartition {
 }
 
 /// `group`'s committed offsets on `topic` and its watermarks, asked of the group coordinator
-/// by a consumer handle in the group that never joins it: a different path from the
-/// operator's, which follows `__consumer_offsets`.
+/// by a consumer handle in the group that never joins it: librdkafka's path, not the
+/// operator's (`coffee-group-offsets`).
 pub async fn group_offsets(
     bed: &TestBed,
     topic: &str,

@@ -335,8 +335,7 @@ pub mod acls {
 
     /// The operator, for its reconciler and autoscaler on the pipeline's topics: it creates,
     /// grows, configures and deletes them, writes and reads its owner record and worker counts
-    /// on the control topic, describes the group, and — the one grant beyond the pipeline's own
-    /// names — follows `__consumer_offsets` for the group's commits.
+    /// on the control topic, and describes the group (its members, its committed offsets).
     pub fn operator(principal: &str, order_topic: &str) -> Vec<Acl> {
         vec![
             acl(
@@ -360,11 +359,6 @@ pub mod acls {
                 principal,
                 Resource::Group(format!("{order_topic}-processor")),
                 &["Describe"],
-            ),
-            acl(
-                principal,
-                topic("__consumer_offsets"),
-                &["Read", "Describe"],
             ),
         ]
     }

@@ -1,6 +1,5 @@
 //! The client context of readers that ask librdkafka for end-of-partition events
-//! (`enable.partition.eof`): the producer's view followers and the operator's offset readers
-//! learn from them that they have caught up. librdkafka also reports each one as a global
+//! (`enable.partition.eof`): the producer's view followers learn from them that they have caught up. librdkafka also reports each one as a global
 //! error, which the default context logs at ERROR — several lines a second from a healthy
 //! reader. This context logs those at DEBUG and every other error as the default does.
 

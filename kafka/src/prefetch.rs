@@ -4,8 +4,7 @@
 //!
 //! What the bounds bought, measured (docs/benchmarks.md): the consumer held whole topics
 //! (~180 MiB for 500,000 orders) with the defaults; the producer's view caught up with
-//! 500,000 orders in 9–11 s and 35 MiB instead of 29 s and 46 MiB; the operator reading all of
-//! `__consumer_offsets` for 200 pipelines stayed at 40 MiB instead of 52 MiB.
+//! 500,000 orders in 9–11 s and 35 MiB instead of 29 s and 46 MiB.
 
 use rdkafka::ClientConfig;
 
@@ -16,8 +15,6 @@ pub enum Appetite {
     Workers,
     /// The producer's view of the order and status topics.
     View,
-    /// The operator's reader of `__consumer_offsets`.
-    Offsets,
 }
 
 impl Appetite {
@@ -25,7 +22,6 @@ impl Appetite {
         match self {
             Appetite::Workers => 4096,
             Appetite::View => 2048,
-            Appetite::Offsets => 1024,
         }
     }
 }
@@ -52,7 +48,7 @@ mod tests {
 
     #[test]
     fn every_reader_fetches_small_and_resumes_soon() {
-        for appetite in [Appetite::Workers, Appetite::View, Appetite::Offsets] {
+        for appetite in [Appetite::Workers, Appetite::View] {
             let mut client = ClientConfig::new();
             bounded(&mut client, appetite);
             assert_eq!(client.get("fetch.max.bytes"), Some("1048576"));
@@ -61,7 +57,7 @@ mod tests {
     }
 
     #[test]
-    fn workers_may_hold_more_than_the_view_and_the_view_more_than_the_offsets_reader() {
+    fn workers_may_hold_more_than_the_view() {
         let queued = |appetite| {
             let mut client = ClientConfig::new();
             bounded(&mut client, appetite);
@@ -70,6 +66,5 @@ mod tests {
                 .and_then(|k| k.parse::<u32>().ok())
         };
         assert!(queued(Appetite::Workers) > queued(Appetite::View));
-        assert!(queued(Appetite::View) > queued(Appetite::Offsets));
     }
 }

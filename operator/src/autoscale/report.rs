@@ -174,14 +174,6 @@ pub fn stalled_condition(stalled: &[i32], polls: u32, group: &str) -> Judgement 
     }
 }
 
-/// The autoscaler's condition message when Kafka refuses it the commits: which ACL is missing.
-pub fn commits_refused(refusal: &str) -> String {
-    format!(
-        "Kafka refuses the pipeline's principal the group commits ({refusal}): the autoscaler needs \
-         the Read and Describe ACLs on topic __consumer_offsets (README: Kafka ACLs)"
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,15 +274,5 @@ mod tests {
         assert!(condition.ready);
         assert!(condition.message.starts_with("partition(s) 2, 5 have lag"));
         assert!(!stalled_condition(&[], 6, "g").ready);
-    }
-
-    #[test]
-    fn a_refusal_of_the_commits_names_the_acls_the_autoscaler_needs() {
-        let message = commits_refused("Broker: Topic authorization failed");
-        assert!(message.contains("Topic authorization failed"), "{message}");
-        assert!(
-            message.contains("Read and Describe ACLs on topic __consumer_offsets"),
-            "{message}"
-        );
     }
 }

@@ -52,6 +52,10 @@ impl PollError {
         match self {
             PollError::Credentials(_) => "KafkaCredentialsUnavailable",
             PollError::Kafka(ClusterError::Offsets { .. }) => "KafkaOffsetsUnavailable",
+            PollError::Kafka(ClusterError::Commits { source, .. }) if source.is_refusal() => {
+                "KafkaNotAuthorized"
+            }
+            PollError::Kafka(ClusterError::Commits { .. }) => "KafkaOffsetsUnavailable",
             PollError::Kafka(_) => "KafkaUnreachable",
             PollError::NoNamespace => "NoNamespace",
         }
@@ -223,8 +227,8 @@ impl Scaler {
         Ok(())
     }
 
-    /// The cluster's clients once the topics exist and every commit so far has been read;
-    /// until then `None`, and the status says what is awaited.
+    /// The cluster's clients once the topics exist; until then `None`, and the status says
+    /// what is awaited.
     async fn ready_cluster(
         &mut self,
         pipeline: &CoffeeOrderPipeline,
@@ -234,32 +238,14 @@ impl Scaler {
                 .iter()
                 .any(|c| c.type_ == "TopicReady" && c.status == "True")
         });
-        let waiting = if topics_ready {
-            let cluster = self.cluster(pipeline).await?;
-            if cluster.caught_up() {
-                return Ok(Some(cluster));
-            }
-            match cluster.commits_refused() {
-                Some(refusal) => (
-                    "commits_refused",
-                    "KafkaNotAuthorized",
-                    report::commits_refused(&refusal),
-                ),
-                None => (
-                    "reading_commits",
-                    "ReadingCommits",
-                    "reading the consumer groups' commits from __consumer_offsets".to_owned(),
-                ),
-            }
-        } else {
-            (
-                "waiting_for_topics",
-                "WaitingForTopics",
-                "the topics are not ready yet".to_owned(),
-            )
-        };
-        self.shared.metrics.poll(waiting.0);
-        let problem = (waiting.1, waiting.2);
+        if topics_ready {
+            return Ok(Some(self.cluster(pipeline).await?));
+        }
+        self.shared.metrics.poll("waiting_for_topics");
+        let problem = (
+            "WaitingForTopics",
+            "the topics are not ready yet".to_owned(),
+        );
         self.status
             .write_problem(&self.shared.client, pipeline, problem)
             .await;

@@ -167,11 +167,11 @@ async fn a_pipeline_runs_over_tls_with_a_client_certificate() {
     .await;
 }
 
-/// A tenant granted everything but the autoscaler's one grant beyond its own names: the
-/// autoscaler says which ACL it lacks, rather than taking `__consumer_offsets` for a topic that
-/// does not exist (as it did: no commits at all, so every message counted as lag).
+/// A tenant granted everything on its topics but nothing on its group: the autoscaler says
+/// which ACL it lacks, rather than measuring lag against no commits (as the follower of
+/// `__consumer_offsets` did when refused: every message counted as lag).
 #[tokio::test]
-async fn a_tenant_without_the_commit_acls_is_told_which_acl_the_autoscaler_needs() {
+async fn a_tenant_without_describe_on_its_group_is_told_which_acl_the_autoscaler_needs() {
     let bed = TestBed::load().expect("the test bed");
     install(&bed).expect("the CRD");
     let (broker, secured) = KafkaInstance::start_secured(&bed, &unique_name("noacl"), &[USER])
@@ -201,7 +201,7 @@ async fn a_tenant_without_the_commit_acls_is_told_which_acl_the_autoscaler_needs
     ]
     .concat()
     .into_iter()
-    .filter(|acl| acl.resource != Resource::Topic("__consumer_offsets".to_owned()))
+    .filter(|acl| !matches!(acl.resource, Resource::Group(_)))
     .collect();
     broker.grant(&tenant).await.expect("the tenant's ACLs");
     let operator = start_operator(&bed, &scene).await.expect("the operator");
@@ -221,7 +221,7 @@ async fn a_tenant_without_the_commit_acls_is_told_which_acl_the_autoscaler_needs
     .await;
     let message = scaling["message"].as_str().unwrap_or_default();
     assert!(
-        message.contains("Read and Describe ACLs on topic __consumer_offsets"),
+        message.contains(&format!("Describe ACL on consumer group {topic}-processor")),
         "{message}"
     );
     operator.stop().await.expect("the operator stops");

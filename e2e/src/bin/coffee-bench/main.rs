@@ -87,6 +87,10 @@ enum Bench {
         /// Pipelines to create.
         #[arg(long, default_value_t = 200)]
         pipelines: usize,
+        /// The operator binary measured; the `coffee-operator` beside this one when unset.
+        /// Comparing two builds is running each in turn, interleaved.
+        #[arg(long)]
+        operator: Option<std::path::PathBuf>,
     },
 }
 
@@ -119,7 +123,10 @@ async fn main() -> anyhow::Result<()> {
     e2e::binaries::require_binaries(dir, command.binaries().iter().copied())?;
     match command {
         Bench::Intake(options) => intake::intake(options).await,
-        Bench::Operator { pipelines } => operator::operator(pipelines).await,
+        Bench::Operator {
+            pipelines,
+            operator,
+        } => operator::operator(pipelines, operator).await,
         Bench::Latency {
             rates,
             seconds,

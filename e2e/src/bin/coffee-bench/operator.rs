@@ -103,7 +103,7 @@ async fn steady_state(child: &tokio::process::Child, url: &str) -> anyhow::Resul
     })
 }
 
-pub async fn operator(pipelines: usize) -> anyhow::Result<()> {
+pub async fn operator(pipelines: usize, binary: Option<PathBuf>) -> anyhow::Result<()> {
     let bed = TestBed::load()?;
     // The CRD, namespace and RBAC, waiting until the API server serves the CRD (on a fresh API
     // server the first pipelines were refused with 404 before it did).
@@ -111,10 +111,14 @@ pub async fn operator(pipelines: usize) -> anyhow::Result<()> {
     let client = bed.kube_client().await?;
     let namespace = unique_name("bench-operator");
     create_namespace(&client, &namespace).await?;
-    let binary = std::env::current_exe()?
-        .parent()
-        .context("bin dir")?
-        .join("coffee-operator");
+    let binary = match binary {
+        Some(binary) => binary,
+        None => std::env::current_exe()?
+            .parent()
+            .context("bin dir")?
+            .join("coffee-operator"),
+    };
+    eprintln!("bench: operator {}", binary.display());
     let port = e2e::ports::free_local_port()?;
     let log = std::fs::File::create(PathBuf::from(&bed.log_dir).join("bench-operator.log"))?;
     let mut child = Command::new(&binary)

@@ -1,34 +1,30 @@
 //! The autoscaler's Kafka clients: one set per cluster, shared by every pipeline on it.
 //!
-//! - Committed offsets come from following `__consumer_offsets`, where the group coordinator
-//!   writes every commit of every group (what Burrow reads): one consumer serves all groups,
-//!   where asking for a group's offsets would need a client inside each group (rust-rdkafka
-//!   has no admin call for it). The operator's Kafka user needs read access to that topic.
-//! - Log-start and log-end offsets come from list-offsets requests on the same consumer, as a
+//! - Committed offsets come from asking each group's coordinator (OffsetFetch, through
+//!   `coffee-group-offsets`: rust-rdkafka has no call for it), for the watched groups only and
+//!   with `Describe` on them and their topics. Following `__consumer_offsets` instead, as before
+//!   (and as Burrow does), needed `Read` on every group's commits and kept them all in memory.
+//! - Log-start and log-end offsets come from list-offsets requests on one consumer, as a
 //!   `read_committed` reader sees them (librdkafka's default isolation level), in one round a
 //!   second for every pipeline on the cluster.
 //! - Whether a group has live members comes from describing it, only when a stall is suspected.
 //! - Worker counts go to the pipeline's control topic through one producer.
 
-mod commits;
 mod log_offsets;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use coffee_kafka::context::ReachesPartitionEnds;
-use coffee_kafka::prefetch::{self, Appetite};
+use coffee_group_offsets::{FetchError, GroupOffsets};
 use coffee_kafka::security::Security;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
-use super::commit_record::CommitKey;
 use super::lag::PartitionOffsets;
 use crate::kafka::client_config;
-use commits::{CommitTable, follow_commits};
 use log_offsets::LogOffsets;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,6 +37,16 @@ pub enum ClusterError {
     Client {
         brokers: String,
         source: Box<KafkaError>,
+    },
+    /// The reader of committed offsets cannot be made from the settings.
+    #[error("setting up the committed-offsets reader for {brokers}: {source}")]
+    CommitsReader { brokers: String, source: FetchError },
+    /// Reading a group's committed offsets failed; an ACL refusal names the ACL.
+    #[error("reading the committed offsets of group {group} at {brokers}: {source}")]
+    Commits {
+        brokers: String,
+        group: String,
+        source: FetchError,
     },
     /// Listing a topic's offsets failed.
     #[error("reading the offsets of topic {topic} from Kafka at {brokers}: {reason}")]
@@ -98,16 +104,15 @@ impl Clusters {
     }
 }
 
-/// The reader of offsets and log ends: it learns it has caught up from the ends of its
-/// partitions.
-pub(crate) type OffsetsConsumer = BaseConsumer<ReachesPartitionEnds>;
+/// The lister of log-start and log-end offsets (it never subscribes).
+pub(crate) type OffsetsConsumer = BaseConsumer;
 
 /// The clients of one Kafka cluster.
 pub struct Cluster {
     brokers: String,
     consumer: Arc<OffsetsConsumer>,
     producer: FutureProducer,
-    commits: Arc<RwLock<CommitTable>>,
+    commits: GroupOffsets,
     log_offsets: Arc<LogOffsets>,
     stop: Arc<AtomicBool>,
 }
@@ -124,32 +129,21 @@ impl Cluster {
             brokers: brokers.to_owned(),
             source: Box::new(source),
         };
-        let mut client = client_config(brokers, security);
-        client
-            .set("group.id", "coffee-operator-offsets-reader")
-            .set("enable.auto.commit", "false")
-            .set("enable.partition.eof", "true")
-            .set("fetch.wait.max.ms", "100");
-        let consumer: OffsetsConsumer = prefetch::bounded(&mut client, Appetite::Offsets)
-            .create_with_context(ReachesPartitionEnds)
+        let consumer: OffsetsConsumer = client_config(brokers, security)
+            .create()
             .map_err(client_error)?;
+        let commits =
+            GroupOffsets::new(brokers, security).map_err(|source| ClusterError::CommitsReader {
+                brokers: brokers.to_owned(),
+                source,
+            })?;
         let producer: FutureProducer = client_config(brokers, security)
             .set("linger.ms", "0")
             .set("enable.idempotence", "true")
             .create()
             .map_err(client_error)?;
         let consumer = Arc::new(consumer);
-        let commits = Arc::new(RwLock::new(CommitTable::default()));
         let stop = Arc::new(AtomicBool::new(false));
-        let follower = {
-            let (consumer, commits, stop) = (consumer.clone(), commits.clone(), stop.clone());
-            let brokers = brokers.to_owned();
-            move || follow_commits(&brokers, &consumer, &commits, &stop)
-        };
-        std::thread::Builder::new()
-            .name("commit-follower".into())
-            .spawn(follower)
-            .map_err(|e| client_error(KafkaError::ClientCreation(e.to_string())))?;
         let log_offsets = Arc::new(LogOffsets::new());
         let lister = {
             let (consumer, log_offsets, stop) =
@@ -170,60 +164,38 @@ impl Cluster {
         })
     }
 
-    /// Whether every commit written before the follower started has been read: until then a
-    /// group's committed offsets may be older than Kafka's.
-    /// Why Kafka refuses the commit follower `__consumer_offsets`, while it does.
-    pub fn commits_refused(&self) -> Option<String> {
-        self.commits
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .refused
-            .clone()
-    }
-
-    pub fn caught_up(&self) -> bool {
-        self.commits
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .caught_up
-    }
-
     /// Log-start, stable log-end and `group`'s committed offset of partitions 0..`partitions`,
-    /// from a round of list-offsets requests that began after this call, and the messages per
-    /// second that arrived on each partition in the second before it.
+    /// from a round of list-offsets requests that began after this call and the group's
+    /// coordinator asked meanwhile, and the messages per second that arrived on each partition
+    /// in the second before it.
     pub async fn offsets(
         &self,
         topic: &str,
         partitions: i32,
         group: &str,
     ) -> Result<(Vec<PartitionOffsets>, Option<Vec<f64>>), ClusterError> {
-        let listed = self
-            .log_offsets
-            .get(topic, partitions)
-            .await
-            .map_err(|reason| ClusterError::Offsets {
-                brokers: self.brokers.clone(),
-                topic: topic.to_owned(),
-                reason,
-            })?;
-        let commits = self
-            .commits
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (listed, committed) = tokio::join!(
+            self.log_offsets.get(topic, partitions),
+            self.commits.committed(group, topic, partitions)
+        );
+        let listed = listed.map_err(|reason| ClusterError::Offsets {
+            brokers: self.brokers.clone(),
+            topic: topic.to_owned(),
+            reason,
+        })?;
+        let committed = committed.map_err(|source| ClusterError::Commits {
+            brokers: self.brokers.clone(),
+            group: group.to_owned(),
+            source,
+        })?;
         let offsets = (0..partitions)
             .zip(listed.bounds)
-            .map(|(partition, (start, end))| {
-                let key = CommitKey {
-                    group: group.to_owned(),
-                    topic: topic.to_owned(),
-                    partition,
-                };
-                PartitionOffsets {
-                    partition,
-                    start,
-                    end,
-                    committed: commits.committed.get(&key).copied(),
-                }
+            .zip(committed)
+            .map(|((partition, (start, end)), committed)| PartitionOffsets {
+                partition,
+                start,
+                end,
+                committed,
             })
             .collect();
         Ok((offsets, listed.arriving))

@@ -34,6 +34,15 @@ pub enum KafkaAdminError {
         topic: String,
         reason: String,
     },
+    /// The cluster refused the operation for want of an ACL.
+    #[error(
+        "Kafka refuses the pipeline's principal the {acl} ACL on topic {topic}, needed to {operation} it (README: Kafka ACLs)"
+    )]
+    NotAuthorized {
+        operation: &'static str,
+        topic: String,
+        acl: &'static str,
+    },
     /// A topic to create existed already (someone created it since it was observed absent).
     #[error("topic {topic} already exists")]
     AlreadyExists { topic: String },
@@ -45,6 +54,7 @@ impl KafkaAdminError {
         match self {
             KafkaAdminError::Unreachable { .. } => "KafkaUnreachable",
             KafkaAdminError::Refused { .. } => "KafkaRefused",
+            KafkaAdminError::NotAuthorized { .. } => "KafkaNotAuthorized",
             KafkaAdminError::AlreadyExists { .. } => "TopicAlreadyExists",
         }
     }
@@ -142,11 +152,7 @@ impl KafkaAdmin {
                 return Ok(None);
             }
             Some(code) => {
-                return Err(KafkaAdminError::Refused {
-                    operation: "describe",
-                    topic: topic.to_owned(),
-                    reason: RDKafkaErrorCode::from(code).to_string(),
-                });
+                return Err(refused("describe", topic, RDKafkaErrorCode::from(code)));
             }
         }
         let partitions = i32::try_from(found.partitions().len()).unwrap_or(i32::MAX);
@@ -155,7 +161,13 @@ impl KafkaAdmin {
             .await
             .map_err(unreachable)?;
         let (mut config, mut set_on_topic) = (BTreeMap::new(), BTreeMap::new());
-        for resource in described.into_iter().flatten() {
+        for resource in described {
+            // A refused description is not an empty one: drift correction would then rewrite
+            // the topic's configs without the keys an administrator set.
+            let resource = resource.map_err(|code| match is_unreachable(code) {
+                true => unreachable(KafkaError::AdminOp(code)),
+                false => refused("describe the configs of", topic, code),
+            })?;
             for entry in resource.entries {
                 if let Some(value) = entry.value {
                     if entry.source == ConfigSource::DynamicTopic {
@@ -252,13 +264,7 @@ impl KafkaAdmin {
                         source: KafkaError::AdminOp(code),
                     });
                 }
-                Err((_, code)) => {
-                    return Err(KafkaAdminError::Refused {
-                        operation,
-                        topic: topic.clone(),
-                        reason: code.to_string(),
-                    });
-                }
+                Err((_, code)) => return Err(refused(operation, topic, code)),
             }
         }
         Ok(())
@@ -298,13 +304,7 @@ impl KafkaAdmin {
                         source: KafkaError::AdminOp(code),
                     });
                 }
-                Err((topic, code)) => {
-                    return Err(KafkaAdminError::Refused {
-                        operation: "delete",
-                        topic,
-                        reason: code.to_string(),
-                    });
-                }
+                Err((topic, code)) => return Err(refused("delete", &topic, code)),
             }
         }
         Ok(())
@@ -328,6 +328,43 @@ fn options() -> AdminOptions {
         .request_timeout(Some(TIMEOUT))
 }
 
+/// Kafka's "no" to `operation` on `topic`: for want of an ACL, named, or for another reason.
+fn refused(operation: &'static str, topic: &str, code: RDKafkaErrorCode) -> KafkaAdminError {
+    let topic = topic.to_owned();
+    match acl_for(operation) {
+        Some(acl) if is_not_authorized(code) => KafkaAdminError::NotAuthorized {
+            operation,
+            topic,
+            acl,
+        },
+        _ => KafkaAdminError::Refused {
+            operation,
+            topic,
+            reason: code.to_string(),
+        },
+    }
+}
+
+/// The ACL operation on a topic that Kafka checks for each of ours.
+fn acl_for(operation: &str) -> Option<&'static str> {
+    match operation {
+        "describe" => Some("Describe"),
+        "describe the configs of" => Some("DescribeConfigs"),
+        "create" => Some("Create"),
+        "add partitions to" => Some("Alter"),
+        "configure" => Some("AlterConfigs"),
+        "delete" => Some("Delete"),
+        _ => None,
+    }
+}
+
+fn is_not_authorized(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::TopicAuthorizationFailed | RDKafkaErrorCode::ClusterAuthorizationFailed
+    )
+}
+
 /// Codes that mean "no answer" rather than "no".
 fn is_unreachable(code: RDKafkaErrorCode) -> bool {
     matches!(
@@ -338,4 +375,48 @@ fn is_unreachable(code: RDKafkaErrorCode) -> bool {
             | RDKafkaErrorCode::AllBrokersDown
             | RDKafkaErrorCode::NetworkException
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_for_want_of_an_acl_names_the_acl() {
+        let error = refused(
+            "create",
+            "orders",
+            RDKafkaErrorCode::TopicAuthorizationFailed,
+        );
+        assert_eq!(error.kind(), "KafkaNotAuthorized");
+        assert_eq!(
+            error.to_string(),
+            "Kafka refuses the pipeline's principal the Create ACL on topic orders, needed to create it (README: Kafka ACLs)"
+        );
+    }
+
+    #[test]
+    fn every_operation_names_the_acl_kafka_checks() {
+        for (operation, acl) in [
+            ("describe", "Describe"),
+            ("describe the configs of", "DescribeConfigs"),
+            ("create", "Create"),
+            ("add partitions to", "Alter"),
+            ("configure", "AlterConfigs"),
+            ("delete", "Delete"),
+        ] {
+            let error = refused(operation, "t", RDKafkaErrorCode::TopicAuthorizationFailed);
+            assert!(
+                matches!(error, KafkaAdminError::NotAuthorized { acl: named, .. } if named == acl),
+                "{operation}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_refusals_keep_kafka_s_reason() {
+        let error = refused("create", "t", RDKafkaErrorCode::InvalidReplicationFactor);
+        assert_eq!(error.kind(), "KafkaRefused");
+        assert!(error.to_string().contains("replication"), "{error}");
+    }
 }

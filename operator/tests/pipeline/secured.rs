@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use e2e::fixtures::{RuntimeScene, unique_name};
 use e2e::kafka_instance::KafkaInstance;
-use e2e::kafka_secured::{CLIENT_CN, Resource, Secured, acls};
+use e2e::kafka_secured::{Acl, CLIENT_CN, Resource, Secured, acls};
 use e2e::operator::{apply_pipeline, apply_secret, install};
 use e2e::poll::eventually;
 use e2e::testbed::TestBed;
@@ -167,41 +167,34 @@ async fn a_pipeline_runs_over_tls_with_a_client_certificate() {
     .await;
 }
 
-/// A tenant granted everything on its topics but nothing on its group: the autoscaler says
-/// which ACL it lacks, rather than measuring lag against no commits (as the follower of
-/// `__consumer_offsets` did when refused: every message counted as lag).
-#[tokio::test]
-async fn a_tenant_without_describe_on_its_group_is_told_which_acl_the_autoscaler_needs() {
+/// Runs a pipeline over SASL_SSL as a tenant granted the documented ACLs less what `withhold`
+/// takes away, and returns the message of condition `type_` once it is `False` with reason
+/// `KafkaNotAuthorized`, and the pipeline's order topic.
+async fn refused_for_want_of(
+    name: &str,
+    type_: &str,
+    withhold: fn(Acl) -> Option<Acl>,
+) -> (String, String) {
     let bed = TestBed::load().expect("the test bed");
     install(&bed).expect("the CRD");
-    let (broker, secured) = KafkaInstance::start_secured(&bed, &unique_name("noacl"), &[USER])
+    let (broker, secured) = KafkaInstance::start_secured(&bed, &unique_name(name), &[USER])
         .await
         .expect("a secured broker");
-    let scene = scene("noacl").await.expect("a scene");
-    apply_secret(
-        &bed,
-        &scene.namespace,
-        "kafka-user",
-        &[("username", USER.0), ("password", USER.1)],
-    )
-    .expect("a Secret");
-    apply_secret(
-        &bed,
-        &scene.namespace,
-        "kafka-ca",
-        &[("ca.crt", &secured.certificates.ca_pem)],
-    )
-    .expect("a Secret");
-    let topic = unique_name("noacl");
+    let scene = scene(name).await.expect("a scene");
+    let user = [("username", USER.0), ("password", USER.1)];
+    apply_secret(&bed, &scene.namespace, "kafka-user", &user).expect("a Secret");
+    let ca = [("ca.crt", secured.certificates.ca_pem.as_str())];
+    apply_secret(&bed, &scene.namespace, "kafka-ca", &ca).expect("a Secret");
+    let topic = unique_name(name);
     let principal = format!("User:{}", USER.0);
-    let tenant: Vec<_> = [
+    let tenant: Vec<Acl> = [
         acls::operator(&principal, &topic),
         acls::producer(&principal, &topic),
         acls::consumer(&principal, &topic),
     ]
     .concat()
     .into_iter()
-    .filter(|acl| !matches!(acl.resource, Resource::Group(_)))
+    .filter_map(withhold)
     .collect();
     broker.grant(&tenant).await.expect("the tenant's ACLs");
     let operator = start_operator(&bed, &scene).await.expect("the operator");
@@ -209,21 +202,48 @@ async fn a_tenant_without_describe_on_its_group_is_told_which_acl_the_autoscaler
         "  kafka:\n    bootstrapServers: \"{}\"\n    topic: {topic}\n    partitions: 2\n    tls: {{caSecret: {{name: kafka-ca, key: ca.crt}}}}\n    sasl: {{mechanism: SCRAM-SHA-512, secretName: kafka-user}}\n  producer:\n    replicas: 1\n  autoscaling:\n    mode: Enabled\n",
         secured.sasl_ssl_servers()
     );
-    apply_pipeline(&bed, &scene.namespace, "noacl", &spec).expect("the pipeline");
-    let scaling = e2e::operator::wait_for_condition(
+    apply_pipeline(&bed, &scene.namespace, name, &spec).expect("the pipeline");
+    let condition = e2e::operator::wait_for_condition(
         &scene,
-        "noacl",
-        "Scaling",
+        name,
+        type_,
         "False",
         Some("KafkaNotAuthorized"),
         &operator.log_tail(),
     )
     .await;
-    let message = scaling["message"].as_str().unwrap_or_default();
+    operator.stop().await.expect("the operator stops");
+    scene.finish().await.expect("cleaning up");
+    let message = condition["message"].as_str().unwrap_or_default().to_owned();
+    (message, topic)
+}
+
+/// A tenant granted everything on its topics but nothing on its group: the autoscaler says
+/// which ACL it lacks, rather than measuring lag against no commits (as the follower of
+/// `__consumer_offsets` did when refused: every message counted as lag).
+#[tokio::test]
+async fn a_tenant_without_describe_on_its_group_is_told_which_acl_the_autoscaler_needs() {
+    let (message, topic) = refused_for_want_of("nogroup", "Scaling", |acl| {
+        (!matches!(acl.resource, Resource::Group(_))).then_some(acl)
+    })
+    .await;
     assert!(
         message.contains(&format!("Describe ACL on consumer group {topic}-processor")),
         "{message}"
     );
-    operator.stop().await.expect("the operator stops");
-    scene.finish().await.expect("cleaning up");
+}
+
+/// A tenant that may do everything on its topics but create them: the reconciler names the
+/// ACL (it said only "Topic authorization failed").
+#[tokio::test]
+async fn a_tenant_without_create_on_its_topics_is_told_which_acl_the_operator_needs() {
+    let (message, topic) = refused_for_want_of("nocreate", "TopicReady", |mut acl| {
+        acl.operations.retain(|operation| *operation != "Create");
+        (!acl.operations.is_empty()).then_some(acl)
+    })
+    .await;
+    assert!(
+        message.contains(&format!("Create ACL on topic {topic}")),
+        "{message}"
+    );
 }

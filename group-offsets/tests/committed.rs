@@ -2,8 +2,6 @@
 //! SASL_SSL, SCRAM-SHA-512 and the StandardAuthorizer, where the reader's principal has only
 //! `Describe` on the group and its topic.
 
-use std::time::Duration;
-
 use coffee_group_offsets::{FetchError, GroupOffsets};
 use coffee_kafka::security::{Mechanism, Protocol, Security};
 use e2e::fixtures::unique_name;
@@ -12,7 +10,7 @@ use e2e::kafka_instance::KafkaInstance;
 use e2e::kafka_secured::{Acl, Resource, Secured};
 use e2e::testbed::TestBed;
 use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::AdminClient;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -106,17 +104,9 @@ async fn secured_with_a_commit(name: &str, topic: &str, group: &str) -> (KafkaIn
         .await
         .expect("a secured broker");
     let admin: AdminClient<_> = broker.client_config().create().expect("an admin");
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    for created in admin
-        .create_topics(
-            &[NewTopic::new(topic, 1, TopicReplication::Fixed(1))],
-            &options,
-        )
+    create_topic(&admin, topic, 1, &[])
         .await
-        .expect("creating the topic")
-    {
-        created.expect("the topic");
-    }
+        .expect("the topic");
     commit(broker.client_config(), group, topic, &[(0, 7)]).await;
     (broker, secured)
 }

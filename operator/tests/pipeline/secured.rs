@@ -21,14 +21,12 @@ const USER: (&str, &str) = ("coffee-tenant", "tenant-secret");
 /// A Secret's name and its keys with their text.
 type SecretData = (&'static str, Vec<(&'static str, String)>);
 
-/// Runs a pipeline named `name` whose `kafka:` section `kafka` writes from the broker's
-/// listeners, with the Secrets `secrets` writes, and follows one order through it.
-async fn an_order_is_brewed_over(
+/// The CRD installed, a secured broker of the test's own, and a scene with the Secrets
+/// `secrets` writes from the broker's certificates.
+async fn secured_scene(
     name: &str,
-    principal: &str,
-    kafka: fn(&Secured, &str) -> String,
     secrets: fn(&Secured) -> Vec<SecretData>,
-) {
+) -> (TestBed, KafkaInstance, Secured, RuntimeScene) {
     let bed = TestBed::load().expect("the test bed");
     install(&bed).expect("the CRD");
     let (broker, secured) = KafkaInstance::start_secured(&bed, &unique_name(name), &[USER])
@@ -39,6 +37,18 @@ async fn an_order_is_brewed_over(
         let data: Vec<(&str, &str)> = data.iter().map(|(k, v)| (*k, v.as_str())).collect();
         apply_secret(&bed, &scene.namespace, secret, &data).expect("a Secret");
     }
+    (bed, broker, secured, scene)
+}
+
+/// Runs a pipeline named `name` whose `kafka:` section `kafka` writes from the broker's
+/// listeners, with the Secrets `secrets` writes, and follows one order through it.
+async fn an_order_is_brewed_over(
+    name: &str,
+    principal: &str,
+    kafka: fn(&Secured, &str) -> String,
+    secrets: fn(&Secured) -> Vec<SecretData>,
+) {
+    let (bed, broker, secured, scene) = secured_scene(name, secrets).await;
     let operator = start_operator(&bed, &scene).await.expect("the operator");
     let topic = unique_name(name);
     let tenant = [
@@ -175,16 +185,22 @@ async fn refused_for_want_of(
     type_: &str,
     withhold: fn(Acl) -> Option<Acl>,
 ) -> (String, String) {
-    let bed = TestBed::load().expect("the test bed");
-    install(&bed).expect("the CRD");
-    let (broker, secured) = KafkaInstance::start_secured(&bed, &unique_name(name), &[USER])
-        .await
-        .expect("a secured broker");
-    let scene = scene(name).await.expect("a scene");
-    let user = [("username", USER.0), ("password", USER.1)];
-    apply_secret(&bed, &scene.namespace, "kafka-user", &user).expect("a Secret");
-    let ca = [("ca.crt", secured.certificates.ca_pem.as_str())];
-    apply_secret(&bed, &scene.namespace, "kafka-ca", &ca).expect("a Secret");
+    let scram_secrets = |secured: &Secured| -> Vec<SecretData> {
+        vec![
+            (
+                "kafka-user",
+                vec![
+                    ("username", USER.0.to_owned()),
+                    ("password", USER.1.to_owned()),
+                ],
+            ),
+            (
+                "kafka-ca",
+                vec![("ca.crt", secured.certificates.ca_pem.clone())],
+            ),
+        ]
+    };
+    let (bed, broker, secured, scene) = secured_scene(name, scram_secrets).await;
     let topic = unique_name(name);
     let principal = format!("User:{}", USER.0);
     let tenant: Vec<Acl> = [

@@ -166,7 +166,7 @@ impl Cluster {
 
     /// Log-start, stable log-end and `group`'s committed offset of partitions 0..`partitions`,
     /// from a round of list-offsets requests that began after this call and the group's
-    /// coordinator asked meanwhile, and the messages per second that arrived on each partition
+    /// coordinator asked right after, and the messages per second that arrived on each partition
     /// in the second before it.
     pub async fn offsets(
         &self,
@@ -174,15 +174,18 @@ impl Cluster {
         partitions: i32,
         group: &str,
     ) -> Result<(Vec<PartitionOffsets>, Option<Vec<f64>>), ClusterError> {
-        let (listed, committed) = tokio::join!(
-            self.log_offsets.get(topic, partitions),
-            self.commits.committed(group, topic, partitions)
-        );
-        let listed = listed.map_err(|reason| ClusterError::Offsets {
-            brokers: self.brokers.clone(),
-            topic: topic.to_owned(),
-            reason,
-        })?;
+        let listed = self
+            .log_offsets
+            .get(topic, partitions)
+            .await
+            .map_err(|reason| ClusterError::Offsets {
+                brokers: self.brokers.clone(),
+                topic: topic.to_owned(),
+                reason,
+            })?;
+        // Asked after the log ends were listed, so a commit is never older than the ends by
+        // more than the request's round trip (lag is not overstated by a round's arrivals).
+        let committed = self.commits.committed(group, topic, partitions).await;
         let committed = committed.map_err(|source| ClusterError::Commits {
             brokers: self.brokers.clone(),
             group: group.to_owned(),

@@ -4,12 +4,14 @@
 //! needs `Read` on every group's commits on the cluster.
 //!
 //! [`GroupOffsets`] is one cluster's reader ([`reader`]): callers asking at once share one
-//! FindCoordinator and one OffsetFetch per coordinator, built and read in [`answers`] (pure).
+//! FindCoordinator and one OffsetFetch per coordinator ([`links`]), built and read in
+//! [`answers`] (pure).
 //! [`connection`] frames requests over TCP or TLS ([`tls`]) after SASL ([`sasl`], [`scram`]).
 
 mod answers;
 mod connection;
 mod error;
+mod links;
 mod reader;
 mod sasl;
 mod scram;

@@ -1,45 +1,53 @@
-//! One cluster's reader. Callers asking at the same time share the requests: whoever holds
-//! the connections serves every question waiting, with one FindCoordinator for the groups
-//! whose coordinator is not known and one OffsetFetch per coordinator — 200 pipelines polled
-//! together cost a few requests, not 200.
+//! One cluster's reader. Questions asked at the same time share the requests: one task serves
+//! every question waiting, with one FindCoordinator for the groups whose coordinator is not
+//! known and one OffsetFetch per coordinator, all coordinators at once ([`crate::links`]) —
+//! 200 pipelines polled together cost a few requests, not 200. The serving task is spawned,
+//! so a caller that gives up (its pipeline deleted, its poll cancelled) fails nobody else's
+//! question, and each caller waits a bounded time.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use coffee_kafka::security::Security;
 use tokio::sync::oneshot;
 
 use crate::FetchError;
-use crate::answers::{
-    self, Answer, FIND_COORDINATOR_VERSION, OFFSET_FETCH_VERSION, Offsets, Question,
-};
-use crate::connection::{Connection, Exchange, Settings};
+use crate::answers::{Offsets, Question};
+use crate::connection::Settings;
+use crate::links::{Links, Reply};
 use crate::sasl::Credentials;
 use crate::tls;
 
-type Reply = oneshot::Sender<Result<Offsets, FetchError>>;
+/// How long a caller waits for its answer: one connection attempt and one request to an
+/// unresponsive broker, with room to spare.
+const ANSWER_WITHIN: Duration = Duration::from_secs(25);
 
 /// The committed offsets of consumer groups on one Kafka cluster.
 pub struct GroupOffsets {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     bootstrap: Vec<String>,
     settings: Settings,
-    waiting: Mutex<Vec<(Question, Reply)>>,
+    waiting: Mutex<Waiting>,
+    /// Held only by the serving task, of which there is one at a time.
     links: tokio::sync::Mutex<Links>,
+}
+
+#[derive(Default)]
+struct Waiting {
+    questions: Vec<(Question, Reply)>,
+    /// Whether a task is serving; it serves until no question waits.
+    serving: bool,
 }
 
 impl std::fmt::Debug for GroupOffsets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GroupOffsets")
-            .field("bootstrap", &self.bootstrap)
+            .field("bootstrap", &self.inner.bootstrap)
             .finish_non_exhaustive()
     }
-}
-
-/// Open connections by address, and where each group's coordinator is.
-#[derive(Default)]
-struct Links {
-    connections: HashMap<String, Connection>,
-    coordinators: HashMap<String, String>,
 }
 
 impl GroupOffsets {
@@ -61,16 +69,20 @@ impl GroupOffsets {
             tls: tls::client_config(security)?,
             sasl: Credentials::of(security),
         };
-        Ok(Self {
+        let inner = Inner {
             bootstrap,
             settings,
-            waiting: Mutex::new(Vec::new()),
+            waiting: Mutex::new(Waiting::default()),
             links: tokio::sync::Mutex::new(Links::default()),
+        };
+        Ok(Self {
+            inner: Arc::new(inner),
         })
     }
 
     /// `group`'s committed offset on partitions 0..`partitions` of `topic` (`None` where it
-    /// never committed), as its coordinator knows it now.
+    /// never committed), as its coordinator knows it now. Must be called within a tokio
+    /// runtime (it may spawn the serving task).
     pub async fn committed(
         &self,
         group: &str,
@@ -83,202 +95,109 @@ impl GroupOffsets {
             topic: topic.to_owned(),
             partitions,
         };
-        self.waiting().push((question, reply));
-        {
-            let mut links = self.links.lock().await;
-            let batch = std::mem::take(&mut *self.waiting());
-            if !batch.is_empty() {
-                links.serve(&self.bootstrap, &self.settings, batch).await;
-            }
+        let start = {
+            let mut waiting = self.inner.waiting();
+            waiting.questions.push((question, reply));
+            !std::mem::replace(&mut waiting.serving, true)
+        };
+        if start {
+            tokio::spawn(Arc::clone(&self.inner).serve());
         }
-        // Served by this caller or by one that held the connections before it.
-        replied.await.unwrap_or_else(|_| {
-            Err(FetchError::wire(
-                &self.bootstrap.join(","),
-                "the request serving this question was cancelled",
-            ))
-        })
+        let bootstrap = || self.inner.bootstrap.join(",");
+        match tokio::time::timeout(ANSWER_WITHIN, replied).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => Err(FetchError::wire(&bootstrap(), "the reader stopped")),
+            Err(_) => Err(FetchError::wire(
+                &bootstrap(),
+                format!("no answer within {} s", ANSWER_WITHIN.as_secs()),
+            )),
+        }
     }
+}
 
-    fn waiting(&self) -> std::sync::MutexGuard<'_, Vec<(Question, Reply)>> {
+impl Inner {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Waiting> {
         self.waiting
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-}
 
-impl Links {
-    /// Answers every question of `batch`; a group whose coordinator moved is asked once more.
-    async fn serve(
-        &mut self,
-        bootstrap: &[String],
-        settings: &Settings,
-        batch: Vec<(Question, Reply)>,
-    ) {
-        let mut pending = batch;
-        for attempt in 0..2 {
-            pending = self.locate(bootstrap, settings, pending).await;
-            let mut by_coordinator: BTreeMap<String, Vec<(Question, Reply)>> = BTreeMap::new();
-            for (question, reply) in pending {
-                match self.coordinators.get(&question.group) {
-                    Some(address) => by_coordinator
-                        .entry(address.clone())
-                        .or_default()
-                        .push((question, reply)),
-                    None => drop(reply.send(Err(moved_away(&question)))),
+    /// Serves the waiting questions, batch after batch, until none waits.
+    async fn serve(self: Arc<Self>) {
+        let mut links = self.links.lock().await;
+        loop {
+            let batch = {
+                let mut waiting = self.waiting();
+                if waiting.questions.is_empty() {
+                    waiting.serving = false;
+                    return;
                 }
-            }
-            let mut moved = Vec::new();
-            for (address, asked) in by_coordinator {
-                let questions: Vec<&Question> = asked.iter().map(|(q, _)| q).collect();
-                let request = answers::offset_fetch(&questions);
-                match self
-                    .call(settings, &address, OFFSET_FETCH_VERSION, &request)
-                    .await
-                {
-                    Ok(response) => {
-                        for (question, reply) in asked {
-                            match answers::offsets(&response, &question) {
-                                Answer::Known(offsets) => drop(reply.send(Ok(offsets))),
-                                Answer::Failed(error) => drop(reply.send(Err(error))),
-                                Answer::Moved if attempt == 0 => {
-                                    self.coordinators.remove(&question.group);
-                                    moved.push((question, reply));
-                                }
-                                Answer::Moved => drop(reply.send(Err(moved_away(&question)))),
-                            }
-                        }
-                    }
-                    Err(error) => fail(asked, &error),
-                }
-            }
-            pending = moved;
-            if pending.is_empty() {
-                return;
-            }
-        }
-    }
-
-    /// Finds the coordinators not yet known; answers (with the reason) the questions whose
-    /// coordinator cannot be found and returns the others.
-    async fn locate(
-        &mut self,
-        bootstrap: &[String],
-        settings: &Settings,
-        batch: Vec<(Question, Reply)>,
-    ) -> Vec<(Question, Reply)> {
-        let mut unknown: Vec<String> = batch
-            .iter()
-            .map(|(q, _)| q.group.clone())
-            .filter(|g| !self.coordinators.contains_key(g))
-            .collect();
-        unknown.sort_unstable();
-        unknown.dedup();
-        if unknown.is_empty() {
-            return batch;
-        }
-        let request = answers::find_coordinators(&unknown);
-        let found = match self.any_broker(bootstrap, settings).await {
-            Ok(address) => {
-                self.call(settings, &address, FIND_COORDINATOR_VERSION, &request)
-                    .await
-            }
-            Err(error) => Err(error),
-        };
-        let found = match found {
-            Ok(response) => answers::coordinators(&response),
-            Err(error) => {
-                fail(batch, &error);
-                return Vec::new();
-            }
-        };
-        for (group, answer) in &found {
-            if let Answer::Known(address) = answer {
-                self.coordinators.insert(group.clone(), address.clone());
-            }
-        }
-        let mut located = Vec::new();
-        for (question, reply) in batch {
-            if self.coordinators.contains_key(&question.group) {
-                located.push((question, reply));
-                continue;
-            }
-            let error = match found.get(&question.group) {
-                Some(Answer::Failed(error)) => error.clone(),
-                _ => moved_away(&question),
+                std::mem::take(&mut waiting.questions)
             };
-            drop(reply.send(Err(error)));
-        }
-        located
-    }
-
-    /// Any broker will do for FindCoordinator: one already connected, else the first
-    /// bootstrap server that answers.
-    async fn any_broker(
-        &mut self,
-        bootstrap: &[String],
-        settings: &Settings,
-    ) -> Result<String, FetchError> {
-        if let Some(address) = self.connections.keys().next() {
-            return Ok(address.clone());
-        }
-        let mut last = None;
-        for address in bootstrap {
-            match Connection::open(address, settings).await {
-                Ok(connection) => {
-                    self.connections.insert(address.clone(), connection);
-                    return Ok(address.clone());
-                }
-                Err(error) => last = Some(error),
-            }
-        }
-        Err(last.unwrap_or_else(|| FetchError::Settings("no bootstrap server".to_owned())))
-    }
-
-    /// Sends `request` to `address`, on a new connection if there is none (or its SASL
-    /// session is ending) or if the one kept failed (the broker closes idle connections).
-    async fn call<R: Exchange>(
-        &mut self,
-        settings: &Settings,
-        address: &str,
-        version: i16,
-        request: &R,
-    ) -> Result<R::Answer, FetchError> {
-        let kept = self.connections.remove(address).filter(Connection::fresh);
-        if let Some(mut connection) = kept
-            && let Ok(response) = connection.send(version, request).await
-        {
-            self.connections.insert(address.to_owned(), connection);
-            return Ok(response);
-        }
-        let answered = async {
-            let mut connection = Connection::open(address, settings).await?;
-            let response = connection.send(version, request).await?;
-            Ok((connection, response))
-        };
-        match answered.await {
-            Ok((connection, response)) => {
-                self.connections.insert(address.to_owned(), connection);
-                Ok(response)
-            }
-            Err(error) => {
-                // Where this broker coordinated, ask again next time.
-                self.coordinators.retain(|_, a| a != address);
-                Err(error)
-            }
+            links.serve(&self.bootstrap, &self.settings, batch).await;
         }
     }
 }
 
-fn fail(asked: Vec<(Question, Reply)>, error: &FetchError) {
-    for (_, reply) in asked {
-        drop(reply.send(Err(error.clone())));
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn moved_away(question: &Question) -> FetchError {
-    FetchError::Kafka {
-        group: question.group.clone(),
-        error: "its coordinator is moving (NOT_COORDINATOR twice)".to_owned(),
+    #[tokio::test]
+    async fn a_cluster_nobody_listens_on_is_an_error_naming_the_address() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        let address = listener.local_addr().expect("its address").to_string();
+        drop(listener);
+        let reader = GroupOffsets::new(&address, &Security::default()).expect("a reader");
+        match reader.committed("g", "t", 1).await {
+            Err(FetchError::Wire { address: named, .. }) => assert_eq!(named, address),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A broker that accepts connections and never answers, as a hung or black-holed one.
+    async fn silent_broker() -> (String, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let address = listener.local_addr().expect("its address").to_string();
+        let held = tokio::spawn(async move {
+            let mut accepted = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                accepted.push(stream);
+            }
+        });
+        (address, held)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_broker_that_never_answers_is_an_error_within_the_answer_deadline() {
+        let (address, _held) = silent_broker().await;
+        let reader = GroupOffsets::new(&address, &Security::default()).expect("a reader");
+        let asked = tokio::time::Instant::now();
+        let answer = reader.committed("g", "t", 1).await;
+        assert!(asked.elapsed() <= ANSWER_WITHIN, "{:?}", asked.elapsed());
+        match answer {
+            Err(FetchError::Wire { address: named, .. }) => assert_eq!(named, address),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_caller_that_gives_up_leaves_the_others_their_answers() {
+        let (address, _held) = silent_broker().await;
+        let reader = GroupOffsets::new(&address, &Security::default()).expect("a reader");
+        let impatient =
+            tokio::time::timeout(Duration::from_millis(10), reader.committed("first", "t", 1));
+        assert!(impatient.await.is_err(), "the first caller gave up");
+        // The serving task still runs for the second question; it gets an answer, not a hang.
+        let answer = reader.committed("second", "t", 1).await;
+        assert!(matches!(answer, Err(FetchError::Wire { .. })), "{answer:?}");
+    }
+
+    #[test]
+    fn no_bootstrap_server_is_refused_at_once() {
+        let refused = GroupOffsets::new(" , ", &Security::default());
+        assert!(matches!(refused, Err(FetchError::Settings(_))));
     }
 }

@@ -164,10 +164,15 @@ impl KafkaAdmin {
         for resource in described {
             // A refused description is not an empty one: drift correction would then rewrite
             // the topic's configs without the keys an administrator set.
-            let resource = resource.map_err(|code| match is_unreachable(code) {
-                true => unreachable(KafkaError::AdminOp(code)),
-                false => refused("describe the configs of", topic, code),
-            })?;
+            let resource = match resource {
+                Ok(resource) => resource,
+                // Deleted since its metadata was read: absent, as the metadata would say now.
+                Err(RDKafkaErrorCode::UnknownTopicOrPartition) => return Ok(None),
+                Err(code) if is_unreachable(code) => {
+                    return Err(unreachable(KafkaError::AdminOp(code)));
+                }
+                Err(code) => return Err(refused("describe the configs of", topic, code)),
+            };
             for entry in resource.entries {
                 if let Some(value) = entry.value {
                     if entry.source == ConfigSource::DynamicTopic {
@@ -358,11 +363,10 @@ fn acl_for(operation: &str) -> Option<&'static str> {
     }
 }
 
+/// Only the topic's own refusal: a cluster-level one would need a cluster ACL, which the
+/// message would misname.
 fn is_not_authorized(code: RDKafkaErrorCode) -> bool {
-    matches!(
-        code,
-        RDKafkaErrorCode::TopicAuthorizationFailed | RDKafkaErrorCode::ClusterAuthorizationFailed
-    )
+    code == RDKafkaErrorCode::TopicAuthorizationFailed
 }
 
 /// Codes that mean "no answer" rather than "no".

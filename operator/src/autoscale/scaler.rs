@@ -56,6 +56,7 @@ impl PollError {
                 "KafkaNotAuthorized"
             }
             PollError::Kafka(ClusterError::Commits { .. }) => "KafkaOffsetsUnavailable",
+            PollError::Kafka(ClusterError::CommitsReader { .. }) => "KafkaSettingsInvalid",
             PollError::Kafka(_) => "KafkaUnreachable",
             PollError::NoNamespace => "NoNamespace",
         }

@@ -58,14 +58,15 @@ pub async fn admin(bed: &TestBed) -> Result<AdminClient<DefaultClientContext>, K
     Ok(admin)
 }
 
-/// Creates a topic with `partitions` and optional topic configs (e.g. `cleanup.policy=compact`).
+/// Creates a topic with `partitions`, the cluster's default replication factor (three on the test
+/// bed) and optional topic configs (e.g. `cleanup.policy=compact`).
 pub async fn create_topic(
     admin: &AdminClient<DefaultClientContext>,
     name: &str,
     partitions: i32,
     configs: &[(&str, &str)],
 ) -> Result<(), KafkaTestError> {
-    let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+    let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(-1));
     for (key, value) in configs {
         topic = topic.set(key, value);
     }

@@ -120,7 +120,14 @@ impl TestBed {
             .unwrap_or_else(|| PathBuf::from(name))
     }
 
-    /// The pid of a server `e2e/testbed up` started (`kafka`, `etcd`, ...), from the pid file
+    /// The pids of the test bed's Kafka nodes that run (`kafka-1`, `kafka-2`, ...).
+    pub fn kafka_pids(&self) -> Vec<u32> {
+        (1..=9)
+            .filter_map(|node| self.server_pid(&format!("kafka-{node}")))
+            .collect()
+    }
+
+    /// The pid of a server `e2e/testbed up` started (`kafka-1`, `etcd`, ...), from the pid file
     /// it keeps beside its log directory; `None` when there is none. Benchmarks read the
     /// server's CPU time from it.
     pub fn server_pid(&self, server: &str) -> Option<u32> {

@@ -9,7 +9,7 @@ BUILD_LOG_DIR="$CACHE_DIR/build-logs"
 ensure_packages() {
   local missing=() pair command package
   # promtool checks the chart's alert rules; buildah builds the images.
-  for pair in prometheus:prometheus promtool:prometheus kcat:kcat ss:iproute2 curl:curl \
+  for pair in prometheus:prometheus promtool:prometheus kcat:kcat jq:jq ss:iproute2 curl:curl \
     openssl:openssl setsid:util-linux cmake:cmake buildah:buildah; do
     command=${pair%%:*} package=${pair#*:}
     command -v "$command" > /dev/null 2>&1 || missing+=("$package")

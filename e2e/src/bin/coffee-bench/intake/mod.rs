@@ -54,9 +54,9 @@ pub struct Options {
 
 pub async fn intake(options: Options) -> anyhow::Result<()> {
     let bed = TestBed::load()?;
-    let broker = bed.server_pid("kafka");
-    if broker.is_none() {
-        eprintln!("bench: the test bed's Kafka pid is unknown; broker CPU is not reported");
+    let brokers = bed.kafka_pids();
+    if brokers.is_empty() {
+        eprintln!("bench: the test bed's Kafka pids are unknown; broker CPU is not reported");
     }
     let mut targets = start_targets(&bed, &options).await?;
     for target in &targets {
@@ -68,7 +68,7 @@ pub async fn intake(options: Options) -> anyhow::Result<()> {
         for &connections in &options.connections {
             targets.rotate_left(1);
             for target in &targets {
-                let (sample, cpu) = load(&options, target, broker, connections, None).await?;
+                let (sample, cpu) = load(&options, target, &brokers, connections, None).await?;
                 eprintln!(
                     "run {run}: {} c={connections}: {sample:?} {cpu:?}",
                     target.name
@@ -90,7 +90,7 @@ pub async fn intake(options: Options) -> anyhow::Result<()> {
                 let capacity = report::capacity(&measured, &target.name, widest);
                 let rate = (capacity * f64::from(percent) / 100.0).round().max(1.0) as u32;
                 let before = server_side::scrape(&target.url).await?;
-                let (sample, cpu) = load(&options, target, broker, widest, Some(rate)).await?;
+                let (sample, cpu) = load(&options, target, &brokers, widest, Some(rate)).await?;
                 let server = server_side::scrape(&target.url).await?.since(&before);
                 eprintln!(
                     "run {run}: {} at {percent} % = {rate}/s: {sample:?}",
@@ -121,11 +121,15 @@ pub struct Cpu {
 async fn load(
     options: &Options,
     target: &Target,
-    broker: Option<u32>,
+    brokers: &[u32],
     connections: u32,
     rate: Option<u32>,
 ) -> anyhow::Result<(Sample, Cpu)> {
-    let broker_cpu = || broker.map_or(f64::NAN, cpu_seconds_of);
+    // Every broker's CPU: replicating an order costs the followers too.
+    let broker_cpu = || match brokers {
+        [] => f64::NAN,
+        pids => pids.iter().copied().map(cpu_seconds_of).sum(),
+    };
     let (target_before, broker_before) = (cpu_seconds(&target.child), broker_cpu());
     let sample = oha(
         &options.oha,

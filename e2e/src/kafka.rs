@@ -135,16 +135,43 @@ pub async fn change_topic_configs(
 
 /// The number of partitions the broker reports for `topic`.
 pub async fn partition_count(bed: &TestBed, topic: &str) -> Result<usize, KafkaTestError> {
+    Ok(partitions(bed, topic).await?.len())
+}
+
+/// Each partition of `topic` (by index) with the id of the broker leading it (`-1` while
+/// none does) and the ids of its in-sync replicas, as the cluster reports them now.
+pub async fn partitions(
+    bed: &TestBed,
+    topic: &str,
+) -> Result<Vec<PartitionReplicas>, KafkaTestError> {
     let consumer: StreamConsumer = client_config(bed).create()?;
     let topic = topic.to_owned();
     let metadata =
         tokio::task::spawn_blocking(move || consumer.fetch_metadata(Some(&topic), TIMEOUT))
             .await
             .map_err(|_| KafkaError::Canceled)??;
-    Ok(metadata
+    let mut partitions: Vec<PartitionReplicas> = metadata
         .topics()
         .first()
-        .map_or(0, |t| t.partitions().len()))
+        .map(|t| t.partitions())
+        .unwrap_or_default()
+        .iter()
+        .map(|p| PartitionReplicas {
+            partition: p.id(),
+            leader: p.leader(),
+            in_sync: p.isr().to_vec(),
+        })
+        .collect();
+    partitions.sort_by_key(|p| p.partition);
+    Ok(partitions)
+}
+
+/// One partition's leader and in-sync replicas (broker ids).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionReplicas {
+    pub partition: i32,
+    pub leader: i32,
+    pub in_sync: Vec<i32>,
 }
 
 /// Reads every message of every partition of `topic`, from the beginning up to the high

@@ -10,7 +10,6 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use tokio::process::{Child, Command};
 
 use crate::fixtures::log_tail;
-use crate::kafka_secured::{Acl, CertificateError, Certificates, Secured};
 use crate::ports::free_local_port;
 use crate::testbed::TestBed;
 
@@ -41,8 +40,6 @@ pub enum InstanceError {
         dir: PathBuf,
         source: std::io::Error,
     },
-    #[error("certificates for the extra Kafka broker: {0}")]
-    Certificates(#[from] CertificateError),
     #[error("the extra Kafka broker on port {port} {problem}; last log lines:\n{log_tail}")]
     NotReady {
         port: u16,
@@ -57,7 +54,6 @@ enum Access<'a> {
     Plaintext,
     /// SASL/PLAIN users (name, password); the first is the broker's own.
     SaslPlain(&'a [(&'a str, &'a str)]),
-    Secured(&'a Secured),
 }
 
 fn instance_dir(bed: &TestBed, name: &str) -> PathBuf {
@@ -81,40 +77,6 @@ impl KafkaInstance {
     /// Formats storage under the test bed's log directory and starts the broker.
     pub async fn start(bed: &TestBed, name: &str) -> Result<Self, InstanceError> {
         Self::start_with(bed, name, Access::Plaintext).await
-    }
-
-    /// Like [`KafkaInstance::start`], with SASL_SSL (SCRAM-SHA-512, as one of `users`: name,
-    /// password) and SSL with client certificates beside PLAINTEXT, which
-    /// [`KafkaInstance::client_config`] keeps using.
-    pub async fn start_secured(
-        bed: &TestBed,
-        name: &str,
-        users: &[(&str, &str)],
-    ) -> Result<(Self, Secured), InstanceError> {
-        let dir = instance_dir(bed, name);
-        std::fs::create_dir_all(&dir).map_err(|source| InstanceError::Io {
-            action: "creating the directory",
-            dir: dir.clone(),
-            source,
-        })?;
-        let port = || {
-            free_local_port().map_err(|source| InstanceError::Io {
-                action: "choosing a port",
-                dir: dir.clone(),
-                source,
-            })
-        };
-        let secured = Secured {
-            sasl_ssl_port: port()?,
-            ssl_port: port()?,
-            certificates: Certificates::make(&dir)?,
-            users: users
-                .iter()
-                .map(|(name, password)| ((*name).to_owned(), (*password).to_owned()))
-                .collect(),
-        };
-        let instance = Self::start_with(bed, name, Access::Secured(&secured)).await?;
-        Ok((instance, secured))
     }
 
     /// Like [`KafkaInstance::start`], but clients must authenticate with SASL/PLAIN as one of
@@ -164,16 +126,8 @@ impl KafkaInstance {
                  listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"{admin}\" password=\"{admin_password}\"{users};\n"
             );
         }
-        let (secured, format_args) = match access {
-            Access::Secured(secured) => (
-                secured.properties(port, controller_port),
-                secured.format_args(),
-            ),
-            _ => (String::new(), Vec::new()),
-        };
-        let properties = server_properties(port, controller_port, listener, &dir.join("data"))
-            + &sasl
-            + &secured;
+        let properties =
+            server_properties(port, controller_port, listener, &dir.join("data")) + &sasl;
         std::fs::write(dir.join("server.properties"), properties)
             .map_err(io("writing server.properties"))?;
         let mut instance = Self {
@@ -185,34 +139,9 @@ impl KafkaInstance {
                 .first()
                 .map(|(user, password)| ((*user).to_owned(), (*password).to_owned())),
         };
-        instance.format(&format_args).await?;
+        instance.format().await?;
         instance.resume().await?;
         Ok(instance)
-    }
-
-    /// Adds `acls` with Kafka's own `AclCommand`, over the PLAINTEXT listener.
-    pub async fn grant(&self, acls: &[Acl]) -> Result<(), InstanceError> {
-        for acl in acls {
-            let output = Command::new("java")
-                .args(["-cp", &self.classpath, "org.apache.kafka.tools.AclCommand"])
-                .args(["--bootstrap-server", &self.bootstrap_servers()])
-                .args(acl.command_args())
-                .output()
-                .await
-                .map_err(|source| InstanceError::Io {
-                    action: "running AclCommand",
-                    dir: self.dir.clone(),
-                    source,
-                })?;
-            if !output.status.success() {
-                return Err(InstanceError::NotReady {
-                    port: self.port,
-                    problem: format!("refused {acl:?}"),
-                    log_tail: String::from_utf8_lossy(&output.stderr).into_owned(),
-                });
-            }
-        }
-        Ok(())
     }
 
     /// Client settings for this broker, authenticated as its own user when it requires SASL.
@@ -234,7 +163,7 @@ impl KafkaInstance {
         format!("127.0.0.1:{}", self.port)
     }
 
-    async fn format(&self, extra: &[String]) -> Result<(), InstanceError> {
+    async fn format(&self) -> Result<(), InstanceError> {
         let output = Command::new("java")
             .args([
                 "-cp",
@@ -247,7 +176,6 @@ impl KafkaInstance {
             .arg("dGVzdGJlZC1pbnN0YW5jZQ")
             .arg("-c")
             .arg(self.dir.join("server.properties"))
-            .args(extra)
             .output()
             .await
             .map_err(|source| InstanceError::Io {

@@ -1,28 +1,19 @@
-//! Listeners as a platform team's Kafka has them, for an extra broker: SASL_SSL with
-//! SCRAM-SHA-512 and SSL with client certificates, beside the PLAINTEXT listener the test's own
-//! admin client uses. A test CA, the broker's certificate (for 127.0.0.1) and a client's are made
-//! with `openssl` when the broker is set up; SCRAM users are written into the broker's storage
-//! when it is formatted. The broker authorizes with ACLs and allows nothing without one (the
-//! PLAINTEXT listener's anonymous principal is a super user): a test grants each principal
+//! The test bed's Kafka as a tenant reaches it: SASL_SSL with SCRAM-SHA-512 and SSL with client
+//! certificates, trusting the test CA `e2e/testbed up` made (`e2e/testbed.d/kafka.sh`). The
+//! brokers authorize with ACLs and allow nothing without one (the PLAINTEXT listener's
+//! anonymous principal is a super user): a test makes a SCRAM user of its own and grants it
 //! exactly the ACLs the README lists for its part ([`acls`]).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// The common name of the client certificate; its principal on the SSL listener is
 /// `User:CN=<this>`.
 pub const CLIENT_CN: &str = "coffee-tenant";
 
-/// Why the certificates could not be made.
+/// Why the certificates could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum CertificateError {
-    #[error("running openssl {args} in {dir}: {reason}")]
-    Openssl {
-        args: String,
-        dir: PathBuf,
-        reason: String,
-    },
-    #[error("reading {path}: {source}")]
+    #[error("reading {path} (run `e2e/testbed up` again): {source}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -36,173 +27,143 @@ pub struct Certificates {
     pub ca_pem: String,
     pub client_certificate_pem: String,
     pub client_key_pem: String,
-    /// Where the broker's key and certificate chain are, for its `ssl.keystore.location`.
-    broker_pem: PathBuf,
-    ca_path: PathBuf,
 }
 
 impl Certificates {
-    /// Makes a CA, a broker certificate for 127.0.0.1 and a client certificate in `dir`.
-    pub fn make(dir: &Path) -> Result<Self, CertificateError> {
-        let openssl = |args: &[&str]| -> Result<(), CertificateError> {
-            let failed = |reason: String| CertificateError::Openssl {
-                args: args.join(" "),
-                dir: dir.to_owned(),
-                reason,
-            };
-            let output = Command::new("openssl")
-                .args(args)
-                .current_dir(dir)
-                .output()
-                .map_err(|e| failed(e.to_string()))?;
-            match output.status.success() {
-                true => Ok(()),
-                false => Err(failed(String::from_utf8_lossy(&output.stderr).into_owned())),
-            }
-        };
-        let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
-        let ca = [
-            "req",
-            "-x509",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=coffee-testbed-ca",
-        ];
-        openssl(&[&ca[..], &key[..], &["-keyout", "ca.key", "-out", "ca.pem"]].concat())?;
-        for (name, subject, usage) in [
-            ("broker", "/CN=127.0.0.1", "serverAuth"),
-            ("client", &*format!("/CN={CLIENT_CN}"), "clientAuth"),
-        ] {
-            let extensions = format!("{name}.ext");
-            std::fs::write(
-                dir.join(&extensions),
-                format!("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage={usage}\n"),
-            )
-            .map_err(|source| CertificateError::Read {
-                path: dir.join(&extensions),
-                source,
-            })?;
-            let (key_file, csr, crt) = (
-                format!("{name}.key"),
-                format!("{name}.csr"),
-                format!("{name}.crt"),
-            );
-            let request = ["req", "-nodes", "-subj", subject];
-            openssl(
-                &[
-                    &request[..],
-                    &key[..],
-                    &["-keyout", &key_file, "-out", &csr],
-                ]
-                .concat(),
-            )?;
-            openssl(&[
-                "x509",
-                "-req",
-                "-days",
-                "2",
-                "-in",
-                &csr,
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-extfile",
-                &extensions,
-                "-out",
-                &crt,
-            ])?;
-        }
+    /// The certificates `e2e/testbed up` made in `dir` (`e2e/testbed.d/kafka.sh`).
+    pub fn read(dir: &Path) -> Result<Self, CertificateError> {
         let read = |file: &str| {
             let path = dir.join(file);
             std::fs::read_to_string(&path).map_err(|source| CertificateError::Read { path, source })
         };
-        let broker_pem = dir.join("broker.pem");
-        std::fs::write(&broker_pem, read("broker.key")? + &read("broker.crt")?).map_err(
-            |source| CertificateError::Read {
-                path: broker_pem.clone(),
-                source,
-            },
-        )?;
         Ok(Self {
             ca_pem: read("ca.pem")?,
             client_certificate_pem: read("client.crt")?,
             client_key_pem: read("client.key")?,
-            broker_pem,
-            ca_path: dir.join("ca.pem"),
         })
     }
 }
 
-/// The secured listeners of one broker.
+/// Why a user or an ACL could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("running Kafka's {tool}: {source}")]
+    Run {
+        tool: &'static str,
+        source: std::io::Error,
+    },
+    #[error("Kafka's {tool} refused {what} on {servers}:\n{stderr}")]
+    Refused {
+        tool: &'static str,
+        what: String,
+        servers: String,
+        stderr: String,
+    },
+}
+
+/// The secured listeners of a Kafka cluster (the test bed's three brokers, or a test's own
+/// broker), the certificates its clients need, and the way to add users and ACLs to it.
 #[derive(Debug, Clone)]
 pub struct Secured {
-    pub sasl_ssl_port: u16,
-    pub ssl_port: u16,
+    pub(crate) sasl_ssl: String,
+    pub(crate) ssl: String,
     pub certificates: Certificates,
-    /// SCRAM-SHA-512 users, name and password.
+    /// SCRAM-SHA-512 users, name and password, that this value knows the password of.
     pub users: Vec<(String, String)>,
+    /// PLAINTEXT servers, whose anonymous principal is a super user: users and ACLs are
+    /// written there.
+    pub(crate) admin_servers: String,
+    pub(crate) classpath: String,
 }
 
 impl Secured {
-    /// Settings appended to the broker's template (a later key wins in a properties file).
-    pub fn properties(&self, plaintext_port: u16, controller_port: u16) -> String {
-        let (sasl, ssl) = (self.sasl_ssl_port, self.ssl_port);
-        let plain = format!(
-            "PLAINTEXT://127.0.0.1:{plaintext_port},SASL_SSL://127.0.0.1:{sasl},SSL://127.0.0.1:{ssl}"
-        );
-        format!(
-            "listeners={plain},CONTROLLER://127.0.0.1:{controller_port}\n\
-             advertised.listeners={plain}\n\
-             listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL,CONTROLLER:PLAINTEXT\n\
-             inter.broker.listener.name=PLAINTEXT\n\
-             sasl.enabled.mechanisms=SCRAM-SHA-512\n\
-             listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;\n\
-             ssl.keystore.type=PEM\n\
-             ssl.keystore.location={}\n\
-             ssl.truststore.type=PEM\n\
-             ssl.truststore.location={}\n\
-             listener.name.ssl.ssl.client.auth=required\n\
-             authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer\n\
-             allow.everyone.if.no.acl.found=false\n\
-             super.users=User:ANONYMOUS\n",
-            self.certificates.broker_pem.display(),
-            self.certificates.ca_path.display(),
-        )
-    }
-
-    /// Arguments to the storage tool's `format` that create the SCRAM users.
-    pub fn format_args(&self) -> Vec<String> {
-        self.users
-            .iter()
-            .flat_map(|(name, password)| {
-                [
-                    "--add-scram".to_owned(),
-                    format!("SCRAM-SHA-512=[name={name},password={password}]"),
-                ]
-            })
-            .collect()
-    }
-
     pub fn sasl_ssl_servers(&self) -> String {
-        format!("127.0.0.1:{}", self.sasl_ssl_port)
+        self.sasl_ssl.clone()
     }
 
     pub fn ssl_servers(&self) -> String {
-        format!("127.0.0.1:{}", self.ssl_port)
+        self.ssl.clone()
+    }
+
+    /// A SCRAM-SHA-512 user of the test's own, `<prefix>-<unique>` with a fresh password,
+    /// created on the cluster and remembered here; returns its name. Tests sharing the test
+    /// bed's cluster each have their own user, so one test's rotation or ACLs touch no other.
+    pub async fn new_user(&mut self, prefix: &str) -> Result<String, AdminError> {
+        let name = crate::fixtures::unique_name(prefix);
+        let password = format!("{}-secret", crate::fixtures::unique_name("pw"));
+        self.set_password(&name, &password).await?;
+        Ok(name)
+    }
+
+    /// Sets `user`'s SCRAM-SHA-512 password on the cluster (creating the user, or rotating its
+    /// password) and remembers it here.
+    pub async fn set_password(&mut self, user: &str, password: &str) -> Result<(), AdminError> {
+        let credential = format!("SCRAM-SHA-512=[iterations=4096,password={password}]");
+        self.run(
+            "kafka.admin.ConfigCommand",
+            &format!("a SCRAM credential for {user}"),
+            &[
+                "--alter",
+                "--add-config",
+                &credential,
+                "--entity-type",
+                "users",
+                "--entity-name",
+                user,
+            ],
+        )
+        .await?;
+        self.users.retain(|(name, _)| name != user);
+        self.users.push((user.to_owned(), password.to_owned()));
+        Ok(())
+    }
+
+    /// Adds `acls` with Kafka's own `AclCommand`, over the PLAINTEXT listener.
+    pub async fn grant(&self, acls: &[Acl]) -> Result<(), AdminError> {
+        for acl in acls {
+            let args = acl.command_args();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            self.run(
+                "org.apache.kafka.tools.AclCommand",
+                &format!("{acl:?}"),
+                &args,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn run(&self, tool: &'static str, what: &str, args: &[&str]) -> Result<(), AdminError> {
+        let output = tokio::process::Command::new("java")
+            .args(["-cp", &self.classpath, tool])
+            .args(["--bootstrap-server", &self.admin_servers])
+            .args(args)
+            .output()
+            .await
+            .map_err(|source| AdminError::Run { tool, source })?;
+        match output.status.success() {
+            true => Ok(()),
+            false => Err(AdminError::Refused {
+                tool,
+                what: what.to_owned(),
+                servers: self.admin_servers.clone(),
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            }),
+        }
+    }
+
+    /// `user`'s password, if it is one of [`Secured::users`]; else empty.
+    pub fn password(&self, user: &str) -> String {
+        self.users
+            .iter()
+            .find(|(name, _)| name == user)
+            .map(|(_, password)| password.clone())
+            .unwrap_or_default()
     }
 
     /// Our binaries' flags for SASL_SSL as `user` (who must be one of [`Secured::users`]).
     pub fn scram_flags(&self, user: &str) -> Vec<String> {
-        let password = self
-            .users
-            .iter()
-            .find(|(name, _)| name == user)
-            .map(|(_, password)| password.clone())
-            .unwrap_or_default();
+        let password = self.password(user);
         [
             ("--kafka-security-protocol", "sasl_ssl"),
             ("--kafka-sasl-mechanism", "SCRAM-SHA-512"),

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
+use crate::kafka_secured::{CertificateError, Certificates, Secured};
+
 /// Why the test bed cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TestBedError {
@@ -41,7 +43,13 @@ pub enum TestBedError {
 #[derive(Debug, Clone)]
 pub struct TestBed {
     pub kubeconfig: PathBuf,
+    /// PLAINTEXT listeners, whose anonymous principal is a super user.
     pub kafka_bootstrap_servers: String,
+    /// SASL_SSL (SCRAM-SHA-512) and SSL (client certificates) listeners of the same brokers.
+    pub kafka_sasl_ssl_servers: String,
+    pub kafka_ssl_servers: String,
+    /// The CA, the broker's and the client's certificates `up` made.
+    pub kafka_tls_dir: PathBuf,
     pub prometheus_url: String,
     pub prometheus_targets_dir: PathBuf,
     /// Directories holding the built kubectl and helm.
@@ -70,6 +78,12 @@ impl TestBed {
         Ok(Self {
             kubeconfig: setting("KUBECONFIG")?.into(),
             kafka_bootstrap_servers: setting("KAFKA_BOOTSTRAP_SERVERS")?,
+            kafka_sasl_ssl_servers: setting("KAFKA_SASL_SSL_SERVERS")?,
+            kafka_ssl_servers: setting("KAFKA_SSL_SERVERS")?,
+            kafka_tls_dir: PathBuf::from(setting("KAFKA_CA_FILE")?)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
             prometheus_url: setting("PROMETHEUS_URL")?,
             prometheus_targets_dir: setting("PROMETHEUS_TARGETS_DIR")?.into(),
             bin_path: setting("TESTBED_BIN_PATH")?,
@@ -100,6 +114,19 @@ impl TestBed {
                 Err(self.unreachable("kube-apiserver", address, "no answer within 10s".into()))
             }
         }
+    }
+
+    /// The secured listeners of the test bed's brokers, knowing no user yet: a test makes its
+    /// own with [`Secured::new_user`] and grants it ACLs.
+    pub fn secured(&self) -> Result<Secured, CertificateError> {
+        Ok(Secured {
+            sasl_ssl: self.kafka_sasl_ssl_servers.clone(),
+            ssl: self.kafka_ssl_servers.clone(),
+            certificates: Certificates::read(&self.kafka_tls_dir)?,
+            users: Vec::new(),
+            admin_servers: self.kafka_bootstrap_servers.clone(),
+            classpath: self.kafka_classpath.clone(),
+        })
     }
 
     /// The same test bed, but with Kafka clients pointed at `bootstrap_servers` (a broker of a

@@ -1,21 +1,16 @@
-//! The reader against real brokers: the test bed's, and a broker of the test's own with
-//! SASL_SSL, SCRAM-SHA-512 and the StandardAuthorizer, where the reader's principal has only
-//! `Describe` on the group and its topic.
+//! The reader against the test bed's three brokers: over PLAINTEXT as their admin, and over
+//! SASL_SSL with SCRAM-SHA-512 as users of the test's own, whom the StandardAuthorizer allows
+//! only `Describe` on the group and its topic.
 
 use coffee_group_offsets::{FetchError, GroupOffsets};
 use coffee_kafka::security::{Mechanism, Protocol, Security};
 use e2e::fixtures::unique_name;
-use e2e::kafka::{admin, create_topic};
-use e2e::kafka_instance::KafkaInstance;
+use e2e::kafka::{admin, client_config, create_topic};
 use e2e::kafka_secured::{Acl, Resource, Secured};
 use e2e::testbed::TestBed;
 use rdkafka::ClientConfig;
-use rdkafka::admin::AdminClient;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
-
-const TENANT: (&str, &str) = ("tenant", "tenant-secret-1");
-const STRANGER: (&str, &str) = ("stranger", "stranger-secret-1");
 
 /// Commits `offsets` (partition, offset) for `group` as a client outside the group would.
 async fn commit(config: ClientConfig, group: &str, topic: &str, offsets: &[(i32, i64)]) {
@@ -97,18 +92,18 @@ async fn many_groups_asked_at_once_each_get_their_own_offsets() {
     }
 }
 
-/// A secured broker with `topic`, where `group` committed offset 7 on partition 0.
-async fn secured_with_a_commit(name: &str, topic: &str, group: &str) -> (KafkaInstance, Secured) {
+/// The test bed's secured listeners with a SCRAM user of the test's own, and `topic`, where
+/// `group` committed offset 7 on partition 0.
+async fn secured_with_a_commit(name: &str, topic: &str, group: &str) -> (Secured, String) {
     let bed = TestBed::load().expect("the test bed");
-    let (broker, secured) = KafkaInstance::start_secured(&bed, name, &[TENANT, STRANGER])
-        .await
-        .expect("a secured broker");
-    let admin: AdminClient<_> = broker.client_config().create().expect("an admin");
+    let mut secured = bed.secured().expect("the test bed's certificates");
+    let user = secured.new_user(name).await.expect("a SCRAM user");
+    let admin = admin(&bed).await.expect("an admin");
     create_topic(&admin, topic, 1, &[])
         .await
         .expect("the topic");
-    commit(broker.client_config(), group, topic, &[(0, 7)]).await;
-    (broker, secured)
+    commit(client_config(&bed), group, topic, &[(0, 7)]).await;
+    (secured, user)
 }
 
 fn describe(user: &str, resource: Resource) -> Acl {
@@ -119,7 +114,7 @@ fn describe(user: &str, resource: Resource) -> Acl {
     }
 }
 
-fn scram(secured: &Secured, (user, password): (&str, &str)) -> Security {
+fn scram(secured: &Secured, user: &str, password: &str) -> Security {
     Security {
         protocol: Protocol::SaslSsl,
         mechanism: Some(Mechanism::ScramSha512),
@@ -133,35 +128,34 @@ fn scram(secured: &Secured, (user, password): (&str, &str)) -> Security {
 #[tokio::test]
 async fn over_sasl_ssl_describe_on_the_group_and_its_topic_is_all_it_takes() {
     let (topic, group) = (unique_name("scram"), unique_name("scram-group"));
-    let (broker, secured) =
-        secured_with_a_commit(&unique_name("reader-scram"), &topic, &group).await;
-    broker
+    let (secured, tenant) = secured_with_a_commit("reader-scram", &topic, &group).await;
+    secured
         .grant(&[
-            describe(TENANT.0, Resource::Group(group.clone())),
-            describe(TENANT.0, Resource::Topic(topic.clone())),
+            describe(&tenant, Resource::Group(group.clone())),
+            describe(&tenant, Resource::Topic(topic.clone())),
         ])
         .await
         .expect("the ACLs");
-    let reader =
-        GroupOffsets::new(&secured.sasl_ssl_servers(), &scram(&secured, TENANT)).expect("a reader");
+    let security = scram(&secured, &tenant, &secured.password(&tenant));
+    let reader = GroupOffsets::new(&secured.sasl_ssl_servers(), &security).expect("a reader");
     assert_eq!(reader.committed(&group, &topic, 1).await, Ok(vec![Some(7)]));
 }
 
 #[tokio::test]
 async fn refusals_name_the_missing_acl_and_never_the_password() {
     let (topic, group) = (unique_name("refused"), unique_name("refused-group"));
-    let (broker, secured) =
-        secured_with_a_commit(&unique_name("reader-refused"), &topic, &group).await;
+    let (secured, stranger) = secured_with_a_commit("reader-refused", &topic, &group).await;
     let other_group = format!("{group}-other");
-    broker
+    secured
         .grant(&[
-            describe(STRANGER.0, Resource::Topic(topic.clone())),
-            describe(STRANGER.0, Resource::Group(other_group.clone())),
+            describe(&stranger, Resource::Topic(topic.clone())),
+            describe(&stranger, Resource::Group(other_group.clone())),
         ])
         .await
         .expect("the ACLs");
     let servers = secured.sasl_ssl_servers();
-    let reader = GroupOffsets::new(&servers, &scram(&secured, STRANGER)).expect("a reader");
+    let security = scram(&secured, &stranger, &secured.password(&stranger));
+    let reader = GroupOffsets::new(&servers, &security).expect("a reader");
 
     let no_group = reader.committed(&group, &topic, 1).await;
     assert_eq!(
@@ -178,8 +172,8 @@ async fn refusals_name_the_missing_acl_and_never_the_password() {
         "{no_topic:?}"
     );
 
-    let wrong = (STRANGER.0, "not-the-password-42");
-    let reader = GroupOffsets::new(&servers, &scram(&secured, wrong)).expect("a reader");
+    let wrong = "not-the-password-42";
+    let reader = GroupOffsets::new(&servers, &scram(&secured, &stranger, wrong)).expect("a reader");
     let error = reader
         .committed(&group, &topic, 1)
         .await
@@ -188,5 +182,5 @@ async fn refusals_name_the_missing_acl_and_never_the_password() {
         matches!(error, FetchError::Authentication { .. }),
         "{error:?}"
     );
-    assert!(!error.to_string().contains(wrong.1), "{error}");
+    assert!(!error.to_string().contains(wrong), "{error}");
 }

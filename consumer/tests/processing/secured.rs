@@ -5,31 +5,27 @@
 
 use std::time::Duration;
 
-use e2e::fixtures::unique_name;
-use e2e::kafka_instance::KafkaInstance;
 use e2e::kafka_secured::{CLIENT_CN, Secured, acls};
 use e2e::testbed::TestBed;
 
 use crate::support::{ConsumerProcess, OrderWriter, Topics, ids, menu_orders, wait_until_final};
 
-const USER: (&str, &str) = ("coffee-consumer", "consumer-secret");
-
-/// Starts a secured broker, writes 20 orders, runs the consumer on the listener `listener`
-/// picks with `flags`, and waits until every order has its final status.
+/// On the test bed's brokers, as a SCRAM user of the test's own (or the client certificate's
+/// principal, as `principal` names it given the user): writes 20 orders, runs the consumer on
+/// the listener `listener` picks with `flags`, and waits until every order has its final status.
 async fn completes_orders_over(
     name: &str,
-    principal: &str,
+    principal: fn(&str) -> String,
     listener: fn(&Secured) -> String,
-    flags: fn(&Secured) -> Vec<String>,
+    flags: fn(&Secured, &str) -> Vec<String>,
 ) {
     let bed = TestBed::load().expect("the test bed");
-    let (broker, secured) = KafkaInstance::start_secured(&bed, &unique_name(name), &[USER])
-        .await
-        .expect("a secured broker");
-    let plain = bed.with_kafka(&broker.bootstrap_servers());
+    let mut secured = bed.secured().expect("the test bed's certificates");
+    let user = secured.new_user(name).await.expect("a SCRAM user");
+    let plain = bed.clone();
     let topics = Topics::create(&plain, name, 2).await.expect("topics");
-    broker
-        .grant(&acls::consumer(principal, &topics.orders))
+    secured
+        .grant(&acls::consumer(&principal(&user), &topics.orders))
         .await
         .expect("the consumer's ACLs");
     let orders = menu_orders(20);
@@ -38,7 +34,7 @@ async fn completes_orders_over(
         .create_many(&orders)
         .await
         .expect("orders written");
-    let mut args = flags(&secured);
+    let mut args = flags(&secured, &user);
     args.extend(["--brew-time-scale".to_owned(), "0".to_owned()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let consumer = ConsumerProcess::start(&bed.with_kafka(&listener(&secured)), &topics, &args)
@@ -57,21 +53,22 @@ async fn completes_orders_over(
 
 #[tokio::test]
 async fn orders_are_processed_over_sasl_ssl_with_scram() {
-    let principal = format!("User:{}", USER.0);
-    completes_orders_over("c-scram", &principal, Secured::sasl_ssl_servers, |s| {
-        s.scram_flags(USER.0)
-    })
+    completes_orders_over(
+        "c-scram",
+        |user| format!("User:{user}"),
+        Secured::sasl_ssl_servers,
+        Secured::scram_flags,
+    )
     .await;
 }
 
 #[tokio::test]
 async fn orders_are_processed_over_tls_with_a_client_certificate() {
-    let principal = format!("User:CN={CLIENT_CN}");
     completes_orders_over(
         "c-mtls",
-        &principal,
+        |_| format!("User:CN={CLIENT_CN}"),
         Secured::ssl_servers,
-        Secured::mtls_flags,
+        |s, _| s.mtls_flags(),
     )
     .await;
 }

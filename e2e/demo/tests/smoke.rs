@@ -132,7 +132,14 @@ async fn a_kept_demo_runs_on_after_exit_until_down() {
         false
     })
     .await;
-    assert_eq!(past_the_day, Ok(true), "{said}");
+    if past_the_day != Ok(true) {
+        let _ = demo.start_kill();
+        let mut stderr = String::new();
+        if let Some(mut pipe) = demo.stderr.take() {
+            let _ = pipe.read_to_string(&mut stderr).await;
+        }
+        panic!("the demo never got past its day ({past_the_day:?}):\n{said}\n{stderr}");
+    }
     let pid = nix::unistd::Pid::from_raw(i32::try_from(demo.id().expect("a pid")).expect("a pid"));
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
     let rest = tokio::time::timeout(Duration::from_secs(120), async {

@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use e2e::fixtures::{RuntimeScene, unique_name};
-use e2e::kafka_instance::KafkaInstance;
 use e2e::kafka_secured::{Acl, CLIENT_CN, Resource, Secured, acls};
 use e2e::operator::{apply_pipeline, apply_secret, install};
 use e2e::poll::eventually;
@@ -16,39 +15,38 @@ use serde_json::{Value, json};
 
 use crate::support::{scene, start_operator};
 
-const USER: (&str, &str) = ("coffee-tenant", "tenant-secret");
-
 /// A Secret's name and its keys with their text.
 type SecretData = (&'static str, Vec<(&'static str, String)>);
 
-/// The CRD installed, a secured broker of the test's own, and a scene with the Secrets
-/// `secrets` writes from the broker's certificates.
+/// The CRD installed, the test bed's secured listeners with a SCRAM user of the test's own,
+/// and a scene with the Secrets `secrets` writes from the certificates and that user.
 async fn secured_scene(
     name: &str,
-    secrets: fn(&Secured) -> Vec<SecretData>,
-) -> (TestBed, KafkaInstance, Secured, RuntimeScene) {
+    secrets: fn(&Secured, &str) -> Vec<SecretData>,
+) -> (TestBed, Secured, String, RuntimeScene) {
     let bed = TestBed::load().expect("the test bed");
     install(&bed).expect("the CRD");
-    let (broker, secured) = KafkaInstance::start_secured(&bed, &unique_name(name), &[USER])
-        .await
-        .expect("a secured broker");
+    let mut secured = bed.secured().expect("the test bed's certificates");
+    let user = secured.new_user(name).await.expect("a SCRAM user");
     let scene = scene(name).await.expect("a scene");
-    for (secret, data) in secrets(&secured) {
+    for (secret, data) in secrets(&secured, &user) {
         let data: Vec<(&str, &str)> = data.iter().map(|(k, v)| (*k, v.as_str())).collect();
         apply_secret(&bed, &scene.namespace, secret, &data).expect("a Secret");
     }
-    (bed, broker, secured, scene)
+    (bed, secured, user, scene)
 }
 
-/// Runs a pipeline named `name` whose `kafka:` section `kafka` writes from the broker's
-/// listeners, with the Secrets `secrets` writes, and follows one order through it.
+/// Runs a pipeline named `name` whose `kafka:` section `kafka` writes from the brokers'
+/// listeners, with the Secrets `secrets` writes, as the principal `principal` names (given
+/// the test's SCRAM user), and follows one order through it.
 async fn an_order_is_brewed_over(
     name: &str,
-    principal: &str,
+    principal: fn(&str) -> String,
     kafka: fn(&Secured, &str) -> String,
-    secrets: fn(&Secured) -> Vec<SecretData>,
+    secrets: fn(&Secured, &str) -> Vec<SecretData>,
 ) {
-    let (bed, broker, secured, scene) = secured_scene(name, secrets).await;
+    let (bed, secured, user, scene) = secured_scene(name, secrets).await;
+    let principal = &principal(&user);
     let operator = start_operator(&bed, &scene).await.expect("the operator");
     let topic = unique_name(name);
     let tenant = [
@@ -57,7 +55,7 @@ async fn an_order_is_brewed_over(
         acls::consumer(principal, &topic),
     ]
     .concat();
-    broker.grant(&tenant).await.expect("the tenant's ACLs");
+    secured.grant(&tenant).await.expect("the tenant's ACLs");
     let spec = format!(
         "{}  producer:\n    replicas: 1\n  consumer:\n    replicas: {{min: 1, max: 2}}\n    workers: {{min: 2, max: 4}}\n  autoscaling:\n    mode: Enabled\n",
         kafka(&secured, &topic)
@@ -131,19 +129,19 @@ fn intake(scene: &RuntimeScene, deployment: &str) -> String {
 async fn a_pipeline_runs_over_sasl_ssl_with_scram_trusting_the_ca_from_a_secret() {
     an_order_is_brewed_over(
         "scram",
-        &format!("User:{}", USER.0),
+        |user| format!("User:{user}"),
         |s, topic| {
             format!(
                 "  kafka:\n    bootstrapServers: \"{}\"\n    topic: {topic}\n    partitions: 2\n    tls: {{caSecret: {{name: kafka-ca, key: ca.crt}}}}\n    sasl: {{mechanism: SCRAM-SHA-512, secretName: kafka-user}}\n",
                 s.sasl_ssl_servers()
             )
         },
-        |s| {
+        |s, user| {
             vec![
                 ("kafka-ca", vec![("ca.crt", s.certificates.ca_pem.clone())]),
                 (
                     "kafka-user",
-                    vec![("username", USER.0.to_owned()), ("password", USER.1.to_owned())],
+                    vec![("username", user.to_owned()), ("password", s.password(user))],
                 ),
             ]
         },
@@ -155,14 +153,14 @@ async fn a_pipeline_runs_over_sasl_ssl_with_scram_trusting_the_ca_from_a_secret(
 async fn a_pipeline_runs_over_tls_with_a_client_certificate() {
     an_order_is_brewed_over(
         "mtls",
-        &format!("User:CN={CLIENT_CN}"),
+        |_| format!("User:CN={CLIENT_CN}"),
         |s, topic| {
             format!(
                 "  kafka:\n    bootstrapServers: \"{}\"\n    topic: {topic}\n    partitions: 2\n    tls:\n      caSecret: {{name: kafka-tls, key: ca.crt}}\n      certSecret: {{name: kafka-tls, key: tls.crt}}\n      keySecret: {{name: kafka-tls, key: tls.key}}\n",
                 s.ssl_servers()
             )
         },
-        |s| {
+        |s, _| {
             let c = &s.certificates;
             vec![(
                 "kafka-tls",
@@ -185,13 +183,13 @@ async fn refused_for_want_of(
     type_: &str,
     withhold: fn(Acl) -> Option<Acl>,
 ) -> (String, String) {
-    let scram_secrets = |secured: &Secured| -> Vec<SecretData> {
+    let scram_secrets = |secured: &Secured, user: &str| -> Vec<SecretData> {
         vec![
             (
                 "kafka-user",
                 vec![
-                    ("username", USER.0.to_owned()),
-                    ("password", USER.1.to_owned()),
+                    ("username", user.to_owned()),
+                    ("password", secured.password(user)),
                 ],
             ),
             (
@@ -200,9 +198,9 @@ async fn refused_for_want_of(
             ),
         ]
     };
-    let (bed, broker, secured, scene) = secured_scene(name, scram_secrets).await;
+    let (bed, secured, user, scene) = secured_scene(name, scram_secrets).await;
     let topic = unique_name(name);
-    let principal = format!("User:{}", USER.0);
+    let principal = format!("User:{user}");
     let tenant: Vec<Acl> = [
         acls::operator(&principal, &topic),
         acls::producer(&principal, &topic),
@@ -212,7 +210,7 @@ async fn refused_for_want_of(
     .into_iter()
     .filter_map(withhold)
     .collect();
-    broker.grant(&tenant).await.expect("the tenant's ACLs");
+    secured.grant(&tenant).await.expect("the tenant's ACLs");
     let operator = start_operator(&bed, &scene).await.expect("the operator");
     let spec = format!(
         "  kafka:\n    bootstrapServers: \"{}\"\n    topic: {topic}\n    partitions: 2\n    tls: {{caSecret: {{name: kafka-ca, key: ca.crt}}}}\n    sasl: {{mechanism: SCRAM-SHA-512, secretName: kafka-user}}\n  producer:\n    replicas: 1\n  autoscaling:\n    mode: Enabled\n",

@@ -6,35 +6,32 @@
 
 use std::time::Duration;
 
-use e2e::fixtures::unique_name;
 use e2e::kafka::read_all;
-use e2e::kafka_instance::KafkaInstance;
 use e2e::kafka_secured::{CLIENT_CN, Secured, acls};
 use e2e::testbed::TestBed;
 use rdkafka::Message;
 
 use crate::support::{ProducerProcess, Topics, place};
 
-const USER: (&str, &str) = ("coffee-producer", "producer-secret");
-
+/// On the test bed's brokers, as a SCRAM user of the test's own (or the client certificate's
+/// principal): `principal` names it given the user, `flags` are the producer's Kafka flags.
 async fn takes_an_order_over(
     name: &str,
-    principal: &str,
+    principal: fn(&str) -> String,
     listener: fn(&Secured) -> String,
-    flags: fn(&Secured) -> Vec<String>,
+    flags: fn(&Secured, &str) -> Vec<String>,
 ) {
     let bed = TestBed::load().expect("the test bed");
-    let (broker, secured) = KafkaInstance::start_secured(&bed, &unique_name(name), &[USER])
-        .await
-        .expect("a secured broker");
-    let plain = broker.bootstrap_servers();
+    let mut secured = bed.secured().expect("the test bed's certificates");
+    let user = secured.new_user(name).await.expect("a SCRAM user");
+    let plain = bed.kafka_bootstrap_servers.clone();
     let mut topics = Topics::create_on(&bed, &plain, name).await.expect("topics");
-    broker
-        .grant(&acls::producer(principal, &topics.orders))
+    secured
+        .grant(&acls::producer(&principal(&user), &topics.orders))
         .await
         .expect("the producer's ACLs");
     topics.brokers = listener(&secured);
-    let flags = flags(&secured);
+    let flags = flags(&secured, &user);
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     let producer = ProducerProcess::start(&bed, &topics, &flags)
         .await
@@ -59,21 +56,22 @@ async fn takes_an_order_over(
 
 #[tokio::test]
 async fn orders_are_taken_over_sasl_ssl_with_scram() {
-    let principal = format!("User:{}", USER.0);
-    takes_an_order_over("p-scram", &principal, Secured::sasl_ssl_servers, |s| {
-        s.scram_flags(USER.0)
-    })
+    takes_an_order_over(
+        "p-scram",
+        |user| format!("User:{user}"),
+        Secured::sasl_ssl_servers,
+        Secured::scram_flags,
+    )
     .await;
 }
 
 #[tokio::test]
 async fn orders_are_taken_over_tls_with_a_client_certificate() {
-    let principal = format!("User:CN={CLIENT_CN}");
     takes_an_order_over(
         "p-mtls",
-        &principal,
+        |_| format!("User:CN={CLIENT_CN}"),
         Secured::ssl_servers,
-        Secured::mtls_flags,
+        |s, _| s.mtls_flags(),
     )
     .await;
 }

@@ -7,14 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use e2e::fixtures::unique_name;
-use e2e::kafka_instance::KafkaInstance;
 use e2e::kafka_secured::{Secured, acls};
 use e2e::process::ServiceProcess;
 use e2e::testbed::TestBed;
 
 use crate::support::Topics;
 
-const USER: (&str, &str) = ("coffee-producer", "producer-secret");
 const BINARY: &str = "/usr/local/bin/coffee-producer";
 const BUNDLE: &str = "etc/ssl/certs/ca-certificates.crt";
 
@@ -59,15 +57,15 @@ impl Drop for RootFs {
     }
 }
 
-/// The producer inside `root`, on the broker's SASL_SSL listener with `extra` flags.
+/// The producer inside `root`, on the brokers' SASL_SSL listener as `user`, with `extra` flags.
 fn start_inside(
     bed: &TestBed,
     root: &RootFs,
     topics: &Topics,
-    secured: &Secured,
+    (secured, user): (&Secured, &str),
     extra: &[String],
 ) -> ServiceProcess {
-    let mut flags = secured.scram_flags(USER.0);
+    let mut flags = secured.scram_flags(user);
     // Given no CA: the system's (the image's bundle) are trusted.
     let ca = flags
         .iter()
@@ -86,27 +84,28 @@ fn start_inside(
     .expect("the producer starts inside the image's root file system")
 }
 
-async fn secured_broker(bed: &TestBed, name: &str) -> (KafkaInstance, Secured, Topics) {
-    let (broker, secured) = KafkaInstance::start_secured(bed, &unique_name(name), &[USER])
-        .await
-        .expect("a secured broker");
-    let topics = Topics::create_on(bed, &broker.bootstrap_servers(), name)
+/// The test bed's secured listeners, a SCRAM user of the test's own, and topics it may use as
+/// a producer.
+async fn secured_topics(bed: &TestBed, name: &str) -> (Secured, String, Topics) {
+    let mut secured = bed.secured().expect("the test bed's certificates");
+    let user = secured.new_user(name).await.expect("a SCRAM user");
+    let topics = Topics::create_on(bed, &bed.kafka_bootstrap_servers, name)
         .await
         .expect("topics");
-    broker
-        .grant(&acls::producer(&format!("User:{}", USER.0), &topics.orders))
+    secured
+        .grant(&acls::producer(&format!("User:{user}"), &topics.orders))
         .await
         .expect("the producer's ACLs");
-    (broker, secured, topics)
+    (secured, user, topics)
 }
 
 #[tokio::test]
 async fn a_broker_signed_by_a_ca_in_the_images_bundle_is_trusted_without_a_ca_of_its_own() {
     let bed = TestBed::load().expect("the test bed");
-    let (_broker, secured, topics) = secured_broker(&bed, "trust-public").await;
+    let (secured, user, topics) = secured_topics(&bed, "trust-public").await;
     let root = RootFs::lay_out(&bed);
     root.trust(&secured.certificates.ca_pem);
-    let mut producer = start_inside(&bed, &root, &topics, &secured, &[]);
+    let mut producer = start_inside(&bed, &root, &topics, (&secured, &user), &[]);
     producer
         .wait_for("/readyz", 200, Duration::from_secs(45))
         .await
@@ -116,9 +115,9 @@ async fn a_broker_signed_by_a_ca_in_the_images_bundle_is_trusted_without_a_ca_of
 #[tokio::test]
 async fn a_broker_signed_by_a_ca_the_image_does_not_know_is_refused_unless_its_ca_is_given() {
     let bed = TestBed::load().expect("the test bed");
-    let (_broker, secured, topics) = secured_broker(&bed, "trust-private").await;
+    let (secured, user, topics) = secured_topics(&bed, "trust-private").await;
     let root = RootFs::lay_out(&bed);
-    let refused = start_inside(&bed, &root, &topics, &secured, &[]);
+    let refused = start_inside(&bed, &root, &topics, (&secured, &user), &[]);
     e2e::poll::eventually(
         "the broker's certificate refused",
         Duration::from_secs(45),
@@ -136,7 +135,7 @@ async fn a_broker_signed_by_a_ca_the_image_does_not_know_is_refused_unless_its_c
         "--kafka-ssl-ca-pem".to_owned(),
         secured.certificates.ca_pem.clone(),
     ];
-    let mut trusting = start_inside(&bed, &root, &topics, &secured, &given);
+    let mut trusting = start_inside(&bed, &root, &topics, (&secured, &user), &given);
     trusting
         .wait_for("/readyz", 200, Duration::from_secs(45))
         .await

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 use e2e::fixtures::unique_name;
 use e2e::kafka::{admin, create_topic};
+use e2e::kafka_instance::KafkaInstance;
 use e2e::ledger::{Ledger, follow, quantile};
 use e2e::load::Load;
 use e2e::testbed::TestBed;
@@ -29,6 +30,9 @@ const DRAIN: Duration = Duration::from_secs(60);
 enum Design {
     Ours,
     Original,
+    /// Ours on a single broker of the benchmark's own (replication factor 1), against the
+    /// test bed's three (replication factor 3, two in sync before an acknowledgement).
+    OursOneBroker,
 }
 
 impl Design {
@@ -36,7 +40,12 @@ impl Design {
         match self {
             Design::Ours => "ours (defaults)",
             Design::Original => "original (sync, 1 partition, 1 worker)",
+            Design::OursOneBroker => "ours (defaults), one broker",
         }
+    }
+
+    fn ours(self) -> bool {
+        self != Design::Original
     }
 }
 
@@ -59,6 +68,8 @@ pub struct Plan {
     pub rates: Vec<u32>,
     pub seconds: u64,
     pub runs: usize,
+    /// Ours on one broker as well, interleaved with the others.
+    pub one_broker: bool,
 }
 
 pub async fn latency(plan: Plan) -> anyhow::Result<()> {
@@ -67,10 +78,22 @@ pub async fn latency(plan: Plan) -> anyhow::Result<()> {
         .parent()
         .context("bin dir")?
         .to_path_buf();
+    let one_broker = match plan.one_broker {
+        true => Some(KafkaInstance::start(&bed, &unique_name("bench-one-broker")).await?),
+        false => None,
+    };
+    let mut designs = vec![Design::Ours, Design::Original];
+    designs.extend(one_broker.as_ref().map(|_| Design::OursOneBroker));
     let mut rows: Vec<(Design, u32, Vec<Run>)> = Vec::new();
     for run in 1..=plan.runs {
         for &rate in &plan.rates {
-            for design in [Design::Ours, Design::Original] {
+            for &design in &designs {
+                let bed = match (&one_broker, design) {
+                    (Some(broker), Design::OursOneBroker) => {
+                        bed.with_kafka(&broker.bootstrap_servers())
+                    }
+                    _ => bed.clone(),
+                };
                 let measured = run_once(&bed, &bin_dir, design, rate, plan.seconds).await?;
                 eprintln!("run {run}: {} at {rate}/s: {measured:?}", design.name());
                 match rows.iter_mut().find(|(d, r, _)| *d == design && *r == rate) {
@@ -109,7 +132,7 @@ async fn run_once(
     rate: u32,
     seconds: u64,
 ) -> anyhow::Result<Run> {
-    let partitions = if design == Design::Ours { 12 } else { 1 };
+    let partitions = if design.ours() { 12 } else { 1 };
     let orders = unique_name("bench-latency");
     let statuses = format!("{orders}-status");
     let admin = admin(bed).await?;
@@ -232,11 +255,7 @@ async fn producer(
     design: Design,
     log_dir: &Path,
 ) -> anyhow::Result<Target> {
-    let mode = if design == Design::Ours {
-        "durable"
-    } else {
-        "sync"
-    };
+    let mode = if design.ours() { "durable" } else { "sync" };
     let args = [
         "--kafka-topic",
         orders,

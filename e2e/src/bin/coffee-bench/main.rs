@@ -81,6 +81,10 @@ enum Bench {
         /// Runs per configuration (medians are reported).
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// Also ours on a single broker of the benchmark's own, interleaved: one broker against
+        /// the test bed's three.
+        #[arg(long)]
+        one_broker: bool,
     },
     /// The operator: many pipelines at once.
     Operator {
@@ -131,11 +135,13 @@ async fn main() -> anyhow::Result<()> {
             rates,
             seconds,
             runs,
+            one_broker,
         } => {
             latency::latency(latency::Plan {
                 rates,
                 seconds,
                 runs,
+                one_broker,
             })
             .await
         }

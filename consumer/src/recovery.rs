@@ -5,9 +5,10 @@
 //! clock skew) and remembers every order with a final status.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use coffee_events::status::StatusEvent;
+use coffee_kafka::passing::{is_passing, retried};
 use coffee_kafka::prefetch::{self, Appetite};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
@@ -47,7 +48,11 @@ pub fn finished_since(
     // A whole status topic is read when the group never committed: ~160 MiB of RSS for 500,000
     // statuses with librdkafka's default fetches.
     let consumer: BaseConsumer = prefetch::bounded(&mut client, Appetite::Workers).create()?;
-    let metadata = consumer.fetch_metadata(Some(status_topic), timeout)?;
+    // A broker away or a leader moving (a rolling restart) delays the read; it does not end it.
+    let deadline = Instant::now() + timeout;
+    let metadata = retried(deadline, |left| {
+        consumer.fetch_metadata(Some(status_topic), left)
+    })?;
     let partitions: Vec<i32> = metadata
         .topics()
         .iter()
@@ -58,11 +63,13 @@ pub fn finished_since(
     for &partition in &partitions {
         query.add_partition_offset(status_topic, partition, Offset::Offset(since_ms))?;
     }
-    let starts = consumer.offsets_for_times(query, timeout)?;
+    let starts = retried(deadline, |left| consumer.offsets_for_times(query.clone(), left))?;
     let mut ends: HashMap<i32, i64> = HashMap::new();
     let mut assignment = TopicPartitionList::new();
     for element in starts.elements() {
-        let (_, high) = consumer.fetch_watermarks(status_topic, element.partition(), timeout)?;
+        let (_, high) = retried(deadline, |left| {
+            consumer.fetch_watermarks(status_topic, element.partition(), left)
+        })?;
         // No status at or after the time: offsets_for_times answers End.
         let start = match element.offset() {
             Offset::Offset(offset) => offset,
@@ -82,9 +89,8 @@ pub fn finished_since(
         return Ok(finished);
     }
     consumer.assign(&assignment)?;
-    let deadline = std::time::Instant::now() + timeout;
     while !ends.is_empty() {
-        if std::time::Instant::now() > deadline {
+        if Instant::now() > deadline {
             return Err(KafkaError::MessageConsumption(
                 rdkafka::types::RDKafkaErrorCode::OperationTimedOut,
             ));
@@ -92,7 +98,11 @@ pub fn finished_since(
         let Some(message) = consumer.poll(Duration::from_millis(100)) else {
             continue;
         };
-        let message = message?;
+        let message = match message {
+            Ok(message) => message,
+            Err(error) if is_passing(&error) => continue,
+            Err(error) => return Err(error),
+        };
         if let Some(event) = message
             .payload()
             .and_then(|body| StatusEvent::decode(body).ok())

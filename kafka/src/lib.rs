@@ -10,5 +10,6 @@ pub mod context;
 pub mod headers;
 pub mod names;
 pub mod partition;
+pub mod passing;
 pub mod prefetch;
 pub mod security;

@@ -160,7 +160,13 @@ impl FetchContext {
             .iter()
             .map(|e| e.partition())
             .collect();
-        let since = match consumer.committed_offsets(list.clone(), Duration::from_secs(10)) {
+        // The coordinator may be moving (a broker restarting): asked again for up to 30 s, as
+        // without the commits' metadata the finished orders cannot be read.
+        let committed = coffee_kafka::passing::retried(
+            std::time::Instant::now() + Duration::from_secs(30),
+            |left| consumer.committed_offsets(list.clone(), left.min(Duration::from_secs(10))),
+        );
+        let since = match committed {
             Ok(committed) => committed
                 .elements()
                 .iter()

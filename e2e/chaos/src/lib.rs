@@ -11,6 +11,7 @@ pub mod figures;
 pub mod recovery;
 pub mod settle;
 pub mod stage;
+pub mod tenant;
 
 use std::path::Path;
 use std::time::Duration;

@@ -26,6 +26,7 @@ use tokio::task::JoinHandle;
 use crate::figures::{Figures, Requests};
 use crate::recovery::{self, Sample};
 use crate::settle::{Seen, settle};
+use crate::tenant::Tenant;
 
 /// The pipeline's name; its Deployments are `chaos-producer` and `chaos-consumer`.
 pub const PIPELINE: &str = "chaos";
@@ -54,6 +55,8 @@ pub struct Shape {
     pub own_broker: bool,
     /// The intake lists orders with a bearer token from the Secret [`LIST_TOKEN_SECRET`].
     pub list_token: bool,
+    /// The pipeline reaches the test bed's Kafka over SASL_SSL as a tenant ([`Tenant`]).
+    pub scram: bool,
     pub load: LoadOptions,
 }
 
@@ -67,6 +70,7 @@ impl Default for Shape {
             workers: (2, 8),
             own_broker: false,
             list_token: false,
+            scram: false,
             load: LoadOptions {
                 cancel_every: Some(25),
                 ..LoadOptions::default()
@@ -90,6 +94,7 @@ pub struct Stage {
     /// The test bed, its Kafka the one the pipeline uses.
     pub bed: TestBed,
     pub broker: Option<KafkaInstance>,
+    pub tenant: Option<Tenant>,
     pub wiring: Wiring,
     pub load: Load,
     pub shape: Shape,
@@ -119,7 +124,21 @@ impl Stage {
         if shape.list_token {
             apply_list_token(&bed, &namespace, LIST_TOKEN)?;
         }
-        apply_pipeline(&bed, &namespace, PIPELINE, &spec(&bed, &shape))?;
+        let topic = unique_name("chaos");
+        let tenant = match shape.scram {
+            true => Some(Tenant::create(&bed, &namespace, &topic).await?),
+            false => None,
+        };
+        let connection = match &tenant {
+            Some(tenant) => tenant.connection(),
+            None => format!("bootstrapServers: \"{}\"", bed.kafka_bootstrap_servers),
+        };
+        apply_pipeline(
+            &bed,
+            &namespace,
+            PIPELINE,
+            &spec(&connection, &topic, &shape),
+        )?;
         let logs = installed.operator_logs();
         wait_for_condition(&installed.pipelines, PIPELINE, "Ready", "True", None, &logs).await;
         let wiring = Wiring::of_consumer(&installed.pipelines.deployments, CONSUMER).await?;
@@ -131,6 +150,7 @@ impl Stage {
             installed,
             bed,
             broker,
+            tenant,
             wiring,
             load,
             shape,
@@ -318,15 +338,13 @@ impl Stage {
 
 /// The pipeline's spec: autoscaling on with short windows, a fresh topic, topics deleted
 /// with the pipeline, a short session timeout so a killed consumer's partitions move on soon.
-fn spec(bed: &TestBed, shape: &Shape) -> String {
+fn spec(connection: &str, topic: &str, shape: &Shape) -> String {
     format!(
-        "  kafka: {{bootstrapServers: \"{}\", topic: {}, partitions: {}}}\n\
+        "  kafka: {{{connection}, topic: {topic}, partitions: {}}}\n\
          \x20 producer: {{replicas: {}{}}}\n\
          \x20 consumer:\n    replicas: {{min: {}, max: {}}}\n    workers: {{min: {}, max: {}}}\n    sessionTimeoutSeconds: 6\n\
          \x20 autoscaling:\n    mode: Enabled\n    pollIntervalSeconds: 2\n    targetDrainSeconds: 10\n    scaleDownStabilizationSeconds: 10\n    minRebalanceIntervalSeconds: 5\n\
          \x20 topicDeletionPolicy: Delete\n",
-        bed.kafka_bootstrap_servers,
-        unique_name("chaos"),
         shape.partitions,
         shape.producers,
         if shape.list_token {

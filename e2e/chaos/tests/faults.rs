@@ -67,3 +67,23 @@ async fn poison_on_every_partition_is_dead_lettered_and_the_partitions_move_on()
 async fn a_secret_rotated_under_load_rolls_the_intake_and_loses_no_order() {
     survives(Fault::SecretRotation).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_leader_killed_under_load_fails_over_and_loses_nothing_acknowledged() {
+    survives(Fault::LeaderKill).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_of_every_broker_loses_nothing_acknowledged() {
+    survives(Fault::RollingRestart).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_away_for_a_minute_does_not_stop_the_autoscaler_scaling_out() {
+    survives(Fault::BrokerAwayWhileScaling).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scram_password_rotated_under_load_rolls_every_pod_and_loses_no_order() {
+    survives(Fault::ScramRotation).await;
+}

@@ -3,12 +3,9 @@
 //! no API server — and afterwards the operator must act on the API again: a spec change made
 //! after the restart is observed.
 
-use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, ensure};
-use e2e::operator::repo;
-
+use super::brokers::testbed;
 use super::seconds;
 use crate::stage::{Injected, Stage};
 
@@ -16,19 +13,7 @@ const OBSERVED_WITHIN: Duration = Duration::from_secs(90);
 
 pub async fn inject(stage: &mut Stage) -> anyhow::Result<Injected> {
     let at = stage.elapsed();
-    let script = repo().join("e2e/testbed");
-    let restarted = tokio::task::spawn_blocking(move || {
-        Command::new(script)
-            .args(["restart", "kube-apiserver"])
-            .output()
-    })
-    .await?
-    .context("running e2e/testbed restart kube-apiserver")?;
-    ensure!(
-        restarted.status.success(),
-        "e2e/testbed restart kube-apiserver failed:\n{}",
-        String::from_utf8_lossy(&restarted.stderr)
-    );
+    testbed(&["restart", "kube-apiserver"]).await?;
     let cleared = stage.elapsed();
     stage.patch_spec(r#"{"consumer":{"workers":{"max":6}}}"#)?;
     let generation = stage.pipeline().await?["metadata"]["generation"].clone();

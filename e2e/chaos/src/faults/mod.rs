@@ -8,12 +8,17 @@ use crate::stage::{Injected, Shape, Stage};
 
 mod apiserver;
 mod broker;
+mod broker_away_scaling;
 mod broker_poison;
+mod brokers;
 mod consumer_kill;
+mod leader_kill;
 mod operator_kill;
 mod poison;
 mod producer_kill;
 mod rebalance;
+mod rolling_restart;
+mod scram_rotation;
 mod secret_rotation;
 
 /// One fault.
@@ -38,10 +43,20 @@ pub enum Fault {
     Poison,
     /// The intake's listing-token Secret rotated: its pods roll under load.
     SecretRotation,
+    /// The broker leading the most order partitions of the test bed's three SIGKILLed, then
+    /// started again once every partition has a new leader.
+    LeaderKill,
+    /// The test bed's three brokers restarted one by one, each until all replicas are in sync.
+    RollingRestart,
+    /// One of the test bed's three brokers stopped for 60 s while the load triples and the
+    /// autoscaler scales out.
+    BrokerAwayWhileScaling,
+    /// The pipeline's SCRAM password rotated on the brokers and in its Secret.
+    ScramRotation,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 9] = [
+    pub const ALL: [Fault; 13] = [
         Fault::ConsumerKill,
         Fault::Rebalance,
         Fault::BrokerStop,
@@ -51,6 +66,10 @@ impl Fault {
         Fault::ProducerKill,
         Fault::Poison,
         Fault::SecretRotation,
+        Fault::LeaderKill,
+        Fault::RollingRestart,
+        Fault::BrokerAwayWhileScaling,
+        Fault::ScramRotation,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +83,10 @@ impl Fault {
             Fault::ProducerKill => "producer SIGKILL, clients retry",
             Fault::Poison => "poison messages",
             Fault::SecretRotation => "Secret rotated, intake rolls",
+            Fault::LeaderKill => "partition leader SIGKILL",
+            Fault::RollingRestart => "rolling broker restart",
+            Fault::BrokerAwayWhileScaling => "broker away 60 s, scaling out",
+            Fault::ScramRotation => "SCRAM password rotated",
         }
     }
 
@@ -79,7 +102,7 @@ impl Fault {
                 ..shape
             },
             // Room above what the load needs (about three pods of four workers at 150/s).
-            Fault::Rebalance | Fault::OperatorKill => Shape {
+            Fault::Rebalance | Fault::OperatorKill | Fault::BrokerAwayWhileScaling => Shape {
                 pods: (1, 6),
                 workers: (2, 4),
                 ..shape
@@ -94,6 +117,15 @@ impl Fault {
                 },
                 ..shape
             },
+            // Like the listing token's rotation: old pods close their listeners as they go.
+            Fault::ScramRotation => Shape {
+                scram: true,
+                load: e2e::load::LoadOptions {
+                    retry_unanswered: true,
+                    ..shape.load
+                },
+                ..shape
+            },
             Fault::ProducerKill => Shape {
                 load: e2e::load::LoadOptions {
                     retry_unanswered: true,
@@ -101,7 +133,11 @@ impl Fault {
                 },
                 ..shape
             },
-            Fault::ConsumerKill | Fault::ApiserverRestart | Fault::Poison => shape,
+            Fault::ConsumerKill
+            | Fault::ApiserverRestart
+            | Fault::Poison
+            | Fault::LeaderKill
+            | Fault::RollingRestart => shape,
         }
     }
 
@@ -117,6 +153,10 @@ impl Fault {
             Fault::ProducerKill => producer_kill::inject(stage).await,
             Fault::Poison => poison::inject(stage).await,
             Fault::SecretRotation => secret_rotation::inject(stage).await,
+            Fault::LeaderKill => leader_kill::inject(stage).await,
+            Fault::RollingRestart => rolling_restart::inject(stage).await,
+            Fault::BrokerAwayWhileScaling => broker_away_scaling::inject(stage).await,
+            Fault::ScramRotation => scram_rotation::inject(stage).await,
         }
     }
 }

@@ -1,10 +1,8 @@
 //! A Secret the order intake reads — its listing token — rotated while orders flow: the
 //! operator sees the new version and rolls the intake's pods one by one (a new pod ready
 //! before an old one stops; the old one finishes what it holds). Every request must still
-//! become exactly one order, and the new pods must answer to the new token only.
-//!
-//! (Rotating the Kafka credentials rolls the consumers as well; that needs a broker with SASL
-//! under the stage, which comes with the test bed's production-shaped Kafka.)
+//! become exactly one order, and the new pods must answer to the new token only. (Rotating the
+//! Kafka credentials, which rolls the consumers as well: [`super::scram_rotation`].)
 
 use std::collections::BTreeSet;
 use std::time::Duration;

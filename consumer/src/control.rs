@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use coffee_kafka::context::{AssignedReader, is_not_an_error_for_assigned_readers};
 use futures::StreamExt as _;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
@@ -84,7 +85,7 @@ impl Follower {
     }
 
     async fn follow(&self) -> Result<(), KafkaError> {
-        let consumer: StreamConsumer = self
+        let consumer: StreamConsumer<AssignedReader> = self
             .kafka
             .clone()
             .set("group.id", format!("{}-control-reader", self.group))
@@ -92,7 +93,7 @@ impl Follower {
             .set("auto.offset.reset", "earliest")
             .set("queued.max.messages.kbytes", "1024")
             .set("fetch.wait.max.ms", "100")
-            .create()?;
+            .create_with_context(AssignedReader)?;
         let mut assigned = BTreeSet::new();
         self.assign_new(&consumer, &mut assigned)?;
         let mut refresh = tokio::time::interval(Duration::from_secs(30));
@@ -102,6 +103,7 @@ impl Follower {
                 _ = refresh.tick() => self.assign_new(&consumer, &mut assigned)?,
                 message = stream.next() => match message {
                     None => return Ok(()),
+                    Some(Err(error)) if is_not_an_error_for_assigned_readers(&error) => {}
                     Some(Err(error)) => warn!(topic = %self.topic, %error, "reading the control topic"),
                     Some(Ok(message)) => self.apply(message.key(), message.payload()),
                 },
@@ -124,7 +126,7 @@ impl Follower {
 
     fn assign_new(
         &self,
-        consumer: &StreamConsumer,
+        consumer: &StreamConsumer<AssignedReader>,
         assigned: &mut BTreeSet<i32>,
     ) -> Result<(), KafkaError> {
         let metadata = consumer.fetch_metadata(Some(&self.topic), Duration::from_secs(5))?;

@@ -8,6 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use coffee_events::status::StatusEvent;
+use coffee_kafka::context::{AssignedReader, is_not_an_error_for_assigned_readers};
 use coffee_kafka::passing::{is_passing, retried};
 use coffee_kafka::prefetch::{self, Appetite};
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -47,7 +48,8 @@ pub fn finished_since(
         .set("enable.partition.eof", "false");
     // A whole status topic is read when the group never committed: ~160 MiB of RSS for 500,000
     // statuses with librdkafka's default fetches.
-    let consumer: BaseConsumer = prefetch::bounded(&mut client, Appetite::Workers).create()?;
+    let consumer: BaseConsumer<AssignedReader> =
+        prefetch::bounded(&mut client, Appetite::Workers).create_with_context(AssignedReader)?;
     // A broker away or a leader moving (a rolling restart) delays the read; it does not end it.
     let deadline = Instant::now() + timeout;
     let metadata = retried(deadline, |left| {
@@ -63,7 +65,9 @@ pub fn finished_since(
     for &partition in &partitions {
         query.add_partition_offset(status_topic, partition, Offset::Offset(since_ms))?;
     }
-    let starts = retried(deadline, |left| consumer.offsets_for_times(query.clone(), left))?;
+    let starts = retried(deadline, |left| {
+        consumer.offsets_for_times(query.clone(), left)
+    })?;
     let mut ends: HashMap<i32, i64> = HashMap::new();
     let mut assignment = TopicPartitionList::new();
     for element in starts.elements() {
@@ -100,7 +104,9 @@ pub fn finished_since(
         };
         let message = match message {
             Ok(message) => message,
-            Err(error) if is_passing(&error) => continue,
+            Err(error) if is_passing(&error) || is_not_an_error_for_assigned_readers(&error) => {
+                continue;
+            }
             Err(error) => return Err(error),
         };
         if let Some(event) = message

@@ -30,9 +30,9 @@ pub fn retried<T>(
 /// Whether `error` is one a client outlives by waiting and asking again.
 pub fn is_passing(error: &KafkaError) -> bool {
     use RDKafkaErrorCode::{
-        AllBrokersDown, BrokerTransportFailure, CoordinatorLoadInProgress,
-        CoordinatorNotAvailable, LeaderNotAvailable, NetworkException, NotCoordinator,
-        NotLeaderForPartition, OperationTimedOut, RequestTimedOut,
+        AllBrokersDown, BrokerTransportFailure, CoordinatorLoadInProgress, CoordinatorNotAvailable,
+        LeaderNotAvailable, NetworkException, NotCoordinator, NotLeaderForPartition,
+        OperationTimedOut, RequestTimedOut,
     };
     matches!(
         error.rdkafka_error_code(),

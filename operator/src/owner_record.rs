@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use coffee_kafka::context::{AssignedReader, is_not_an_error_for_assigned_readers};
 use coffee_kafka::security::Security;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
@@ -43,11 +44,11 @@ fn read_blocking(
     control: &str,
 ) -> Result<Option<Owner>, OwnerRecordError> {
     let failed = |e: KafkaError| error("reading", control, explain(&e));
-    let consumer: BaseConsumer = config
+    let consumer: BaseConsumer<AssignedReader> = config
         .clone()
         .set("group.id", "coffee-operator-owner-reader")
         .set("enable.auto.commit", "false")
-        .create()
+        .create_with_context(AssignedReader)
         .map_err(failed)?;
     // Only a topic that does not exist holds no record: any other failure (a timeout, no
     // leader, no authorization) is an error, never "nobody owns it".
@@ -70,7 +71,11 @@ fn read_blocking(
         let Some(message) = consumer.poll(Duration::from_millis(200)) else {
             continue;
         };
-        let message = message.map_err(failed)?;
+        let message = match message {
+            Ok(message) => message,
+            Err(e) if is_not_an_error_for_assigned_readers(&e) => continue,
+            Err(e) => return Err(failed(e)),
+        };
         if message.key() == Some(OWNER_KEY.as_bytes()) {
             owner = message
                 .payload()

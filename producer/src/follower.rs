@@ -10,13 +10,13 @@ use std::time::Duration;
 use coffee_events::DecodeError;
 use coffee_events::order::OrderEvent;
 use coffee_events::status::StatusEvent;
-use coffee_kafka::context::ReachesPartitionEnds;
+use coffee_kafka::context::{AssignedReader, is_unused_group_refusal};
 use coffee_kafka::prefetch::{self, Appetite};
 use futures::{FutureExt, StreamExt};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 
 /// The view's reader: it learns it has caught up from the ends of its partitions.
-type ViewConsumer = StreamConsumer<ReachesPartitionEnds>;
+type ViewConsumer = StreamConsumer<AssignedReader>;
 use rdkafka::error::KafkaError;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use tokio::sync::watch;
@@ -126,8 +126,7 @@ impl Follower {
     async fn follow(&self) -> Result<(), KafkaError> {
         let mut client = reader_settings(self.kind, &self.kafka);
         let consumer: Arc<ViewConsumer> = Arc::new(
-            prefetch::bounded(&mut client, Appetite::View)
-                .create_with_context(ReachesPartitionEnds)?,
+            prefetch::bounded(&mut client, Appetite::View).create_with_context(AssignedReader)?,
         );
         let mut assigned = self
             .assign_new_partitions(&consumer, &BTreeSet::new())
@@ -157,6 +156,7 @@ impl Follower {
                                 at_end.insert(partition);
                                 self.note_if_caught_up(&assigned, &at_end);
                             }
+                            Err(error) if is_unused_group_refusal(&error) => {}
                             Err(error) => warn!(topic = %self.topic, %error, "reading the topic"),
                         }
                         read += 1;

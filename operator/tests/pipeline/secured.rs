@@ -7,8 +7,9 @@
 use std::time::Duration;
 
 use e2e::fixtures::{RuntimeScene, unique_name};
+use e2e::kafka::partition_count;
 use e2e::kafka_secured::{Acl, CLIENT_CN, Resource, Secured, acls};
-use e2e::operator::{apply_pipeline, apply_secret, install};
+use e2e::operator::{apply_pipeline, apply_secret, install, kubectl};
 use e2e::poll::eventually;
 use e2e::testbed::TestBed;
 use serde_json::{Value, json};
@@ -57,7 +58,7 @@ async fn an_order_is_brewed_over(
     .concat();
     secured.grant(&tenant).await.expect("the tenant's ACLs");
     let spec = format!(
-        "{}  producer:\n    replicas: 1\n  consumer:\n    replicas: {{min: 1, max: 2}}\n    workers: {{min: 2, max: 4}}\n  autoscaling:\n    mode: Enabled\n",
+        "{}  producer:\n    replicas: 1\n  consumer:\n    replicas: {{min: 1, max: 2}}\n    workers: {{min: 2, max: 4}}\n  autoscaling:\n    mode: Enabled\n  topicDeletionPolicy: Delete\n",
         kafka(&secured, &topic)
     );
     apply_pipeline(&bed, &scene.namespace, name, &spec).expect("the pipeline");
@@ -108,6 +109,29 @@ async fn an_order_is_brewed_over(
             }
         },
     )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", operator.log_tail()));
+    // Deleted with the same grants: the operator reads its owner record and deletes the topics.
+    let args = [
+        "delete",
+        "cop",
+        name,
+        "-n",
+        &scene.namespace,
+        "--timeout=90s",
+    ];
+    let deleted = kubectl(&bed, &args, None).expect("kubectl runs");
+    assert!(
+        deleted.status.success(),
+        "{deleted:?}\n{}",
+        operator.log_tail()
+    );
+    eventually("the topics deleted", Duration::from_secs(30), || async {
+        match partition_count(&bed, &topic).await {
+            Ok(0) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
     .await
     .unwrap_or_else(|e| panic!("{e}\n{}", operator.log_tail()));
     operator.stop().await.expect("the operator stops");

@@ -35,6 +35,12 @@ impl FetchError {
         )
     }
 
+    /// Whether a request went unanswered for the whole timeout: the broker is hung or
+    /// black-holed, and a new connection to it would only wait as long again.
+    pub(crate) fn is_unanswered(&self) -> bool {
+        matches!(self, FetchError::Wire { reason, .. } if reason == crate::connection::NO_ANSWER)
+    }
+
     pub(crate) fn wire(address: &str, reason: impl std::fmt::Display) -> Self {
         FetchError::Wire {
             address: address.to_owned(),

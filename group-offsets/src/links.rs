@@ -171,7 +171,9 @@ impl Links {
 }
 
 /// Sends `request` to `address` on `kept` if it is fresh and answers, else on a new connection
-/// (the broker closes idle ones; a SASL session ends). Returns the connection if it answered.
+/// (the broker closes idle ones; a SASL session ends) — unless the kept one went unanswered for
+/// the whole timeout, which a new one would only wait out again. Returns the connection if it
+/// answered.
 async fn exchange<R: Exchange>(
     kept: Option<Connection>,
     settings: &Settings,
@@ -179,10 +181,12 @@ async fn exchange<R: Exchange>(
     version: i16,
     request: &R,
 ) -> (Option<Connection>, Result<R::Answer, FetchError>) {
-    if let Some(mut connection) = kept.filter(Connection::fresh)
-        && let Ok(response) = connection.send(version, request).await
-    {
-        return (Some(connection), Ok(response));
+    if let Some(mut connection) = kept.filter(Connection::fresh) {
+        match connection.send(version, request).await {
+            Ok(response) => return (Some(connection), Ok(response)),
+            Err(error) if error.is_unanswered() => return (None, Err(error)),
+            Err(_) => {}
+        }
     }
     let mut connection = match Connection::open(address, settings).await {
         Ok(connection) => connection,

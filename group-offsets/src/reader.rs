@@ -176,9 +176,18 @@ mod tests {
         let reader = GroupOffsets::new(&address, &Security::default()).expect("a reader");
         let asked = tokio::time::Instant::now();
         let answer = reader.committed("g", "t", 1).await;
-        assert!(asked.elapsed() <= ANSWER_WITHIN, "{:?}", asked.elapsed());
+        // The serving task's own connection deadline answered, not the caller's last resort.
+        assert!(asked.elapsed() < ANSWER_WITHIN, "{:?}", asked.elapsed());
+        assert_unanswered(answer, &address);
+    }
+
+    /// `answer` is the serving task's verdict on a broker that never answers at `address`
+    /// (its request's timeout), not the caller's own deadline.
+    fn assert_unanswered(answer: Result<Offsets, FetchError>, address: &str) {
         match answer {
-            Err(FetchError::Wire { address: named, .. }) => assert_eq!(named, address),
+            Err(error @ FetchError::Wire { .. }) if error.is_unanswered() => {
+                assert!(error.to_string().contains(address), "{error}");
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -192,7 +201,7 @@ mod tests {
         assert!(impatient.await.is_err(), "the first caller gave up");
         // The serving task still runs for the second question; it gets an answer, not a hang.
         let answer = reader.committed("second", "t", 1).await;
-        assert!(matches!(answer, Err(FetchError::Wire { .. })), "{answer:?}");
+        assert_unanswered(answer, &address);
     }
 
     #[test]

@@ -321,6 +321,25 @@ pub fn condition(pipeline: &Value, type_: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// Deletes pipeline `name` in `scene` with `kubectl` and waits (up to 90 s) until it is gone,
+/// its finalizer done.
+pub fn delete_pipeline(bed: &TestBed, scene: &RuntimeScene, name: &str) -> anyhow::Result<()> {
+    let args = [
+        "delete",
+        "cop",
+        name,
+        "-n",
+        &scene.namespace,
+        "--wait=true",
+        "--timeout=90s",
+    ];
+    succeed(
+        kubectl(bed, &args, None)?,
+        &format!("deleting pipeline {name}"),
+    )
+    .map(|_| ())
+}
+
 /// Waits until pipeline `name` in `scene` is `Ready=True`; returns it as the API server has it.
 /// A failure shows its status and the operator's log tail at that moment.
 pub async fn wait_ready(scene: &RuntimeScene, operator: &OperatorProcess, name: &str) -> Value {

@@ -188,6 +188,14 @@ impl Stage {
         self.started.elapsed()
     }
 
+    /// Requests refused with an answer (`4xx`/`503`) so far.
+    pub fn refused(&self) -> u64 {
+        self.load
+            .counts
+            .refused
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Orders acknowledged so far.
     pub fn acknowledged(&self) -> usize {
         self.load.counts.acknowledged_count()

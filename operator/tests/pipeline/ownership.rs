@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use e2e::fixtures::{RuntimeScene, unique_name};
-use e2e::operator::{OperatorProcess, apply_pipeline, condition, kubectl, pipeline, wait_ready};
+use e2e::operator::{
+    OperatorProcess, apply_pipeline, condition, delete_pipeline, kubectl, pipeline, wait_ready,
+};
 use e2e::poll::eventually;
 use e2e::testbed::TestBed;
 
@@ -32,20 +34,6 @@ async fn recorded_topic(scene: &RuntimeScene, name: &str) -> String {
         .as_str()
         .unwrap_or_default()
         .to_owned()
-}
-
-fn delete(bed: &TestBed, scene: &RuntimeScene, name: &str) {
-    let args = [
-        "delete",
-        "cop",
-        name,
-        "-n",
-        &scene.namespace,
-        "--wait=true",
-        "--timeout=90s",
-    ];
-    let deleted = kubectl(bed, &args, None).expect("kubectl runs");
-    assert!(deleted.status.success(), "{deleted:?}");
 }
 
 async fn wait_for_conflict(scene: &RuntimeScene, operator: &OperatorProcess, name: &str) -> String {
@@ -97,7 +85,7 @@ async fn pipelines_of_one_name_in_two_namespaces_never_share_a_topic_and_one_del
     assert_eq!(topic_a, format!("{}.espresso-bar", a.namespace));
     assert_eq!(topic_b, format!("{}.espresso-bar", b.namespace));
 
-    delete(&bed, &a, "espresso-bar");
+    delete_pipeline(&bed, &a, "espresso-bar").expect("the pipeline deleted");
     let gone = eventually("a's topic deleted", WAIT, || async {
         match exists(&bed, &topic_a).await {
             false => Ok(()),
@@ -152,7 +140,7 @@ async fn a_pipeline_naming_another_pipelines_topic_conflicts_runs_nothing_and_de
         second["status"]
     );
 
-    delete(&bed, &scene, "second");
+    delete_pipeline(&bed, &scene, "second").expect("the pipeline deleted");
     assert!(events(&bed, &scene).contains("TopicsKept"));
     assert!(
         exists(&bed, &topic).await,

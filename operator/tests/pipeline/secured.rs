@@ -9,7 +9,7 @@ use std::time::Duration;
 use e2e::fixtures::{RuntimeScene, unique_name};
 use e2e::kafka::partition_count;
 use e2e::kafka_secured::{Acl, CLIENT_CN, Resource, Secured, acls};
-use e2e::operator::{apply_pipeline, apply_secret, install, kubectl};
+use e2e::operator::{apply_pipeline, apply_secret, delete_pipeline, install};
 use e2e::poll::eventually;
 use e2e::testbed::TestBed;
 use serde_json::{Value, json};
@@ -112,20 +112,7 @@ async fn an_order_is_brewed_over(
     .await
     .unwrap_or_else(|e| panic!("{e}\n{}", operator.log_tail()));
     // Deleted with the same grants: the operator reads its owner record and deletes the topics.
-    let args = [
-        "delete",
-        "cop",
-        name,
-        "-n",
-        &scene.namespace,
-        "--timeout=90s",
-    ];
-    let deleted = kubectl(&bed, &args, None).expect("kubectl runs");
-    assert!(
-        deleted.status.success(),
-        "{deleted:?}\n{}",
-        operator.log_tail()
-    );
+    delete_pipeline(&bed, &scene, name).unwrap_or_else(|e| panic!("{e}\n{}", operator.log_tail()));
     eventually("the topics deleted", Duration::from_secs(30), || async {
         match partition_count(&bed, &topic).await {
             Ok(0) => Ok(()),

@@ -13,8 +13,7 @@ use crate::stage::{Injected, Stage};
 const OUTAGE: Duration = Duration::from_secs(20);
 
 pub async fn inject(stage: &mut Stage) -> anyhow::Result<Injected> {
-    use std::sync::atomic::Ordering::Relaxed;
-    let refused_before = stage.load.counts.refused.load(Relaxed);
+    let refused_before = stage.refused();
     let at = stage.elapsed();
     let broker = stage
         .broker
@@ -29,7 +28,7 @@ pub async fn inject(stage: &mut Stage) -> anyhow::Result<Injected> {
         .context("the stage has no broker of its own")?;
     broker.resume().await?;
     let cleared = stage.elapsed();
-    let refused = stage.load.counts.refused.load(Relaxed) - refused_before;
+    let refused = stage.refused() - refused_before;
     Ok(Injected {
         at,
         cleared,

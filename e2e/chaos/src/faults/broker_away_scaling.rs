@@ -4,14 +4,12 @@
 //! size the consumers up while the broker is away. Then the broker starts again and the load
 //! returns to its rate; the fault clears when every replica is in sync again.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use anyhow::ensure;
-use serde_json::Value;
 
 use super::brokers::{busiest_leader, in_sync, testbed};
-use super::seconds;
+use super::{desired, seconds};
 use crate::stage::{Injected, Stage};
 
 /// The outage, as the issue sets it.
@@ -19,7 +17,7 @@ const AWAY: Duration = Duration::from_secs(60);
 const IN_SYNC_WITHIN: Duration = Duration::from_secs(120);
 
 pub async fn inject(stage: &mut Stage) -> anyhow::Result<Injected> {
-    let refused_before = stage.load.counts.refused.load(Relaxed);
+    let refused_before = stage.refused();
     let before = desired(&stage.pipeline().await?);
     let (victim, led) = busiest_leader(stage).await?;
     let node = format!("kafka-{victim}");
@@ -49,8 +47,11 @@ pub async fn inject(stage: &mut Stage) -> anyhow::Result<Injected> {
             AWAY.as_secs()
         );
     };
-    let refused = stage.load.counts.refused.load(Relaxed) - refused_before;
-    ensure!(pods <= stage.shape.pods.1, "{pods} pods above the maximum");
+    let refused = stage.refused() - refused_before;
+    ensure!(
+        pods <= i64::from(stage.shape.pods.1),
+        "{pods} pods above the maximum"
+    );
     Ok(Injected {
         at,
         cleared,
@@ -65,11 +66,4 @@ pub async fn inject(stage: &mut Stage) -> anyhow::Result<Injected> {
             seconds(cleared - at)
         )],
     })
-}
-
-/// `status.autoscaling.desired` as (pods, workers); zeros before the first decision.
-fn desired(pipeline: &Value) -> (i32, i32) {
-    let d = &pipeline["status"]["autoscaling"]["desired"];
-    let number = |v: &Value| v.as_i64().and_then(|n| i32::try_from(n).ok()).unwrap_or(0);
-    (number(&d["pods"]), number(&d["workers"]))
 }

@@ -13,13 +13,11 @@ use crate::stage::Stage;
 
 /// Runs `e2e/testbed` with `args` and fails with what it printed.
 pub async fn testbed(args: &[&str]) -> anyhow::Result<()> {
-    let script = repo().join("e2e/testbed");
-    let owned: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(script).args(&owned).output()
-    })
-    .await?
-    .with_context(|| format!("running e2e/testbed {}", args.join(" ")))?;
+    let output = tokio::process::Command::new(repo().join("e2e/testbed"))
+        .args(args)
+        .output()
+        .await
+        .with_context(|| format!("running e2e/testbed {}", args.join(" ")))?;
     ensure!(
         output.status.success(),
         "e2e/testbed {} failed:\n{}",

@@ -4,7 +4,6 @@
 //! and producers and consumers must find them. Once every partition has a leader again the
 //! broker is started again; the fault clears when every replica is back in sync.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use super::brokers::{busiest_leader, in_sync, led_without, testbed};
@@ -15,7 +14,7 @@ const ELECTED_WITHIN: Duration = Duration::from_secs(60);
 const IN_SYNC_WITHIN: Duration = Duration::from_secs(120);
 
 pub async fn inject(stage: &mut Stage) -> anyhow::Result<Injected> {
-    let refused_before = stage.load.counts.refused.load(Relaxed);
+    let refused_before = stage.refused();
     let (victim, led) = busiest_leader(stage).await?;
     let node = format!("kafka-{victim}");
     let at = stage.elapsed();
@@ -25,7 +24,7 @@ pub async fn inject(stage: &mut Stage) -> anyhow::Result<Injected> {
     testbed(&["start", &node]).await?;
     in_sync(stage, 3, IN_SYNC_WITHIN).await?;
     let cleared = stage.elapsed();
-    let refused = stage.load.counts.refused.load(Relaxed) - refused_before;
+    let refused = stage.refused() - refused_before;
     Ok(Injected {
         at,
         cleared,

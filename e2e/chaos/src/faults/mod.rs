@@ -17,6 +17,7 @@ mod operator_kill;
 mod poison;
 mod producer_kill;
 mod rebalance;
+mod rolled;
 mod rolling_restart;
 mod scram_rotation;
 mod secret_rotation;
@@ -159,6 +160,16 @@ impl Fault {
             Fault::ScramRotation => scram_rotation::inject(stage).await,
         }
     }
+}
+
+/// The pipeline's `status.autoscaling.desired` as (pods, workers); zeros before the first
+/// decision.
+fn desired(pipeline: &serde_json::Value) -> (i64, i64) {
+    let d = &pipeline["status"]["autoscaling"]["desired"];
+    (
+        d["pods"].as_i64().unwrap_or(0),
+        d["workers"].as_i64().unwrap_or(0),
+    )
 }
 
 /// Seconds with one decimal, for notes.

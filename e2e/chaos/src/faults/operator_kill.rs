@@ -92,8 +92,8 @@ pub async fn inject(stage: &mut Stage) -> anyhow::Result<Injected> {
 
 /// `status.autoscaling.desired` as `{pods}×{workers}`.
 fn desired(pipeline: &Value) -> String {
-    let d = &pipeline["status"]["autoscaling"]["desired"];
-    format!("{}×{}", d["pods"], d["workers"])
+    let (pods, workers) = super::desired(pipeline);
+    format!("{pods}×{workers}")
 }
 
 /// The consumer Deployment's replicas and the workers its pods run, as `{pods}×{workers}`.

@@ -3,18 +3,16 @@
 //! again, and waited for until every replica is in sync before the next
 //! (`e2e/testbed restart kafka`). Every leadership moves at least once.
 
-use std::sync::atomic::Ordering::Relaxed;
-
 use super::brokers::testbed;
 use super::seconds;
 use crate::stage::{Injected, Stage};
 
 pub async fn inject(stage: &mut Stage) -> anyhow::Result<Injected> {
-    let refused_before = stage.load.counts.refused.load(Relaxed);
+    let refused_before = stage.refused();
     let at = stage.elapsed();
     testbed(&["restart", "kafka"]).await?;
     let cleared = stage.elapsed();
-    let refused = stage.load.counts.refused.load(Relaxed) - refused_before;
+    let refused = stage.refused() - refused_before;
     Ok(Injected {
         at,
         cleared,

@@ -3,11 +3,11 @@
 //! the Secret's new version and rolls the intake and the consumers onto the new password, and
 //! its own clients follow. Every request must still become exactly one order.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use anyhow::Context;
 
+use super::rolled::{every_pod_replaced, running_pods};
 use super::seconds;
 use crate::stage::{CONSUMER, Injected, PRODUCER, Stage};
 
@@ -15,14 +15,7 @@ use crate::stage::{CONSUMER, Injected, PRODUCER, Stage};
 const ROLLED_WITHIN: Duration = Duration::from_secs(240);
 
 pub async fn inject(stage: &mut Stage) -> anyhow::Result<Injected> {
-    let names = |deployment| -> BTreeSet<String> {
-        stage
-            .running(deployment)
-            .into_iter()
-            .map(|p| p.name)
-            .collect()
-    };
-    let before: BTreeSet<String> = names(PRODUCER).union(&names(CONSUMER)).cloned().collect();
+    let before = running_pods(stage, &[PRODUCER, CONSUMER]);
     let at = stage.elapsed();
     let bed = stage.bed.clone();
     let tenant = stage
@@ -32,23 +25,7 @@ pub async fn inject(stage: &mut Stage) -> anyhow::Result<Injected> {
     tenant.rotate(&bed).await?;
     let user = tenant.user.clone();
     let what = "every intake and consumer pod replaced by one with the new password";
-    e2e::poll::eventually(what, ROLLED_WITHIN, || async {
-        let now: Vec<_> = [PRODUCER, CONSUMER]
-            .into_iter()
-            .flat_map(|d| stage.running(d))
-            .collect();
-        let fresh = now.iter().all(|p| !before.contains(&p.name) && p.ready);
-        let producers = stage.running(PRODUCER).len();
-        match fresh && producers == stage.shape.producers as usize && now.len() > producers {
-            true => Ok(()),
-            false => Err(format!(
-                "{:?}",
-                now.iter().map(|p| (&p.name, p.ready)).collect::<Vec<_>>()
-            )),
-        }
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}\n{}", stage.installed.operator_logs()))?;
+    every_pod_replaced(stage, &[PRODUCER, CONSUMER], &before, what, ROLLED_WITHIN).await?;
     let cleared = stage.elapsed();
     Ok(Injected {
         at,

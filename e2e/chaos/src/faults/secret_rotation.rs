@@ -4,11 +4,11 @@
 //! become exactly one order, and the new pods must answer to the new token only. (Rotating the
 //! Kafka credentials, which rolls the consumers as well: [`super::scram_rotation`].)
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
 
+use super::rolled::{every_pod_replaced, running_pods};
 use super::seconds;
 use crate::stage::{Injected, LIST_TOKEN_SECRET, PRODUCER, Stage};
 
@@ -17,27 +17,11 @@ const ROLLED_WITHIN: Duration = Duration::from_secs(180);
 const NEW_TOKEN: &str = "the-rotated-listing-token";
 
 pub async fn inject(stage: &mut Stage) -> anyhow::Result<Injected> {
-    let before: BTreeSet<String> = stage
-        .running(PRODUCER)
-        .into_iter()
-        .map(|p| p.name)
-        .collect();
+    let before = running_pods(stage, &[PRODUCER]);
     let at = stage.elapsed();
     stage.apply_list_token(NEW_TOKEN)?;
     let what = "every intake pod replaced by one with the new token";
-    e2e::poll::eventually(what, ROLLED_WITHIN, || async {
-        let now = stage.running(PRODUCER);
-        let fresh = now.iter().all(|p| !before.contains(&p.name) && p.ready);
-        match fresh && now.len() == stage.shape.producers as usize {
-            true => Ok(()),
-            false => Err(format!(
-                "{:?}",
-                now.iter().map(|p| (&p.name, p.ready)).collect::<Vec<_>>()
-            )),
-        }
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}\n{}", stage.installed.operator_logs()))?;
+    every_pod_replaced(stage, &[PRODUCER], &before, what, ROLLED_WITHIN).await?;
     let cleared = stage.elapsed();
     for token in [NEW_TOKEN, crate::stage::LIST_TOKEN] {
         let status = listing(stage, token).await?;

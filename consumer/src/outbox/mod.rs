@@ -20,6 +20,8 @@ use crate::deliveries::Deliveries;
 pub use crate::deliveries::{Delivery, Retry};
 use crate::state::{Shared, Source};
 
+mod release;
+
 /// A record the outbox writes.
 pub struct Outgoing<'a> {
     pub topic: &'a str,

@@ -140,7 +140,7 @@ impl FetchContext {
             .rebalances
             .with_label_values(&["revoke"])
             .inc();
-        info!(partitions = ?partitions, "partitions revoked; finished work committed");
+        info!(partitions = ?partitions, lost, "partitions revoked; finished work committed unless the assignment was lost");
     }
 
     /// Waits, up to the revoke wait, for work of `partitions` already with a worker and for

@@ -74,7 +74,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     ];
 
     let fetch_context = Arc::new(FetchContext::new(
-        Arc::clone(&work),
+        Arc::clone(&shared),
         reports,
         config.kafka_client(),
         config.kafka_topic.clone(),

@@ -55,10 +55,6 @@ impl Deliveries {
     /// Finishes the source offset of an acknowledged outcome, or hands the order back for
     /// another attempt when Kafka did not take it.
     pub fn settle(&self, delivery: Delivery, error: Option<&KafkaError>) {
-        if error.is_some_and(is_withdrawn) {
-            self.withdrawn(delivery);
-            return;
-        }
         match error {
             None => self.shared.liveness().delivered(),
             Some(_) => self
@@ -117,26 +113,6 @@ impl Deliveries {
             }
         }
     }
-}
-
-impl Deliveries {
-    /// A message taken back before it was sent (see [`crate::outbox::Outbox::release`]): no
-    /// failure of Kafka's, so neither counted nor reported. Outcomes and dead letters go back to
-    /// the outbox, which writes them again while their partition is still this process's and
-    /// drops them otherwise.
-    fn withdrawn(&self, delivery: Delivery) {
-        let retry = match delivery {
-            Delivery::Untracked => return,
-            Delivery::Finishes(outcome) => Retry::Outcome(outcome),
-            Delivery::DeadLetter(letter) => Retry::DeadLetter(letter),
-        };
-        let _ = self.retries.send(retry);
-    }
-}
-
-/// Whether librdkafka gave the record back unsent because it was asked to.
-fn is_withdrawn(error: &KafkaError) -> bool {
-    error.rdkafka_error_code() == Some(RDKafkaErrorCode::PurgeQueue)
 }
 
 /// Whether Kafka refused a record for its size: the dead-letter topic's `max.message.bytes`

@@ -17,12 +17,10 @@ use super::progress::Progress;
 use crate::liveness;
 use crate::recovery;
 use crate::state::{Shared, Source};
-use crate::work::Context;
 
 /// What the callbacks need, and what they tell the rest of the process.
 pub struct FetchContext {
-    /// The workers' context: the shared state, and the outbox a revoke releases partitions in.
-    pub work: Arc<Context>,
+    pub shared: Arc<Shared>,
     /// Brokers and security settings, for the status-topic reader.
     pub kafka: rdkafka::ClientConfig,
     pub topic: String,
@@ -41,14 +39,14 @@ pub struct FetchContext {
 
 impl FetchContext {
     pub fn new(
-        work: Arc<Context>,
+        shared: Arc<Shared>,
         reports: mpsc::Receiver<Source>,
         kafka: rdkafka::ClientConfig,
         topic: String,
         status_topic: String,
     ) -> Self {
         Self {
-            work,
+            shared,
             kafka,
             topic,
             status_topic,
@@ -58,10 +56,6 @@ impl FetchContext {
             closing: AtomicBool::new(false),
             progress: Mutex::new(Progress::new(reports)),
         }
-    }
-
-    fn shared(&self) -> &Shared {
-        &self.work.shared
     }
 
     pub fn progress(&self) -> MutexGuard<'_, Progress> {
@@ -84,7 +78,7 @@ impl FetchContext {
                 element.set_metadata(recovery::metadata(position.since_ms));
             }
         }
-        let metrics = &self.shared().metrics;
+        let metrics = &self.shared.metrics;
         match consumer.commit(&list, CommitMode::Sync) {
             Ok(()) => {
                 metrics.commits.with_label_values(&["ok"]).inc();
@@ -111,48 +105,17 @@ impl FetchContext {
             .collect();
         let mut left_queued: HashMap<i32, usize> = HashMap::new();
         {
-            let mut state = self.shared().lock();
+            let mut state = self.shared.lock();
             for &partition in &partitions {
                 left_queued.insert(partition, state.scheduler.drop_partition(partition).len());
             }
         }
-        // A lost assignment (the group session ran out) may already be another member's: its
-        // outcomes must not land beside the new owner's, so nothing is waited for.
-        let lost = consumer.assignment_lost();
-        let settled = !lost && self.wait_for_running(&partitions, &left_queued);
-        // What is still unfinished is disowned: its outcome is not written, so that the new
-        // owner's is the only one.
-        self.work.outbox.release(&partitions, !settled);
-        self.commit(consumer, Some(&partitions));
-        let mut progress = self.progress();
-        for &partition in &partitions {
-            progress.revoke(partition);
-            let label = partition.to_string();
-            let _ = self.shared().metrics.lag.remove_label_values(&[&label]);
-            let _ = self
-                .shared()
-                .metrics
-                .committed_offset
-                .remove_label_values(&[&label]);
-        }
-        self.shared()
-            .metrics
-            .rebalances
-            .with_label_values(&["revoke"])
-            .inc();
-        info!(partitions = ?partitions, lost, "partitions revoked; finished work committed unless the assignment was lost");
-    }
-
-    /// Waits, up to the revoke wait, for work of `partitions` already with a worker and for
-    /// outcomes handed to Kafka: usually done within a brew time and moments, and then the new
-    /// owner need not brew those orders again. Returns whether everything finished.
-    fn wait_for_running(
-        &self,
-        partitions: &HashSet<i32>,
-        left_queued: &HashMap<i32, usize>,
-    ) -> bool {
+        // Work already with a worker is usually done within a brew time, and an outcome handed
+        // to Kafka is usually written within moments; waiting for them keeps the new owner from
+        // brewing those orders again. What is still unfinished after the wait is disowned: its
+        // outcome is not written, so that the new owner's is the only one.
         let deadline = Instant::now() + self.revoke_wait;
-        loop {
+        while !self.closing.load(Ordering::Relaxed) && Instant::now() < deadline {
             let running = {
                 let mut progress = self.progress();
                 progress.drain();
@@ -161,13 +124,34 @@ impl FetchContext {
                 })
             };
             if !running {
-                return true;
-            }
-            if self.closing.load(Ordering::Relaxed) || Instant::now() >= deadline {
-                return false;
+                break;
             }
             std::thread::sleep(Duration::from_millis(5));
         }
+        {
+            let mut state = self.shared.lock();
+            for &partition in &partitions {
+                state.disown(partition);
+            }
+        }
+        self.commit(consumer, Some(&partitions));
+        let mut progress = self.progress();
+        for &partition in &partitions {
+            progress.revoke(partition);
+            let label = partition.to_string();
+            let _ = self.shared.metrics.lag.remove_label_values(&[&label]);
+            let _ = self
+                .shared
+                .metrics
+                .committed_offset
+                .remove_label_values(&[&label]);
+        }
+        self.shared
+            .metrics
+            .rebalances
+            .with_label_values(&["revoke"])
+            .inc();
+        info!(partitions = ?partitions, "partitions revoked; finished work committed");
     }
 
     fn assign(&self, consumer: &BaseConsumer<Callbacks>, list: &TopicPartitionList) {
@@ -200,7 +184,7 @@ impl FetchContext {
         if let Some(since) = since {
             let margin = i64::try_from(recovery::CLOCK_SKEW_MARGIN.as_millis()).unwrap_or(0);
             let since = (since - margin).max(0);
-            let keep = self.shared().lock().finished.capacity();
+            let keep = self.shared.lock().finished.capacity();
             match recovery::finished_since(
                 &self.kafka,
                 &self.status_topic,
@@ -213,7 +197,7 @@ impl FetchContext {
                         orders = ids.len(),
                         "read the previous owners' finished orders"
                     );
-                    let mut state = self.shared().lock();
+                    let mut state = self.shared.lock();
                     for id in ids {
                         state.finished.insert(id);
                     }
@@ -231,12 +215,12 @@ impl FetchContext {
                 .collect()
         };
         {
-            let mut state = self.shared().lock();
+            let mut state = self.shared.lock();
             for (partition, epoch) in epochs {
                 state.own(partition, epoch);
             }
         }
-        self.shared()
+        self.shared
             .metrics
             .rebalances
             .with_label_values(&["assign"])
@@ -266,7 +250,7 @@ impl ClientContext for Callbacks {
             .cgrp
             .as_ref()
             .is_some_and(|group| liveness::steady(&group.state, &group.join_state));
-        self.shared()
+        self.shared
             .liveness()
             .group(Instant::now(), brokers_up, steady);
         let Some(topic) = statistics.topics.get(&self.topic) else {
@@ -275,7 +259,7 @@ impl ClientContext for Callbacks {
         let assigned: HashSet<i32> = self.progress().assignment.partitions().collect();
         for (id, partition) in &topic.partitions {
             if assigned.contains(id) && partition.consumer_lag >= 0 {
-                self.shared()
+                self.shared
                     .metrics
                     .lag
                     .with_label_values(&[&id.to_string()])

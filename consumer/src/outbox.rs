@@ -20,8 +20,6 @@ use crate::deliveries::Deliveries;
 pub use crate::deliveries::{Delivery, Retry};
 use crate::state::{Shared, Source};
 
-mod release;
-
 /// A record the outbox writes.
 pub struct Outgoing<'a> {
     pub topic: &'a str,

@@ -53,8 +53,8 @@ async fn a_restarted_api_server_stops_no_order_and_the_operator_acts_again() {
     survives(Fault::ApiserverRestart).await;
 }
 
-/// Known defect, open: failed in two CI runs in a row on 2026-12-08 (2 of 17 retried requests
-/// became two orders each). A retry that reaches the other pod before its view has followed the
+/// Known defect, open: failed in two CI runs in a row on 2026-12-08 (2 of 17, then 1 of 8
+/// retried requests became two orders). A retry that reaches the other pod before its view has followed the
 /// order topic up to the first attempt's order finds no order under its `Idempotency-Key` and
 /// publishes a second; a retry with an unknown key must first catch the view up to the order
 /// topic's end offsets. Run it with `-- --ignored`.

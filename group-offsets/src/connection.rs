@@ -23,8 +23,6 @@ use crate::sasl::{self, Credentials};
 const CLIENT_ID: &str = "coffee-operator-autoscaler";
 /// How long connecting (with TLS and SASL) or one request may take.
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(10);
-/// The reason of a request [`TIMEOUT`] passed without an answer to.
-pub(crate) const NO_ANSWER: &str = "no answer within 10 s";
 /// A larger answer is refused rather than allocated: a plaintext client talking to a TLS port
 /// reads a record header as a size of hundreds of megabytes.
 const LARGEST_ANSWER: usize = 16 << 20;
@@ -129,7 +127,11 @@ impl Connection {
         request: &R,
     ) -> Result<R::Answer, FetchError> {
         let sent = tokio::time::timeout(TIMEOUT, self.exchange(version, request)).await;
-        sent.unwrap_or_else(|_| Err(FetchError::wire(&self.address, NO_ANSWER)))
+        sent.unwrap_or_else(|_| {
+            Err(FetchError::Unanswered {
+                address: self.address.clone(),
+            })
+        })
     }
 
     async fn exchange<R: Exchange>(

@@ -24,6 +24,10 @@ pub enum FetchError {
     /// A broker could not be reached or answered what cannot be read.
     #[error("talking to the Kafka broker at {address}: {reason}")]
     Wire { address: String, reason: String },
+    /// A request went unanswered for the whole timeout: the broker is hung or black-holed, and
+    /// a new connection to it would only wait as long again.
+    #[error("talking to the Kafka broker at {address}: no answer within {} s", crate::connection::TIMEOUT.as_secs())]
+    Unanswered { address: String },
 }
 
 impl FetchError {
@@ -33,12 +37,6 @@ impl FetchError {
             self,
             FetchError::GroupNotAuthorized { .. } | FetchError::TopicNotAuthorized { .. }
         )
-    }
-
-    /// Whether a request went unanswered for the whole timeout: the broker is hung or
-    /// black-holed, and a new connection to it would only wait as long again.
-    pub(crate) fn is_unanswered(&self) -> bool {
-        matches!(self, FetchError::Wire { reason, .. } if reason == crate::connection::NO_ANSWER)
     }
 
     pub(crate) fn wire(address: &str, reason: impl std::fmt::Display) -> Self {

@@ -184,7 +184,7 @@ async fn exchange<R: Exchange>(
     if let Some(mut connection) = kept.filter(Connection::fresh) {
         match connection.send(version, request).await {
             Ok(response) => return (Some(connection), Ok(response)),
-            Err(error) if error.is_unanswered() => return (None, Err(error)),
+            Err(error @ FetchError::Unanswered { .. }) => return (None, Err(error)),
             Err(_) => {}
         }
     }

@@ -185,7 +185,7 @@ mod tests {
     /// (its request's timeout), not the caller's own deadline.
     fn assert_unanswered(answer: Result<Offsets, FetchError>, address: &str) {
         match answer {
-            Err(error @ FetchError::Wire { .. }) if error.is_unanswered() => {
+            Err(error @ FetchError::Unanswered { .. }) => {
                 assert!(error.to_string().contains(address), "{error}");
             }
             other => panic!("{other:?}"),

@@ -69,6 +69,9 @@ pub struct Check {
     pub failed: u64,
     /// Requests (customer names) that became more than one order.
     pub duplicated_requests: u64,
+    /// A few of those, each as the customer and its orders' ids (version 7: they tell when
+    /// each order was created), for the investigation.
+    pub duplicated_request_examples: Vec<String>,
     /// Requests refused with an answer (4xx/5xx) whose order appears on the status topic anyway.
     pub refused_but_present: u64,
     /// Accepted orders with no final status: lost.
@@ -228,11 +231,22 @@ impl Ledger {
             .iter()
             .filter(|(id, e)| e.finals() > 0 && !known.contains(id.as_str()))
             .count() as u64;
-        let mut orders_of: HashMap<&str, u32> = HashMap::new();
-        for entry in self.orders.values().filter(|e| !e.customer.is_empty()) {
-            *orders_of.entry(entry.customer.as_str()).or_default() += 1;
+        let mut orders_of: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (id, entry) in self.orders.iter().filter(|(_, e)| !e.customer.is_empty()) {
+            orders_of
+                .entry(entry.customer.as_str())
+                .or_default()
+                .push(id.as_str());
         }
-        check.duplicated_requests = orders_of.values().filter(|n| **n > 1).count() as u64;
+        let mut doubled: Vec<String> = orders_of
+            .iter()
+            .filter(|(_, ids)| ids.len() > 1)
+            .map(|(customer, ids)| format!("{customer}: {}", ids.join(", ")))
+            .collect();
+        doubled.sort_unstable();
+        check.duplicated_requests = doubled.len() as u64;
+        doubled.truncate(5);
+        check.duplicated_request_examples = doubled;
         check.refused_but_present = refused
             .iter()
             .filter(|name| orders_of.contains_key(name.as_str()))

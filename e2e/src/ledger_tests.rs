@@ -102,6 +102,11 @@ fn a_request_published_as_two_orders_is_a_duplicated_request() {
     ledger.record(&twin, None);
     let check = ledger.check(&[acknowledged(1, 100)]);
     assert_eq!(check.duplicated_requests, 1);
+    let example = &check.duplicated_request_examples[0];
+    assert!(
+        example.starts_with("customer 1: ") && example.matches(", ").count() == 1,
+        "the example names the customer and its two orders: {example}"
+    );
     assert!(!check.passed());
 }
 

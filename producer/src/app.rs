@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::api::{self, AppState};
+use crate::catch_up::{CatchUp, Seen};
 use crate::config::Config;
 use crate::follower::{Follower, TopicKind};
 use crate::metrics::Metrics;
@@ -33,6 +34,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Arc::clone(&publisher).watch_cluster(stopped.clone()),
     ));
     let mut caught_up = Vec::new();
+    let catch_up = CatchUp::start(&config.kafka_client(), &config.kafka_topic)
+        .context("creating the reader of the order topic's end offsets")?;
     for (kind, topic) in [
         (TopicKind::Orders, &config.kafka_topic),
         (TopicKind::Statuses, &config.status_topic),
@@ -46,6 +49,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             view: Arc::clone(&view),
             metrics: metrics.clone(),
             caught_up: flag,
+            read: match kind {
+                TopicKind::Orders => catch_up.follower_reports(),
+                TopicKind::Statuses => watch::Sender::new(Seen::default()),
+            },
         };
         background.push(tokio::spawn(follower.run(stopped.clone())));
     }
@@ -57,6 +64,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         caught_up,
         shutting_down: AtomicBool::new(false),
         keys_in_flight: Mutex::new(HashSet::new()),
+        catch_up,
         idempotency_retention: Duration::from_secs(config.idempotency_retention_secs),
         max_body_bytes: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
         body_read_timeout: Duration::from_secs(config.body_read_timeout_secs),

@@ -22,6 +22,7 @@ use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
+use crate::catch_up::{Offsets, Seen};
 use crate::metrics::Metrics;
 use crate::view::OrderView;
 
@@ -48,6 +49,8 @@ struct Decoded {
     statuses: Vec<StatusEvent>,
     known: u64,
     undecodable: u64,
+    /// The offset after the last message read, per partition, whatever became of the message.
+    read_to: Offsets,
 }
 
 impl Decoded {
@@ -103,6 +106,9 @@ pub struct Follower {
     pub view: Arc<RwLock<OrderView>>,
     pub metrics: Metrics,
     pub caught_up: Arc<AtomicBool>,
+    /// How far the view has read each partition; published after what was read is applied, so
+    /// a request that waits for an offset finds its message in the view ([`crate::catch_up`]).
+    pub read: watch::Sender<Seen>,
 }
 
 impl Follower {
@@ -181,6 +187,9 @@ impl Follower {
     }
 
     fn decode(&self, message: &impl Message, decoded: &mut Decoded) {
+        decoded
+            .read_to
+            .insert(message.partition(), message.offset() + 1);
         if self.is_known_creation(message) {
             decoded.known += 1;
         } else if let Err(error) = decoded.push(self.kind, message.payload().unwrap_or_default()) {
@@ -214,6 +223,13 @@ impl Follower {
                     .with_label_values(&[label, outcome])
                     .inc_by(count);
             }
+        }
+        if !decoded.read_to.is_empty() {
+            self.read.send_modify(|seen| {
+                for (partition, offset) in decoded.read_to {
+                    seen.read_to(partition, offset);
+                }
+            });
         }
     }
 

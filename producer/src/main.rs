@@ -2,6 +2,7 @@
 
 mod api;
 mod app;
+mod catch_up;
 mod config;
 mod follower;
 mod list_token;

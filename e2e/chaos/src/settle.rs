@@ -31,8 +31,25 @@ impl Seen {
 }
 
 /// The check once nothing is lost (or as it stands after [`SETTLE_WITHIN`]), and a note when
-/// the verdict came from reading the topic again.
+/// the verdict came from reading the topic again. Requests that became more than one order are
+/// printed with their orders, for whoever looks into them.
 pub async fn settle(
+    follower: &Arc<Mutex<Ledger>>,
+    bed: &TestBed,
+    status_topic: &str,
+    seen: &Seen,
+) -> (Check, Option<String>) {
+    let (check, note) = settled(follower, bed, status_topic, seen).await;
+    if !check.duplicated_request_examples.is_empty() {
+        eprintln!(
+            "requests that became more than one order: {}",
+            check.duplicated_request_examples.join("; ")
+        );
+    }
+    (check, note)
+}
+
+async fn settled(
     follower: &Arc<Mutex<Ledger>>,
     bed: &TestBed,
     status_topic: &str,

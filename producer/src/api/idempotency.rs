@@ -32,8 +32,37 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> 
     })
 }
 
-/// The order an earlier request with `key` created, if it asked for the same thing.
-pub fn replay(
+/// The order an earlier request with `key` created, if it asked for the same thing. A key the
+/// view does not know is looked for again once the view has read every order acknowledged
+/// before now: the earlier request may have been published by another replica a moment ago.
+pub async fn replay(
+    state: &AppState,
+    key: &str,
+    customer_name: &str,
+    coffee_type: &str,
+) -> Result<Option<Order>, ApiError> {
+    if let Some(order) = known(state, key, customer_name, coffee_type)? {
+        return Ok(Some(order));
+    }
+    // Not worth waiting for offsets a broker that is known to be away will not list.
+    if let Some(reason) = state.publisher.unavailable_reason() {
+        return Err(ApiError::unavailable(format!("Kafka: {reason}")));
+    }
+    state.catch_up.wait().await.map_err(|error| {
+        tracing::warn!(%error, "an Idempotency-Key could not be checked");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "idempotency_key_unchecked",
+            "whether this Idempotency-Key already has an order could not be checked; \
+             nothing was published",
+        )
+        .with_field("Idempotency-Key")
+        .retry_after(1)
+    })?;
+    known(state, key, customer_name, coffee_type)
+}
+
+fn known(
     state: &AppState,
     key: &str,
     customer_name: &str,

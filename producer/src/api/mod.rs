@@ -40,6 +40,8 @@ pub struct AppState {
     pub shutting_down: AtomicBool,
     /// Idempotency keys of requests being published right now on this replica.
     pub keys_in_flight: Mutex<HashSet<String>>,
+    /// Brings the view up to now before a keyed request may conclude its key is new.
+    pub catch_up: crate::catch_up::CatchUp,
     pub idempotency_retention: Duration,
     pub max_body_bytes: usize,
     /// How long a request body may take to arrive.

@@ -62,7 +62,9 @@ async fn place_order(
     let _reservation = match &key {
         Some(key) => {
             let reservation = KeyReservation::take(state, key)?;
-            if let Some(existing) = replay(state, key, &order.customer_name, order.coffee_type)? {
+            if let Some(existing) =
+                replay(state, key, &order.customer_name, order.coffee_type).await?
+            {
                 return Ok(accepted(existing, true));
             }
             Some(reservation)
@@ -180,10 +182,11 @@ pub async fn list(
     Ok(Json(view.list(&query)).into_response())
 }
 
+/// Publishes `event` and tells the view's catch-up where it landed.
 async fn publish(state: &AppState, event: &OrderEvent) -> Result<(), ApiError> {
     let span = info_span!("PublishToKafka", topic_event = event.event_type());
     let trace = propagation::headers_of(&span);
-    state
+    let delivery = state
         .publisher
         .publish(event, &trace)
         .instrument(span)
@@ -207,7 +210,11 @@ async fn publish(state: &AppState, event: &OrderEvent) -> Result<(), ApiError> {
                 ),
             )
             .retry_after(1),
-        })
+        })?;
+    state
+        .catch_up
+        .published(delivery.partition, delivery.offset);
+    Ok(())
 }
 
 /// The whole body, within `limit` bytes and `timeout`: a client that trickles its body would

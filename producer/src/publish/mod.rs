@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use coffee_events::order::OrderEvent;
 use coffee_kafka::headers::event_headers;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::future_producer::Delivery;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use tokio::sync::watch;
 use tracing::{info, warn};
@@ -75,12 +76,12 @@ impl Publisher {
     }
 
     /// Publishes `event` keyed by its order id through the member that owns the key's
-    /// partition, and waits for the broker's acknowledgement.
+    /// partition, and waits for the broker's acknowledgement: where the event landed.
     pub async fn publish(
         &self,
         event: &OrderEvent,
         trace: &[(String, String)],
-    ) -> Result<(), PublishError> {
+    ) -> Result<Delivery, PublishError> {
         if let Some(reason) = self.unreachable.borrow().clone() {
             return Err(self.failed(PublishError::Unreachable(reason)));
         }
@@ -104,7 +105,7 @@ impl Publisher {
             Err((error, _)) => return Err(self.failed(PublishError::NotAcknowledged(error))),
         };
         let outcome = match delivery.await {
-            Ok(Ok(_)) => Ok(()),
+            Ok(Ok(delivery)) => Ok(delivery),
             Ok(Err((error, _))) => Err(self.failed(PublishError::of_delivery(error))),
             Err(_) => Err(self.failed(PublishError::of_delivery(KafkaError::Canceled))),
         };

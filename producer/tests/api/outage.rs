@@ -33,6 +33,18 @@ async fn a_stopped_broker_gives_503_and_not_ready_then_the_service_recovers() ->
     assert!(response.headers().contains_key("retry-after"));
     let body: serde_json::Value = response.json().await?;
     assert_eq!(body["error"]["code"], "kafka_unavailable");
+    let keyed = http
+        .post(format!("{}/order", producer.base))
+        .header("Idempotency-Key", "during-the-outage")
+        .json(&json!({ "customer_name": "Ada", "coffee_type": "Latte" }))
+        .send()
+        .await?;
+    assert_eq!(
+        keyed.status().as_u16(),
+        503,
+        "a keyed request in the outage"
+    );
+    assert!(keyed.headers().contains_key("retry-after"));
 
     broker.resume().await?;
     producer.wait_ready(true).await?;
@@ -55,7 +67,7 @@ async fn a_stopped_broker_gives_503_and_not_ready_then_the_service_recovers() ->
     assert_eq!(
         messages.len(),
         2,
-        "the refused request must not have been published"
+        "the refused requests must not have been published"
     );
     broker.pause().await;
     Ok(())

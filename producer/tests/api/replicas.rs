@@ -55,3 +55,41 @@ async fn two_replicas_answer_every_order_identically() -> anyhow::Result<()> {
     assert_eq!(list(&a.base).await?, list(&b.base).await?);
     Ok(())
 }
+
+/// A client whose first replica published its order and then died sends the request again to
+/// the other replica at once. That replica's view may not have read the order yet; it must not
+/// publish a second one.
+#[tokio::test]
+async fn a_retry_sent_to_the_other_replica_at_once_returns_the_first_replicas_order()
+-> anyhow::Result<()> {
+    let bed = TestBed::load()?;
+    let topics = Topics::create(&bed, "p-replica-retry").await?;
+    let a = ProducerProcess::start(&bed, &topics, &[]).await?;
+    let b = ProducerProcess::start(&bed, &topics, &[]).await?;
+    let http = reqwest::Client::new();
+    let send = |base: &str, key: &str| {
+        http.post(format!("{base}/order"))
+            .header("Idempotency-Key", key)
+            .json(&serde_json::json!({ "customer_name": "Hopper", "coffee_type": "Latte" }))
+            .send()
+    };
+    for attempt in 0..10 {
+        let key = format!("moved-retry-{attempt}");
+        let first = send(&a.base, &key).await?;
+        assert_eq!(first.status().as_u16(), 202, "first attempt of {key} on a");
+        let first: serde_json::Value = first.json().await?;
+        let retry = send(&b.base, &key).await?;
+        assert_eq!(retry.status().as_u16(), 202, "retry of {key} on b");
+        assert_eq!(
+            retry
+                .headers()
+                .get("idempotent-replayed")
+                .map(|v| v.as_bytes()),
+            Some(&b"true"[..]),
+            "the retry of {key} on b was not recognised as a replay"
+        );
+        let retry: serde_json::Value = retry.json().await?;
+        assert_eq!(first["id"], retry["id"], "{key} became two orders");
+    }
+    Ok(())
+}

@@ -255,7 +255,7 @@ impl Follower {
                     .view
                     .read()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                view.contains(&id)
+                view.has_creation(&id)
             })
     }
 

@@ -102,6 +102,13 @@ impl OrderView {
         self.slot(id).is_ok()
     }
 
+    /// Whether the creation of order `id` was applied. An order can be in the view through its
+    /// statuses alone: statuses are read at once, orders in batches.
+    pub fn has_creation(&self, id: &Uuid) -> bool {
+        self.slot(id)
+            .is_ok_and(|index| self.orders[index].creation_applied)
+    }
+
     /// Where the order with `id` is, or where it belongs. The newest order is checked first:
     /// under load nearly every lookup is for the order just created, and a binary search over a
     /// large view costs a cache miss per step.
@@ -145,8 +152,9 @@ impl OrderView {
                 let entry = self.entry(*order_id, || {
                     Record::new(*order_id, order, OrderStatus::Pending, order.created_at)
                 });
-                if let Some(entry) = entry
-                    && let Some(key) = idempotency_key
+                let Some(entry) = entry else { return };
+                entry.creation_applied = true;
+                if let Some(key) = idempotency_key
                     && entry.idempotency_key().is_none()
                 {
                     entry.set_idempotency_key(key);

@@ -411,3 +411,15 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn an_order_known_only_from_its_status_has_no_creation_until_its_creation_is_read() {
+    let mut view = OrderView::new(10);
+    view.apply_status_events(&[status(1, OrderStatus::Processing, 2)]);
+    assert!(view.contains(&id(1)));
+    assert!(!view.has_creation(&id(1)));
+    view.apply_order_events(&[created(1, "Ada", Some("retry-1"))]);
+    assert!(view.has_creation(&id(1)));
+    let order = view.by_idempotency_key("retry-1", at(3), Duration::from_secs(60));
+    assert_eq!(order.map(|o| o.id), Some(id(1)));
+}

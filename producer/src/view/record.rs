@@ -26,6 +26,9 @@ pub(super) struct Record {
     pub status: OrderStatus,
     /// A cancel was requested and the consumer has not decided yet.
     pub cancel_requested: bool,
+    /// The order's creation event was applied, not only statuses: only the creation carries
+    /// the `Idempotency-Key`.
+    pub creation_applied: bool,
 }
 
 /// A time to the nanosecond between the years 1677 and 2262 (clamped outside them):
@@ -88,6 +91,7 @@ impl Record {
             coffee,
             status,
             cancel_requested: false,
+            creation_applied: false,
         };
         if coffee == OFF_MENU {
             record.rare_mut().off_menu_coffee = Some(details.coffee_type.as_str().into());
@@ -106,6 +110,7 @@ impl Record {
             coffee: OFF_MENU,
             status: OrderStatus::Pending,
             cancel_requested: false,
+            creation_applied: false,
         }
     }
 

@@ -93,3 +93,46 @@ async fn a_retry_sent_to_the_other_replica_at_once_returns_the_first_replicas_or
     }
     Ok(())
 }
+
+/// The consumer writes an order's first status within moments, and a replica reads statuses at
+/// once but orders in batches: the other replica may learn of the order from its status first.
+/// Its `Idempotency-Key` is in the creation only, which must still be read.
+#[tokio::test]
+async fn a_retry_finds_the_first_order_on_a_replica_that_saw_its_status_first() -> anyhow::Result<()>
+{
+    let bed = TestBed::load()?;
+    let topics = Topics::create(&bed, "p-status-first").await?;
+    let a = ProducerProcess::start(&bed, &topics, &[]).await?;
+    let b = ProducerProcess::start(&bed, &topics, &[]).await?;
+    let http = reqwest::Client::new();
+    let send = |base: &str, key: &str| {
+        http.post(format!("{base}/order"))
+            .header("Idempotency-Key", key)
+            .json(&serde_json::json!({ "customer_name": "Hopper", "coffee_type": "Mocha" }))
+            .send()
+    };
+    for attempt in 0..5 {
+        let key = format!("status-first-{attempt}");
+        let first: serde_json::Value = send(&a.base, &key).await?.json().await?;
+        topics
+            .publish_status(&bed, &first, OrderStatus::Processing)
+            .await?;
+        let id = first["id"].as_str().unwrap_or_default();
+        eventually(
+            &format!("b to see order {id}'s status"),
+            Duration::from_secs(10),
+            || async {
+                match get_json(&http, &format!("{}/order/{id}", b.base)).await {
+                    Ok((200, order)) if order["status"] == "processing" => Ok(()),
+                    other => Err(format!("{other:?}")),
+                }
+            },
+        )
+        .await?;
+        let retry = send(&b.base, &key).await?;
+        assert_eq!(retry.status().as_u16(), 202, "retry of {key} on b");
+        let retry: serde_json::Value = retry.json().await?;
+        assert_eq!(first["id"], retry["id"], "{key} became two orders");
+    }
+    Ok(())
+}

@@ -49,6 +49,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             view: Arc::clone(&view),
             metrics: metrics.clone(),
             caught_up: flag,
+            fetch_wait_ms: config.view_fetch_wait_ms,
             read: match kind {
                 TopicKind::Orders => catch_up.follower_reports(),
                 TopicKind::Statuses => watch::Sender::new(Seen::default()),

@@ -1,7 +1,7 @@
 //! Catching the order view up to "now" before a keyed request may publish.
 //!
 //! A client whose first replica published its order and then died retries on another replica at
-//! once. That replica's view reads the order topic up to `ORDERS_FETCH_WAIT_MS` late, so it may
+//! once. That replica's view reads the order topic up to `--view-fetch-wait-ms` late, so it may
 //! not know the first order's `Idempotency-Key` yet, and would publish a second order. So a
 //! keyed request that finds no order for its key first reads the order topic's end offsets —
 //! asked for after the request arrived, hence past every order acknowledged before it — and

@@ -86,6 +86,11 @@ pub struct Config {
     /// Most orders kept in the in-memory view; the oldest are forgotten first.
     #[arg(long, env = "VIEW_MAX_ORDERS", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(100..=100_000_000))]
     pub view_max_orders: u64,
+    /// Longest the view's reader of the order topic waits to fetch 64 KiB at once. Longer
+    /// saves the broker fetches under load (docs/benchmarks.md); a request with a new
+    /// `Idempotency-Key` may wait this long for another replica's orders.
+    #[arg(long, env = "VIEW_FETCH_WAIT_MS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=1_000))]
+    pub view_fetch_wait_ms: u32,
     /// How long shutdown waits for in-flight deliveries.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub shutdown_timeout_secs: u64,

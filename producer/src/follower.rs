@@ -67,17 +67,16 @@ impl Decoded {
     }
 }
 
-/// The order follower's fetch waits for this many bytes (about a thousand compressed orders)...
+/// The order follower's fetch waits for this many bytes (about a thousand compressed orders),
+/// or `--view-fetch-wait-ms`, whichever comes first.
 const ORDERS_FETCH_MIN_BYTES: u32 = 65_536;
-/// ... or this long, whichever comes first.
-const ORDERS_FETCH_WAIT_MS: u32 = 100;
 
 /// Most messages applied under one lock of the view: those ready when the first arrives.
 const READ_BATCH: usize = 512;
 
 /// The reader's settings for a topic of `kind`: no group, every partition from the start,
 /// ends of partitions reported (that is how catching up is known).
-fn reader_settings(kind: TopicKind, kafka: &ClientConfig) -> ClientConfig {
+fn reader_settings(kind: TopicKind, kafka: &ClientConfig, fetch_wait_ms: u32) -> ClientConfig {
     let mut client = kafka.clone();
     client
         .set("group.id", "coffee-producer-view")
@@ -89,10 +88,10 @@ fn reader_settings(kind: TopicKind, kafka: &ClientConfig) -> ClientConfig {
         // Most of the order topic under load is this replica's own creations, already in the
         // view: fetching it as soon as each batch landed doubled the broker's requests and
         // cost a third of the throughput (docs/benchmarks.md). Other replicas' orders wait at
-        // most ORDERS_FETCH_WAIT_MS to appear here; statuses still come at once.
+        // most `fetch_wait_ms` to appear here; statuses still come at once.
         client
             .set("fetch.min.bytes", ORDERS_FETCH_MIN_BYTES.to_string())
-            .set("fetch.wait.max.ms", ORDERS_FETCH_WAIT_MS.to_string());
+            .set("fetch.wait.max.ms", fetch_wait_ms.to_string());
     }
     client
 }
@@ -106,6 +105,8 @@ pub struct Follower {
     pub view: Arc<RwLock<OrderView>>,
     pub metrics: Metrics,
     pub caught_up: Arc<AtomicBool>,
+    /// `fetch.wait.max.ms` of the order topic's reader.
+    pub fetch_wait_ms: u32,
     /// How far the view has read each partition; published after what was read is applied, so
     /// a request that waits for an offset finds its message in the view ([`crate::catch_up`]).
     pub read: watch::Sender<Seen>,
@@ -130,7 +131,7 @@ impl Follower {
     }
 
     async fn follow(&self) -> Result<(), KafkaError> {
-        let mut client = reader_settings(self.kind, &self.kafka);
+        let mut client = reader_settings(self.kind, &self.kafka, self.fetch_wait_ms);
         let consumer: Arc<ViewConsumer> = Arc::new(
             prefetch::bounded(&mut client, Appetite::View).create_with_context(AssignedReader)?,
         );
@@ -306,14 +307,14 @@ mod tests {
 
     #[test]
     fn the_order_reader_waits_to_fetch_many_orders_at_once() {
-        let orders = reader_settings(TopicKind::Orders, &ClientConfig::new());
+        let orders = reader_settings(TopicKind::Orders, &ClientConfig::new(), 100);
         assert_eq!(orders.get("fetch.min.bytes"), Some("65536"));
         assert_eq!(orders.get("fetch.wait.max.ms"), Some("100"));
     }
 
     #[test]
     fn the_status_reader_fetches_each_change_as_it_lands() {
-        let statuses = reader_settings(TopicKind::Statuses, &ClientConfig::new());
+        let statuses = reader_settings(TopicKind::Statuses, &ClientConfig::new(), 100);
         assert_eq!(statuses.get("fetch.min.bytes"), None);
         assert_eq!(statuses.get("enable.partition.eof"), Some("true"));
     }

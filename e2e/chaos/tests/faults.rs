@@ -53,14 +53,7 @@ async fn a_restarted_api_server_stops_no_order_and_the_operator_acts_again() {
     survives(Fault::ApiserverRestart).await;
 }
 
-/// Known defect, open: a retry reaching the other pod before its view had read the first
-/// attempt's order published a second (CI, 2026-12-08: 2 of 17, then 1 of 8 retries). Since
-/// then a new `Idempotency-Key` waits for the view to read the order topic to its end offsets
-/// (`producer/src/catch_up.rs`), and the deterministic case passes
-/// (`producer/tests/api/replicas.rs`); still 1 of 21 retries in the first long run after that
-/// change. The run prints the doubled requests' orders now. Run it with `-- --ignored`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known defect: a retry on another pod can still become a second order (1 of 21 retries)"]
 async fn a_producer_killed_with_requests_in_flight_makes_each_retried_request_one_order() {
     survives(Fault::ProducerKill).await;
 }

@@ -5,6 +5,7 @@
 mod autoscale;
 mod drain;
 mod intake;
+mod keyed;
 mod latency;
 mod operator;
 mod process_stats;
@@ -86,6 +87,8 @@ enum Bench {
         #[arg(long)]
         one_broker: bool,
     },
+    /// What an `Idempotency-Key` costs a request, on one replica and across two.
+    Keyed(keyed::Plan),
     /// The operator: many pipelines at once.
     Operator {
         /// Pipelines to create.
@@ -110,6 +113,7 @@ impl Bench {
             Self::Autoscale { .. } => &["coffee-operator", "coffee-producer", "coffee-consumer"],
             Self::Latency { .. } => &["coffee-producer", "coffee-consumer"],
             Self::Operator { .. } => &["coffee-operator"],
+            Self::Keyed(_) => &["coffee-producer"],
         }
     }
 }
@@ -127,6 +131,7 @@ async fn main() -> anyhow::Result<()> {
     e2e::binaries::require_binaries(dir, command.binaries().iter().copied())?;
     match command {
         Bench::Intake(options) => intake::intake(options).await,
+        Bench::Keyed(plan) => keyed::keyed(plan).await,
         Bench::Operator {
             pipelines,
             operator,

@@ -70,6 +70,8 @@ pub struct Plan {
     pub runs: usize,
     /// Ours on one broker as well, interleaved with the others.
     pub one_broker: bool,
+    /// Load each cluster this long, unmeasured, before the runs.
+    pub warm_seconds: u64,
 }
 
 pub async fn latency(plan: Plan) -> anyhow::Result<()> {
@@ -84,6 +86,23 @@ pub async fn latency(plan: Plan) -> anyhow::Result<()> {
     };
     let mut designs = vec![Design::Ours, Design::Original];
     designs.extend(one_broker.as_ref().map(|_| Design::OursOneBroker));
+    // A freshly started broker's JVM takes minutes of load to reach its speed (the three
+    // brokers' intake rose from ~2,000 to ~7,000 orders/s, docs/benchmarks.md): warmed alike,
+    // the clusters are compared, not their JIT compilers.
+    let warmest = plan.rates.iter().copied().max().unwrap_or(500);
+    if plan.warm_seconds > 0 {
+        let mut clusters = vec![(Design::Ours, bed.clone())];
+        if let Some(broker) = &one_broker {
+            clusters.push((
+                Design::OursOneBroker,
+                bed.with_kafka(&broker.bootstrap_servers()),
+            ));
+        }
+        for (design, cluster) in clusters {
+            let warmed = run_once(&cluster, &bin_dir, design, warmest, plan.warm_seconds).await?;
+            eprintln!("warm-up: {} at {warmest}/s: {warmed:?}", design.name());
+        }
+    }
     let mut rows: Vec<(Design, u32, Vec<Run>)> = Vec::new();
     for run in 1..=plan.runs {
         for &rate in &plan.rates {

@@ -86,6 +86,9 @@ enum Bench {
         /// the test bed's three.
         #[arg(long)]
         one_broker: bool,
+        /// Seconds of unmeasured load on each cluster before the runs (0: none).
+        #[arg(long, default_value_t = 60)]
+        warm_seconds: u64,
     },
     /// What an `Idempotency-Key` costs a request, on one replica and across two.
     Keyed(keyed::Plan),
@@ -141,12 +144,14 @@ async fn main() -> anyhow::Result<()> {
             seconds,
             runs,
             one_broker,
+            warm_seconds,
         } => {
             latency::latency(latency::Plan {
                 rates,
                 seconds,
                 runs,
                 one_broker,
+                warm_seconds,
             })
             .await
         }

@@ -1,8 +1,9 @@
 //! The intake over the listeners a platform team's Kafka has — SASL_SSL with SCRAM-SHA-512, and
 //! SSL with a client certificate — verifying the broker against the CA it is given, with only
 //! the ACLs the README lists for it: it gets
-//! ready (its status view follows the status topic over the same listener) and an order it
-//! acknowledges is in the order topic.
+//! ready (its status view follows the status topic over the same listener), an order it
+//! acknowledges is in the order topic, and an order with a new `Idempotency-Key` (which first
+//! lists the order topic's end offsets) is taken and replayed.
 
 use std::time::Duration;
 
@@ -41,6 +42,23 @@ async fn takes_an_order_over(
         .expect("an answer");
     assert_eq!(status, 202, "{order}\n{}", producer.log_tail());
     let id = order["id"].as_str().expect("an order id").to_owned();
+    let keyed = || {
+        reqwest::Client::new()
+            .post(format!("{}/order", producer.base))
+            .header("Idempotency-Key", format!("{name}-keyed"))
+            .json(&serde_json::json!({ "customer_name": "Ada", "coffee_type": "Mocha" }))
+            .send()
+    };
+    let first = keyed().await.expect("an answer to the keyed order");
+    assert_eq!(first.status().as_u16(), 202, "{}", producer.log_tail());
+    let first: serde_json::Value = first.json().await.expect("a JSON order");
+    let again: serde_json::Value = keyed()
+        .await
+        .expect("an answer to the retry")
+        .json()
+        .await
+        .expect("a JSON order");
+    assert_eq!(first["id"], again["id"], "the retry was not replayed");
     let written = read_all(
         &bed.with_kafka(&plain),
         &topics.orders,

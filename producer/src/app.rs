@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::api::{self, AppState};
-use crate::catch_up::{CatchUp, Seen};
+use crate::catch_up::CatchUp;
 use crate::config::Config;
 use crate::follower::{Follower, TopicKind};
 use crate::metrics::Metrics;
@@ -50,10 +50,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             metrics: metrics.clone(),
             caught_up: flag,
             fetch_wait_ms: config.view_fetch_wait_ms,
-            read: match kind {
-                TopicKind::Orders => catch_up.follower_reports(),
-                TopicKind::Statuses => watch::Sender::new(Seen::default()),
-            },
+            read: (kind == TopicKind::Orders).then(|| catch_up.follower_reports()),
         };
         background.push(tokio::spawn(follower.run(stopped.clone())));
     }

@@ -107,9 +107,10 @@ pub struct Follower {
     pub caught_up: Arc<AtomicBool>,
     /// `fetch.wait.max.ms` of the order topic's reader.
     pub fetch_wait_ms: u32,
-    /// How far the view has read each partition; published after what was read is applied, so
-    /// a request that waits for an offset finds its message in the view ([`crate::catch_up`]).
-    pub read: watch::Sender<Seen>,
+    /// Where to report how far the view has read each partition (the order topic's follower
+    /// only); reported after what was read is applied, so a request that waits for an offset
+    /// finds its message in the view ([`crate::catch_up`]).
+    pub read: Option<watch::Sender<Seen>>,
 }
 
 impl Follower {
@@ -188,9 +189,11 @@ impl Follower {
     }
 
     fn decode(&self, message: &impl Message, decoded: &mut Decoded) {
-        decoded
-            .read_to
-            .insert(message.partition(), message.offset() + 1);
+        if self.read.is_some() {
+            decoded
+                .read_to
+                .insert(message.partition(), message.offset() + 1);
+        }
         if self.is_known_creation(message) {
             decoded.known += 1;
         } else if let Err(error) = decoded.push(self.kind, message.payload().unwrap_or_default()) {
@@ -225,8 +228,10 @@ impl Follower {
                     .inc_by(count);
             }
         }
-        if !decoded.read_to.is_empty() {
-            self.read.send_modify(|seen| {
+        if let Some(read) = &self.read
+            && !decoded.read_to.is_empty()
+        {
+            read.send_modify(|seen| {
                 for (partition, offset) in decoded.read_to {
                     seen.read_to(partition, offset);
                 }

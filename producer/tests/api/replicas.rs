@@ -67,18 +67,12 @@ async fn a_retry_sent_to_the_other_replica_at_once_returns_the_first_replicas_or
     let a = ProducerProcess::start(&bed, &topics, &[]).await?;
     let b = ProducerProcess::start(&bed, &topics, &[]).await?;
     let http = reqwest::Client::new();
-    let send = |base: &str, key: &str| {
-        http.post(format!("{base}/order"))
-            .header("Idempotency-Key", key)
-            .json(&serde_json::json!({ "customer_name": "Hopper", "coffee_type": "Latte" }))
-            .send()
-    };
     for attempt in 0..10 {
         let key = format!("moved-retry-{attempt}");
-        let first = send(&a.base, &key).await?;
+        let first = keyed_order(&http, &a.base, &key, "Latte").await?;
         assert_eq!(first.status().as_u16(), 202, "first attempt of {key} on a");
         let first: serde_json::Value = first.json().await?;
-        let retry = send(&b.base, &key).await?;
+        let retry = keyed_order(&http, &b.base, &key, "Latte").await?;
         assert_eq!(retry.status().as_u16(), 202, "retry of {key} on b");
         assert_eq!(
             retry
@@ -105,15 +99,12 @@ async fn a_retry_finds_the_first_order_on_a_replica_that_saw_its_status_first() 
     let a = ProducerProcess::start(&bed, &topics, &[]).await?;
     let b = ProducerProcess::start(&bed, &topics, &[]).await?;
     let http = reqwest::Client::new();
-    let send = |base: &str, key: &str| {
-        http.post(format!("{base}/order"))
-            .header("Idempotency-Key", key)
-            .json(&serde_json::json!({ "customer_name": "Hopper", "coffee_type": "Mocha" }))
-            .send()
-    };
     for attempt in 0..5 {
         let key = format!("status-first-{attempt}");
-        let first: serde_json::Value = send(&a.base, &key).await?.json().await?;
+        let first: serde_json::Value = keyed_order(&http, &a.base, &key, "Mocha")
+            .await?
+            .json()
+            .await?;
         topics
             .publish_status(&bed, &first, OrderStatus::Processing)
             .await?;
@@ -129,10 +120,24 @@ async fn a_retry_finds_the_first_order_on_a_replica_that_saw_its_status_first() 
             },
         )
         .await?;
-        let retry = send(&b.base, &key).await?;
+        let retry = keyed_order(&http, &b.base, &key, "Mocha").await?;
         assert_eq!(retry.status().as_u16(), 202, "retry of {key} on b");
         let retry: serde_json::Value = retry.json().await?;
         assert_eq!(first["id"], retry["id"], "{key} became two orders");
     }
     Ok(())
+}
+
+/// `POST /order` to the replica at `base` with `Idempotency-Key: key`.
+async fn keyed_order(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    coffee: &str,
+) -> reqwest::Result<reqwest::Response> {
+    http.post(format!("{base}/order"))
+        .header("Idempotency-Key", key)
+        .json(&serde_json::json!({ "customer_name": "Hopper", "coffee_type": coffee }))
+        .send()
+        .await
 }
